@@ -1,0 +1,1 @@
+"""Entry points and channel adapters. Adapters translate; no business rule lives here."""

@@ -1,0 +1,232 @@
+"""The `madoguchi` command: run the bot, and the operators' sub-commands.
+
+`madoguchi` alone runs the terminal chat on the embedded default. Operators manage the
+office calendar (closures, extra openings, places), the office settings and the schema.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import date, datetime, time, timedelta
+
+from bot import config
+from bot.app import App, SchemaBehind, build
+from bot.console import run_chat
+from flows.text_input import mask_jobseeker_number
+from storage import bookings, offices, schema
+from storage.db import Database
+from storage.vault import Vault
+
+
+def _day(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a date like 2026-12-01") from None
+
+
+def _time(raw: str) -> time:
+    try:
+        return time.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a time like 09:30") from None
+
+
+def _places(raw: str) -> int:
+    value = int(raw)
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError("places must be between 0 and 100")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the argument parser of every sub-command."""
+    p = argparse.ArgumentParser(prog="madoguchi", description=__doc__)
+    sub = p.add_subparsers(dest="command")
+
+    chat = sub.add_parser("chat", help="the intake in this terminal (the default)")
+    chat.add_argument("--user", default="local", help="who is chatting (keeps their own conversation)")
+
+    db = sub.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade", "current"])
+
+    sub.add_parser("secret-key", help="print a new MADOGUCHI_SECRET_KEY")
+
+    office = sub.add_parser("office", help="show or change the office settings")
+    office_sub = office.add_subparsers(dest="action", required=True)
+    office_sub.add_parser("show")
+    setter = office_sub.add_parser("set", help="e.g. `office set places_per_slot 3`")
+    setter.add_argument("field")
+    setter.add_argument("value")
+
+    cal = sub.add_parser("calendar", help="the office calendar")
+    cal_sub = cal.add_subparsers(dest="action", required=True)
+    show = cal_sub.add_parser("show", help="slots and free places per day")
+    show.add_argument("--from", dest="start", type=_day)
+    show.add_argument("--days", type=int, default=7)
+    close = cal_sub.add_parser("close", help="close a day, or a time range of it")
+    close.add_argument("day", type=_day)
+    close.add_argument("--from", dest="start", type=_time)
+    close.add_argument("--to", dest="end", type=_time)
+    close.add_argument("--note", default="")
+    opening = cal_sub.add_parser("open", help="an extra opening (even on a holiday)")
+    opening.add_argument("day", type=_day)
+    opening.add_argument("--from", dest="start", type=_time, required=True)
+    opening.add_argument("--to", dest="end", type=_time, required=True)
+    opening.add_argument("--places", type=_places)
+    opening.add_argument("--note", default="")
+    places = cal_sub.add_parser("places", help="places per slot on a day (or one slot)")
+    places.add_argument("day", type=_day)
+    places.add_argument("places", type=_places)
+    places.add_argument("--at", type=_time, help="only the slot starting at this time")
+    cal_sub.add_parser("rules", help="list closures, openings and place changes")
+    remove = cal_sub.add_parser("remove", help="remove a rule by its id")
+    remove.add_argument("rule_id", type=int)
+
+    listing = sub.add_parser("bookings", help="the booked consultations of a day")
+    listing.add_argument("--day", type=_day)
+    return p
+
+
+def _office_app(settings: config.Settings) -> App:
+    return build(settings)
+
+
+def _cmd_calendar(app: App, args: argparse.Namespace) -> int:
+    now = app.clock()
+    with app.db.transaction() as session:
+        office = offices.get_office(session, app.settings.office)
+        if args.action == "show":
+            cal = offices.calendar(session, office)
+            start = args.start or now.astimezone(cal.tz).date()
+            for offset in range(args.days):
+                day = start + timedelta(days=offset)
+                slots = cal.slots_on(day)
+                reason = cal.closure_reason(day)
+                if not slots:
+                    print(f"{day} {day:%a}  closed" + (f" ({reason})" if reason else ""))
+                    continue
+                lo, hi = bookings.day_bounds(cal, day)
+                used = bookings.slot_usage(session, office, lo, hi)
+                cells = [
+                    f"{at.astimezone(cal.tz):%H:%M} {used.get(at, 0)}/{n}" for at, n in slots
+                ]
+                print(f"{day} {day:%a}  " + "  ".join(cells))
+            return 0
+        if args.action == "rules":
+            for rule in offices.calendar(session, office).exceptions:
+                span = f"{rule.start:%H:%M}-{rule.end:%H:%M}" if rule.start and rule.end else (
+                    f"{rule.start:%H:%M}" if rule.start else "all day"
+                )
+                extra = f" places={rule.places}" if rule.places is not None else ""
+                print(f"#{rule.id} {rule.day} {rule.kind} {span}{extra} {rule.note}".rstrip())
+            return 0
+        if args.action == "remove":
+            if not offices.remove_rule(session, office, args.rule_id):
+                print(f"no rule #{args.rule_id}", file=sys.stderr)
+                return 1
+            print(f"removed rule #{args.rule_id}")
+            return 0
+        kind = {"close": "closed", "open": "open", "places": "places"}[args.action]
+        start = getattr(args, "start", None) or getattr(args, "at", None)
+        end = getattr(args, "end", None)
+        if args.action == "close" and bool(start) != bool(end):
+            print("give both --from and --to, or neither", file=sys.stderr)
+            return 2
+        try:
+            rule = offices.add_rule(
+                session, office, day=args.day, kind=kind, now=now, start=start, end=end,
+                places=getattr(args, "places", None), note=getattr(args, "note", ""),
+            )
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+        print(f"added rule #{rule.id}: {args.day} {kind}")
+        if kind == "closed":
+            cal = offices.calendar(session, office)
+            lo, hi = bookings.day_bounds(cal, args.day)
+            affected = [
+                b for b in bookings.bookings_between(session, office, lo, hi)
+                if not start or start <= b.starts_at.astimezone(cal.tz).time() < end
+            ]
+            if affected:
+                refs = ", ".join(b.reference or "" for b in affected)
+                print(f"note: {len(affected)} booking(s) stay booked and need a call: {refs}")
+        return 0
+
+
+def _cmd_office(app: App, args: argparse.Namespace) -> int:
+    with app.db.transaction() as session:
+        office = offices.get_office(session, app.settings.office)
+        if args.action == "set":
+            try:
+                offices.update_office(session, office, args.field, args.value)
+            except ValueError as exc:
+                print(str(exc), file=sys.stderr)
+                return 2
+        for field in ("code", "name", "timezone", "hours", *offices.SETTABLE):
+            print(f"{field}: {getattr(office, field)}")
+    return 0
+
+
+def _cmd_bookings(app: App, args: argparse.Namespace) -> int:
+    with app.db.transaction() as session:
+        office = offices.get_office(session, app.settings.office)
+        cal = offices.calendar(session, office)
+        day = args.day or app.clock().astimezone(cal.tz).date()
+        lo, hi = bookings.day_bounds(cal, day)
+        rows = bookings.bookings_between(session, office, lo, hi)
+        for b in rows:
+            details = app.vault.open(b.details_sealed)
+            acc = (details.get("accommodation") or {}).get("kind", "none")
+            number = mask_jobseeker_number(details.get("jobseeker_number")) or "(unknown)"
+            print(
+                f"{b.starts_at.astimezone(cal.tz):%Y-%m-%d %H:%M} {b.reference} {b.language} "
+                f"{b.channel} {number} accommodation={acc}"
+            )
+        print(f"{len(rows)} booking(s) on {day}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = parser().parse_args(argv)
+    if args.command == "secret-key":
+        print(Vault.new_key())
+        return 0
+    try:
+        settings = config.load()
+    except config.ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    if args.command == "db":
+        db = Database(settings.database_url)
+        if args.action == "upgrade":
+            schema.upgrade(db.engine)
+        print(f"schema revision: {schema.current_revision(db.engine)} (code: {schema.head_revision()})")
+        return 0
+    try:
+        app = build(settings)
+    except SchemaBehind as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.command == "calendar":
+        return _cmd_calendar(app, args)
+    if args.command == "office":
+        return _cmd_office(app, args)
+    if args.command == "bookings":
+        return _cmd_bookings(app, args)
+    run_chat(app, user_ref=getattr(args, "user", "local"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

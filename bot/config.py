@@ -1,0 +1,118 @@
+"""Configuration from environment variables (12-factor), checked once at start.
+
+Every problem is reported in one message that says which variable to fix; a secret that is
+required and empty stops start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from storage.offices import check_link_template
+from storage.vault import Vault
+
+DEFAULT_LINK_TEMPLATE = "https://meet.madoguchi.invalid/{office}/{token}"
+
+
+class ConfigError(Exception):
+    """The environment does not describe a usable configuration."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated configuration of one process."""
+
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    office: str
+    meeting_app: str
+    meeting_link_template: str
+    counselor_language: str
+    log_level: str
+
+    @property
+    def embedded(self) -> bool:
+        """Return True on the embedded default (SQLite file, migrations applied at start)."""
+        return self.database_url.startswith("sqlite")
+
+
+def _data_dir(env: dict[str, str]) -> Path:
+    raw = env.get("MADOGUCHI_DATA_DIR") or str(Path.cwd() / "data")
+    return Path(raw).expanduser().resolve()
+
+
+def load(env: dict[str, str] | None = None) -> Settings:
+    """Read and check the configuration; raise ConfigError listing every problem."""
+    env = dict(os.environ if env is None else env)
+    problems: list[str] = []
+    data_dir = _data_dir(env)
+    url = env.get("DATABASE_URL", "").strip() or f"sqlite:///{data_dir / 'madoguchi.sqlite3'}"
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url[len("postgres://") :]
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    if not (url.startswith("sqlite:///") or url.startswith("postgresql+psycopg://")):
+        problems.append("DATABASE_URL must be a sqlite:/// file or a postgresql:// URL")
+
+    key = env.get("MADOGUCHI_SECRET_KEY", "").strip()
+    if key:
+        try:
+            Vault.check_key(key)
+        except ValueError as exc:
+            problems.append(
+                f"MADOGUCHI_SECRET_KEY is not a valid key ({exc}); make one with "
+                "`madoguchi secret-key`"
+            )
+    elif not url.startswith("sqlite"):
+        problems.append(
+            "MADOGUCHI_SECRET_KEY is required with PostgreSQL (it seals personal data at rest); "
+            "make one with `madoguchi secret-key`"
+        )
+
+    template = env.get("MADOGUCHI_MEETING_LINK_TEMPLATE", "").strip() or DEFAULT_LINK_TEMPLATE
+    try:
+        check_link_template(template)
+    except ValueError as exc:
+        problems.append(f"MADOGUCHI_MEETING_LINK_TEMPLATE: {exc}")
+
+    level = env.get("MADOGUCHI_LOG_LEVEL", "INFO").upper()
+    if level not in logging.getLevelNamesMapping():
+        problems.append(f"MADOGUCHI_LOG_LEVEL {level!r} is not a logging level")
+
+    counselor_language = env.get("MADOGUCHI_COUNSELOR_LANGUAGE", "ja")
+    from flows import languages
+
+    if counselor_language not in languages.codes():
+        problems.append(f"MADOGUCHI_COUNSELOR_LANGUAGE must be one of {languages.codes()}")
+
+    if problems:
+        raise ConfigError("configuration problems:\n  - " + "\n  - ".join(problems))
+    return Settings(
+        data_dir=data_dir,
+        database_url=url,
+        secret_key=key,
+        office=env.get("MADOGUCHI_OFFICE", "shinagawa"),
+        meeting_app=env.get("MADOGUCHI_MEETING_APP", "Zoom"),
+        meeting_link_template=template,
+        counselor_language=counselor_language,
+        log_level=level,
+    )
+
+
+def embedded_secret_key(settings: Settings) -> str:
+    """Return the configured key, or (embedded default only) one kept in the data directory."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "secret.key"
+    if path.exists():
+        return path.read_text("ascii").strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = Vault.new_key()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

@@ -1,0 +1,94 @@
+"""Terminal chat: inbound (a typed line → an event) and outbound (replies → numbered text).
+
+Lines starting with `/` are commands; a number picks a choice; anything else is text. The
+conversation lives in the database, so a new process resumes where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TextIO
+
+from bot import counselors
+from bot.app import App
+from bot.rendering import Renderer
+from flows import languages
+from flows.codec import reply_from_json
+from flows.model import Event
+from storage import outbox
+
+CHANNEL = "console"
+MAX_LINE = 4096
+log = logging.getLogger("madoguchi.console")
+
+
+def to_event(line: str) -> Event:
+    """Turn one typed line into an event."""
+    text = line.rstrip("\r\n")[:MAX_LINE]
+    if text.startswith("/") and len(text) > 1 and " " not in text.strip():
+        return Event("command", text.strip()[1:].split("@")[0])
+    return Event("text", text)
+
+
+def render(payload: dict) -> str:
+    """Render one outbox payload as terminal text with numbered choices."""
+    renderer = Renderer(payload.get("language") or languages.default_code())
+    blocks = []
+    for raw in payload["replies"]:
+        reply = reply_from_json(raw)
+        text = renderer.body(reply)
+        if reply.choices:
+            lines = [
+                f"  {n}) {renderer.choice_label(c.label)}" for n, c in enumerate(reply.choices, 1)
+            ]
+            text += "\n" + "\n".join(lines)
+        blocks.append(text)
+    return "\n\n".join(blocks)
+
+
+def deliver(app: App, user_ref: str, out: TextIO) -> int:
+    """Print this user's pending replies once; return how many batches were printed."""
+    count = 0
+    with app.db.transaction() as session:
+        for message in outbox.pending(session, channel=CHANNEL, recipient=user_ref):
+            if outbox.mark_sent(session, message.id, app.clock()):
+                out.write(render(message.payload) + "\n")
+                count += 1
+    out.flush()
+    return count
+
+
+def run_chat(
+    app: App,
+    *,
+    user_ref: str = "local",
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
+    counselor_out: TextIO = sys.stderr,
+) -> None:
+    """Run the chat until end of input."""
+    interactive = stdin.isatty()
+    deliver(app, user_ref, stdout)  # anything left from a process that stopped mid-way
+    app.intake.handle_event(CHANNEL, user_ref, Event("command", "start"))
+    deliver(app, user_ref, stdout)
+    while True:
+        if interactive:
+            stdout.write("> ")
+            stdout.flush()
+        line = stdin.readline()
+        if not line:
+            break
+        if not interactive:
+            stdout.write(f"> {line.rstrip()}\n")
+        if not line.strip():
+            continue
+        app.intake.handle_event(CHANNEL, user_ref, to_event(line))
+        deliver(app, user_ref, stdout)
+        counselors.deliver(
+            app.db,
+            app.vault,
+            language=app.settings.counselor_language,
+            out=counselor_out,
+            now=app.clock,
+        )

@@ -1,0 +1,72 @@
+"""Turn replies into JSON and back, so they can wait in the outbox until delivered."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flows.model import Choice, Document, Msg, Param, Reply, Time
+
+
+def _param_to_json(value: Param) -> Any:
+    if isinstance(value, Msg):
+        return {"$msg": value.id, "params": {k: _param_to_json(v) for k, v in value.params.items()}}
+    if isinstance(value, Time):
+        return {"$time": value.at.isoformat()}
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    return value
+
+
+def _param_from_json(value: Any) -> Param:
+    if isinstance(value, dict):
+        if "$msg" in value:
+            return Msg(value["$msg"], {k: _param_from_json(v) for k, v in value["params"].items()})
+        if "$time" in value:
+            return Time(datetime.fromisoformat(value["$time"]))
+        if "$datetime" in value:
+            return datetime.fromisoformat(value["$datetime"])
+        if "$date" in value:
+            return date.fromisoformat(value["$date"])
+    return value
+
+
+def msg_to_json(msg: Msg) -> dict[str, Any]:
+    """Return a JSON-safe form of a message reference."""
+    return _param_to_json(msg)  # type: ignore[no-any-return]
+
+
+def msg_from_json(raw: dict[str, Any]) -> Msg:
+    """Return the message reference `msg_to_json` was given."""
+    value = _param_from_json(raw)
+    assert isinstance(value, Msg)
+    return value
+
+
+def reply_to_json(reply: Reply) -> dict[str, Any]:
+    """Return a JSON-safe form of a reply."""
+    return {
+        "body": msg_to_json(reply.body),
+        "choices": [{"id": c.id, "label": msg_to_json(c.label)} for c in reply.choices],
+        "document": (
+            {"kind": reply.document.kind, "section": reply.document.section}
+            if reply.document
+            else None
+        ),
+        "all_languages": reply.all_languages,
+        "expects_text": reply.expects_text,
+    }
+
+
+def reply_from_json(raw: dict[str, Any]) -> Reply:
+    """Return the reply `reply_to_json` was given."""
+    doc = raw.get("document")
+    return Reply(
+        body=msg_from_json(raw["body"]),
+        choices=tuple(Choice(c["id"], msg_from_json(c["label"])) for c in raw["choices"]),
+        document=Document(doc["kind"], doc["section"]) if doc else None,
+        all_languages=raw.get("all_languages", False),
+        expects_text=raw.get("expects_text", False),
+    )

@@ -1,0 +1,37 @@
+"""Ask which language to use; `/language` comes back here and returns to where the user was."""
+
+from __future__ import annotations
+
+from flows import languages
+from flows.dialog import PREVIOUS, StateSpec, choice, goto, register, say
+from flows.model import Conversation, Event, IntakePorts, Msg, Outcome, Reply, State
+
+
+def language_choices() -> tuple:
+    """Return one choice per offered language, labelled in that language."""
+    return tuple(choice(f"lang:{code}", f"language.native.{code}") for code in languages.codes())
+
+
+def prompt_language(conv: Conversation, ports: IntakePorts) -> list[Reply]:
+    """Ask for the language in every offered language (the user has not chosen yet)."""
+    return [Reply(Msg("language.ask"), language_choices(), all_languages=True)]
+
+
+def answer_language(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+    """Set the language, then go on with the terms or back to the interrupted step."""
+    conv.language = event.value.split(":", 1)[1]
+    back_to = conv.data.pop("return_to", None)
+    if back_to:
+        return goto(conv, State(back_to), ports, before=[say("language.changed")], refresh=False)
+    return goto(conv, State.REVIEWING_TERMS, ports)
+
+
+register(
+    StateSpec(
+        State.CHOOSING_LANGUAGE,
+        prompt=prompt_language,
+        answer=answer_language,
+        transitions={"lang": (State.REVIEWING_TERMS, PREVIOUS)},
+        summary="language",
+    )
+)

@@ -1,0 +1,59 @@
+"""The languages the intake offers, read from `locales/languages.json` (languages are data).
+
+Adding a language means a catalog, a terms text and a line in that file; no code branches
+on a language code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+
+@dataclass(frozen=True)
+class Language:
+    """One offered language."""
+
+    code: str
+    babel_locale: str
+    authoritative_terms: bool
+
+
+@cache
+def _registry() -> tuple[str, tuple[Language, ...]]:
+    raw = json.loads(resources.files("locales").joinpath("languages.json").read_text("utf-8"))
+    langs = tuple(Language(**entry) for entry in raw["languages"])
+    return raw["default"], langs
+
+
+def languages() -> tuple[Language, ...]:
+    """Return the offered languages in display order."""
+    return _registry()[1]
+
+
+def codes() -> tuple[str, ...]:
+    """Return the offered language codes."""
+    return tuple(lang.code for lang in languages())
+
+
+def default_code() -> str:
+    """Return the language used before the user has chosen one."""
+    return _registry()[0]
+
+
+def get(code: str) -> Language:
+    """Return the language with this code (KeyError when not offered)."""
+    for lang in languages():
+        if lang.code == code:
+            return lang
+    raise KeyError(code)
+
+
+def match(tag: str | None) -> str | None:
+    """Return the offered code for a platform language tag like `en-US`, if any."""
+    if not tag:
+        return None
+    base = tag.replace("_", "-").split("-")[0].lower()
+    return base if base in codes() else None

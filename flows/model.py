@@ -1,0 +1,212 @@
+"""The neutral vocabulary shared by the flow, the storage layer and the channel adapters.
+
+Replies carry message ids and typed parameters, never rendered text; adapters render them
+from the catalogs in the user's language. Nothing here may import an SDK or SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Literal, Protocol, TypeAlias
+
+
+class State(StrEnum):
+    """Where a conversation stands; the values are stored in the database (a contract)."""
+
+    CHOOSING_LANGUAGE = "choosing_language"
+    REVIEWING_TERMS = "reviewing_terms"
+    READING_TERMS = "reading_terms"
+    CONFIRMING_MEETING_APP = "confirming_meeting_app"
+    DECLINED = "declined"
+    ASKING_REGISTRATION = "asking_registration"
+    NOT_REGISTERED = "not_registered"
+    ASKING_JOBSEEKER_NUMBER = "asking_jobseeker_number"
+    ASKING_DEVICE = "asking_device"
+    NO_DEVICE = "no_device"
+    CHECKING_ENVIRONMENT = "checking_environment"
+    FIXING_ENVIRONMENT = "fixing_environment"
+    ENVIRONMENT_PAUSED = "environment_paused"
+    CONFIRMING_CONDITIONS = "confirming_conditions"
+    CONDITIONS_UNMET = "conditions_unmet"
+    CHOOSING_ACCOMMODATION = "choosing_accommodation"
+    ASKING_INTERPRETER_LANGUAGE = "asking_interpreter_language"
+    ASKING_ASSISTANT_RELATIONSHIP = "asking_assistant_relationship"
+    ASKING_NOTE = "asking_note"
+    CHOOSING_DAY = "choosing_day"
+    CHOOSING_TIME = "choosing_time"
+    CONFIRMING_BOOKING = "confirming_booking"
+    BOOKED = "booked"
+    STOPPED = "stopped"
+
+
+Param: TypeAlias = "str | int | date | datetime | Msg | Time"
+
+
+@dataclass(frozen=True)
+class Time:
+    """A clock time to render without a date (e.g. the end of a hold)."""
+
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Msg:
+    """A catalog message id with its parameters."""
+
+    id: str
+    params: dict[str, Param] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One answer the user can pick; `id` is what comes back, `label` what they see."""
+
+    id: str
+    label: Msg
+
+
+@dataclass(frozen=True)
+class Document:
+    """A long text that is not in the catalogs: the terms, whole or one section."""
+
+    kind: Literal["terms"]
+    section: int | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One outbound message: a body, optional choices, optional attached document."""
+
+    body: Msg
+    choices: tuple[Choice, ...] = ()
+    document: Document | None = None
+    all_languages: bool = False
+    expects_text: bool = False
+
+
+@dataclass(frozen=True)
+class Event:
+    """What the user did, channel-neutral.
+
+    kind: "text" (free text), "choice" (a button; `turn` says which question it belonged to),
+    "command" (`/help` etc., value without the slash) or "system" (e.g. "slot_taken").
+    """
+
+    kind: Literal["text", "choice", "command", "system"]
+    value: str = ""
+    turn: int | None = None
+
+
+@dataclass
+class Conversation:
+    """One jobseeker's intake: the state, the chosen language and the answers so far."""
+
+    state: State = State.CHOOSING_LANGUAGE
+    language: str | None = None
+    turn: int = 0
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def copy(self) -> Conversation:
+        """Return a deep-enough copy so a step never mutates its input."""
+        import copy
+
+        return Conversation(self.state, self.language, self.turn, copy.deepcopy(self.data))
+
+
+# --- effects: what storage must do in the same transaction ---------------------------------
+
+
+@dataclass(frozen=True)
+class RecordConsent:
+    """Record that the user agreed to a document (terms art. 1, 4)."""
+
+    document: str
+    version: str
+    text_hash: str
+    language: str
+
+
+@dataclass(frozen=True)
+class HoldSlot:
+    """Take one place of a slot for a short time while the user confirms."""
+
+    hold_key: str
+    starts_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class ReleaseHold:
+    """Give a held place back."""
+
+    hold_key: str
+
+
+@dataclass(frozen=True)
+class ConfirmBooking:
+    """Turn a hold into a booking and notify the counselors."""
+
+    hold_key: str
+    reference: str
+    meeting_token: str
+    meeting_url: str
+    language: str
+    answers: dict[str, Any]
+
+
+Effect: TypeAlias = RecordConsent | HoldSlot | ReleaseHold | ConfirmBooking
+
+
+@dataclass
+class Outcome:
+    """The result of one step."""
+
+    conversation: Conversation
+    replies: list[Reply]
+    effects: list[Effect] = field(default_factory=list)
+    rejected: bool = False
+
+
+@dataclass(frozen=True)
+class OfficeProfile:
+    """What the flow needs to know about the office the intake is for."""
+
+    code: str
+    hold_minutes: int
+    meeting_link_template: str
+    meeting_app: str
+    horizon_days: int
+
+
+class IntakePorts(Protocol):
+    """What a step may read from the outside world; the caller provides it."""
+
+    def now(self) -> datetime:
+        """Return the current time (aware, UTC)."""
+        ...
+
+    def office(self) -> OfficeProfile:
+        """Return the office this conversation books with."""
+        ...
+
+    def open_days(self, *, limit: int) -> list[date]:
+        """Return the next days (office-local) that still have a free place."""
+        ...
+
+    def free_times(self, day: date) -> list[datetime]:
+        """Return the free slot starts (aware) of one office-local day."""
+        ...
+
+    def nearest_free(self, around: datetime, *, limit: int) -> list[datetime]:
+        """Return the free slot starts closest to `around`."""
+        ...
+
+    def new_secret(self) -> str:
+        """Return a fresh unguessable token (URL-safe)."""
+        ...
+
+    def new_reference(self) -> str:
+        """Return a fresh booking reference, short enough to read on the phone."""
+        ...

@@ -1,0 +1,119 @@
+"""The office calendar: which consultation slots exist, from rules an operator can change.
+
+Pure computation: business hours per weekday, slot length, places per slot, minimum notice,
+booking horizon, Japanese national holidays (the `holidays` library), the year-end closure
+(29 Dec – 3 Jan), and per-day exceptions (closures, extra openings, changed places).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+DEFAULT_HOURS: dict[int, tuple[time, time]] = {
+    weekday: (time(8, 30), time(17, 15)) for weekday in range(5)
+}
+"""Mon–Fri 08:30–17:15 (weekday 0 is Monday)."""
+
+
+@dataclass(frozen=True)
+class CalendarException:
+    """One operator decision about a day.
+
+    kind "closed": no slots that day (or only between `start` and `end`);
+    kind "open": extra opening hours that day (even on a holiday), `places` optional;
+    kind "places": a different number of places that day (or for the slot at `start`).
+    """
+
+    day: date
+    kind: str
+    start: time | None = None
+    end: time | None = None
+    places: int | None = None
+    id: int | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class OfficeCalendar:
+    """The rules that make the slots of one office."""
+
+    timezone: str = "Asia/Tokyo"
+    hours: dict[int, tuple[time, time]] = field(default_factory=lambda: dict(DEFAULT_HOURS))
+    slot_minutes: int = 30
+    places_per_slot: int = 2
+    min_notice_hours: int = 24
+    horizon_days: int = 21
+    exceptions: Sequence[CalendarException] = ()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """Return the office time zone."""
+        return ZoneInfo(self.timezone)
+
+    def closure_reason(self, day: date) -> str | None:
+        """Return why the office is closed all day (holiday name, year-end), or None."""
+        if (day.month, day.day) >= (12, 29) or (day.month, day.day) <= (1, 3):
+            return "year-end"
+        name = _japanese_holidays(day.year).get(day)
+        if name:
+            return name
+        if day.weekday() not in self.hours:
+            return "weekly closing day"
+        return None
+
+    def _day_rules(self, day: date) -> list[CalendarException]:
+        return [e for e in self.exceptions if e.day == day]
+
+    def slots_on(self, day: date) -> list[tuple[datetime, int]]:
+        """Return (start, places) of every slot on an office-local day."""
+        rules = self._day_rules(day)
+        ranges: list[tuple[time, time, int | None]] = []
+        if self.closure_reason(day) is None:
+            start, end = self.hours[day.weekday()]
+            ranges.append((start, end, None))
+        ranges += [(e.start, e.end, e.places) for e in rules if e.kind == "open" and e.start and e.end]
+        step = timedelta(minutes=self.slot_minutes)
+        slots: dict[datetime, int] = {}
+        for start, end, places in ranges:
+            at = datetime.combine(day, start, self.tz)
+            close = datetime.combine(day, end, self.tz)
+            while at + step <= close:
+                slots[at] = places if places is not None else self.places_per_slot
+                at += step
+        for rule in rules:
+            for at in list(slots):
+                covered = rule.start is None or (
+                    rule.start <= at.time() < (rule.end or (datetime.combine(day, rule.start) + step).time())
+                )
+                if not covered:
+                    continue
+                if rule.kind == "closed":
+                    del slots[at]
+                elif rule.kind == "places" and rule.places is not None:
+                    slots[at] = rule.places
+        return sorted((at, places) for at, places in slots.items() if places > 0)
+
+    def bookable_slots(self, now: datetime) -> Iterator[tuple[datetime, int]]:
+        """Yield (start, places) of the slots that can be booked at `now`."""
+        earliest = now + timedelta(hours=self.min_notice_hours)
+        first_day = now.astimezone(self.tz).date()
+        for offset in range(self.horizon_days + 1):
+            for at, places in self.slots_on(first_day + timedelta(days=offset)):
+                if at >= earliest:
+                    yield at, places
+
+    def places_at(self, at: datetime) -> int:
+        """Return the places of the slot starting at `at` (0 when there is no such slot)."""
+        local = at.astimezone(self.tz)
+        return dict(self.slots_on(local.date())).get(local, 0)
+
+
+@cache
+def _japanese_holidays(year: int) -> holidays.HolidayBase:
+    return holidays.country_holidays("JP", years=year, language="ja")

@@ -1,0 +1,238 @@
+"""Slots, holds and bookings. No double booking, enforced by the database.
+
+A place is taken only by `UPDATE slots SET taken = taken + 1 WHERE ... AND taken < places`:
+one statement, atomic on SQLite and PostgreSQL alike, backed by a CHECK constraint. Never a
+read-then-write.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from flows.office_calendar import OfficeCalendar
+from storage.models import Booking, Office, Slot
+
+
+class SlotUnavailable(Exception):
+    """The slot has no free place (or does not exist in the calendar)."""
+
+    def __init__(self, starts_at: datetime) -> None:
+        super().__init__(starts_at.isoformat())
+        self.starts_at = starts_at
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who a hold or booking is for."""
+
+    channel: str
+    user_ref: str
+    pseudonym: str
+    language: str | None
+
+
+def _insert(session: Session):  # type: ignore[no-untyped-def]
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def take_place(session: Session, office: Office, cal: OfficeCalendar, starts_at: datetime) -> int:
+    """Take one place of the slot at `starts_at`; return the slot id or raise SlotUnavailable."""
+    places = cal.places_at(starts_at)
+    if places <= 0:
+        raise SlotUnavailable(starts_at)
+    stmt = _insert(session)(Slot).values(
+        office_id=office.id, starts_at=starts_at, capacity=places, taken=0
+    )
+    session.execute(stmt.on_conflict_do_nothing(index_elements=["office_id", "starts_at"]))
+    result = session.execute(
+        update(Slot)
+        .where(Slot.office_id == office.id, Slot.starts_at == starts_at, Slot.taken < places)
+        .values(taken=Slot.taken + 1, capacity=places)
+        .returning(Slot.id)
+    )
+    slot_id = result.scalar_one_or_none()
+    if slot_id is None:
+        raise SlotUnavailable(starts_at)
+    return slot_id
+
+
+def give_back_place(session: Session, slot_id: int) -> None:
+    """Free one place of a slot."""
+    session.execute(update(Slot).where(Slot.id == slot_id, Slot.taken > 0).values(taken=Slot.taken - 1))
+
+
+def _end_hold(session: Session, booking_id: int, slot_id: int, status: str, now: datetime) -> bool:
+    """Move a held booking to `status` and free its place, once (conditional on 'held')."""
+    result = session.execute(
+        update(Booking)
+        .where(Booking.id == booking_id, Booking.status == "held")
+        .values(status=status, ended_at=now)
+    )
+    if result.rowcount != 1:
+        return False
+    give_back_place(session, slot_id)
+    return True
+
+
+def sweep_expired_holds(session: Session, now: datetime) -> int:
+    """Release every hold past its expiry; return how many were released."""
+    expired = session.execute(
+        select(Booking.id, Booking.slot_id).where(
+            Booking.status == "held", Booking.hold_expires_at < now
+        )
+    ).all()
+    return sum(_end_hold(session, bid, sid, "released", now) for bid, sid in expired)
+
+
+def free_slots(
+    session: Session, office: Office, cal: OfficeCalendar, now: datetime
+) -> list[tuple[datetime, int]]:
+    """Return (start, free places) of every bookable slot with at least one free place."""
+    candidates = list(cal.bookable_slots(now))
+    if not candidates:
+        return []
+    taken = dict(
+        session.execute(
+            select(Slot.starts_at, Slot.taken).where(
+                Slot.office_id == office.id,
+                Slot.starts_at >= candidates[0][0],
+                Slot.starts_at <= candidates[-1][0],
+            )
+        ).all()
+    )
+    result = []
+    for at, places in candidates:
+        free = places - taken.get(at, 0)
+        if free > 0:
+            result.append((at, free))
+    return result
+
+
+def hold(
+    session: Session,
+    office: Office,
+    cal: OfficeCalendar,
+    *,
+    hold_key: str,
+    starts_at: datetime,
+    expires_at: datetime,
+    holder: Holder,
+    now: datetime,
+) -> Booking:
+    """Take a place and record the hold; raise SlotUnavailable when none is free."""
+    slot_id = take_place(session, office, cal, starts_at)
+    booking = Booking(
+        office_id=office.id,
+        slot_id=slot_id,
+        starts_at=starts_at,
+        hold_key=hold_key,
+        status="held",
+        hold_expires_at=expires_at,
+        channel=holder.channel,
+        user_ref=holder.user_ref,
+        pseudonym=holder.pseudonym,
+        language=holder.language,
+        created_at=now,
+    )
+    session.add(booking)
+    session.flush()
+    return booking
+
+
+def release_hold(session: Session, hold_key: str, now: datetime) -> bool:
+    """Give a held place back; return False when the hold was already gone."""
+    row = session.execute(
+        select(Booking.id, Booking.slot_id).where(Booking.hold_key == hold_key)
+    ).first()
+    return bool(row) and _end_hold(session, row.id, row.slot_id, "released", now)
+
+
+def confirm(
+    session: Session,
+    office: Office,
+    cal: OfficeCalendar,
+    *,
+    hold_key: str,
+    reference: str,
+    meeting_token: str,
+    meeting_url: str,
+    details_sealed: str,
+    now: datetime,
+) -> Booking:
+    """Turn a hold into a booking; if the hold was released meanwhile, take a place again."""
+    booking = session.scalar(select(Booking).where(Booking.hold_key == hold_key).with_for_update())
+    if booking is None:
+        raise LookupError("unknown hold")
+    if booking.status == "released":
+        booking.slot_id = take_place(session, office, cal, booking.starts_at)
+    elif booking.status != "held":
+        raise SlotUnavailable(booking.starts_at)
+    booking.status = "booked"
+    booking.reference = reference
+    booking.meeting_token = meeting_token
+    booking.meeting_url = meeting_url
+    booking.details_sealed = details_sealed
+    booking.booked_at = now
+    booking.ended_at = None
+    session.flush()
+    return booking
+
+
+_REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U
+
+
+def new_reference(session: Session) -> str:
+    """Return an unused booking reference like `HW-7K3M9Q`."""
+    while True:
+        ref = "HW-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
+        if session.scalar(select(Booking.id).where(Booking.reference == ref)) is None:
+            return ref
+
+
+def bookings_between(
+    session: Session, office: Office, start: datetime, end: datetime, *, statuses: Iterable[str] = ("booked",)
+) -> list[Booking]:
+    """Return the office's bookings starting in [start, end), earliest first."""
+    return list(
+        session.scalars(
+            select(Booking)
+            .where(
+                Booking.office_id == office.id,
+                Booking.starts_at >= start,
+                Booking.starts_at < end,
+                Booking.status.in_(list(statuses)),
+            )
+            .order_by(Booking.starts_at, Booking.id)
+        )
+    )
+
+
+def slot_usage(session: Session, office: Office, day_start: datetime, day_end: datetime) -> dict[datetime, int]:
+    """Return the places taken per slot start in a range."""
+    rows = session.execute(
+        select(Slot.starts_at, Slot.taken).where(
+            Slot.office_id == office.id, Slot.starts_at >= day_start, Slot.starts_at < day_end
+        )
+    ).all()
+    return {at: taken for at, taken in rows}
+
+
+def day_bounds(cal: OfficeCalendar, day: date) -> tuple[datetime, datetime]:
+    """Return the aware start and end of an office-local day."""
+    from datetime import time, timedelta
+
+    start = datetime.combine(day, time(0), cal.tz)
+    return start, start + timedelta(days=1)
+
+
+def booking_details(booking: Booking, vault: Any) -> dict[str, Any]:
+    """Return a booking's sealed answers, opened."""
+    return vault.open(booking.details_sealed)

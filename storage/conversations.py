@@ -1,0 +1,75 @@
+"""Conversation state per (channel, user): loaded locked for one event, saved with it.
+
+PostgreSQL locks the row (SELECT ... FOR UPDATE); SQLite's BEGIN IMMEDIATE already holds the
+database write lock. The version column refuses a lost update on any backend.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from flows.model import Conversation as FlowConversation
+from flows.model import State
+from storage.models import Conversation
+from storage.vault import Vault
+
+
+def load_for_update(
+    session: Session,
+    *,
+    channel: str,
+    user_ref: str,
+    office_id: int,
+    vault: Vault,
+    now: datetime,
+) -> tuple[Conversation, FlowConversation]:
+    """Return the stored row and its flow conversation, creating a new one if needed."""
+    query = (
+        select(Conversation)
+        .where(Conversation.channel == channel, Conversation.user_ref == user_ref)
+        .with_for_update()
+    )
+    row = session.scalar(query)
+    if row is None:
+        row = Conversation(
+            channel=channel,
+            user_ref=user_ref,
+            pseudonym=vault.pseudonym(channel, user_ref),
+            office_id=office_id,
+            state=FlowConversation().state.value,
+            language=None,
+            turn=0,
+            data_sealed="",
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:  # created by a concurrent event of the same user
+            row = session.scalar(query)
+            assert row is not None
+    conv = FlowConversation(
+        state=State(row.state), language=row.language, turn=row.turn, data=vault.open(row.data_sealed)
+    )
+    return row, conv
+
+
+def save(row: Conversation, conv: FlowConversation, *, vault: Vault, now: datetime) -> None:
+    """Write the flow conversation back into its row (committed by the caller)."""
+    row.state = conv.state.value
+    row.language = conv.language
+    row.turn = conv.turn
+    row.data_sealed = vault.seal(conv.data)
+    row.updated_at = now
+
+
+def find(session: Session, channel: str, user_ref: str) -> Conversation | None:
+    """Return the stored conversation of a user, if any."""
+    return session.scalar(
+        select(Conversation).where(Conversation.channel == channel, Conversation.user_ref == user_ref)
+    )

@@ -1,0 +1,228 @@
+"""The tables. Times are stored as UTC; personal answers are stored sealed (see vault.py).
+
+State values are `flows.model.State` strings: a persisted contract, renamed only by a
+migration.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention so migrations name constraints."""
+
+    from sqlalchemy import MetaData
+
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class Office(Base):
+    """A Hello Work office that offers online consultations, with its calendar rules."""
+
+    __tablename__ = "offices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tokyo")
+    hours: Mapped[dict[str, list[str]]] = mapped_column(JSON)
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    places_per_slot: Mapped[int] = mapped_column(Integer, default=2)
+    min_notice_hours: Mapped[int] = mapped_column(Integer, default=24)
+    horizon_days: Mapped[int] = mapped_column(Integer, default=21)
+    hold_minutes: Mapped[int] = mapped_column(Integer, default=10)
+    meeting_app: Mapped[str] = mapped_column(String(80))
+    meeting_link_template: Mapped[str] = mapped_column(String(500))
+
+
+class CalendarRule(Base):
+    """An operator's exception to the weekly hours: a closure, an extra opening, places."""
+
+    __tablename__ = "calendar_rules"
+    __table_args__ = (CheckConstraint("kind IN ('closed', 'open', 'places')", name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(10))
+    start: Mapped[time | None] = mapped_column(Time)
+    end: Mapped[time | None] = mapped_column(Time)
+    places: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Slot(Base):
+    """The places of one consultation slot. `taken` counts live holds and bookings.
+
+    The check constraint is what makes double booking impossible: a place is taken only by
+    a conditional update that keeps `taken <= capacity`.
+    """
+
+    __tablename__ = "slots"
+    __table_args__ = (
+        UniqueConstraint("office_id", "starts_at"),
+        CheckConstraint("taken >= 0 AND taken <= capacity", name="places"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    capacity: Mapped[int] = mapped_column(Integer)
+    taken: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Conversation(Base):
+    """Where one user of one channel stands in the intake; `data` is sealed."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel", "user_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    user_ref: Mapped[str] = mapped_column(String(128))
+    pseudonym: Mapped[str] = mapped_column(String(32), index=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    state: Mapped[str] = mapped_column(String(40))
+    language: Mapped[str | None] = mapped_column(String(10))
+    turn: Mapped[int] = mapped_column(Integer, default=0)
+    data_sealed: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Consent(Base):
+    """A user's agreement to a document (terms, the meeting app's terms), as shown to them."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(32), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    document: Mapped[str] = mapped_column(String(120))
+    version: Mapped[str] = mapped_column(String(40))
+    text_hash: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(10))
+    agreed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Booking(Base):
+    """A hold on a place, then (when confirmed) a booked consultation.
+
+    status: held → booked → cancelled, or held → released (expired or given back).
+    """
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('held', 'booked', 'released', 'cancelled')", name="status"
+        ),
+        Index("ix_bookings_status_hold_expires_at", "status", "hold_expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    hold_key: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(10))
+    hold_expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reference: Mapped[str | None] = mapped_column(String(20), unique=True)
+    meeting_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    meeting_url: Mapped[str | None] = mapped_column(String(600))
+    channel: Mapped[str] = mapped_column(String(20))
+    user_ref: Mapped[str] = mapped_column(String(128))
+    pseudonym: Mapped[str] = mapped_column(String(32), index=True)
+    language: Mapped[str | None] = mapped_column(String(10))
+    details_sealed: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    booked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OutboxMessage(Base):
+    """A message to deliver after commit: replies to a user, or a counselor notification."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_channel", "status", "channel", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    recipient: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Who did what to which booking, and when (jobseeker pseudonym, counselor, system)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor_kind: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(40))
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ProcessedEvent(Base):
+    """An inbound platform event already applied (Telegram update_id, LINE event id...)."""
+
+    __tablename__ = "processed_events"
+    __table_args__ = (UniqueConstraint("channel", "event_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    event_key: Mapped[str] = mapped_column(String(128))
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime)

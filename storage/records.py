@@ -1,0 +1,58 @@
+"""Records the office must keep: consents (terms art. 1, 4) and the audit log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from storage.models import AuditEntry, Consent
+
+
+def record_consent(
+    session: Session,
+    *,
+    pseudonym: str,
+    channel: str,
+    document: str,
+    version: str,
+    text_hash: str,
+    language: str,
+    now: datetime,
+) -> Consent:
+    """Store that a user agreed to a document, as it was shown to them."""
+    consent = Consent(
+        pseudonym=pseudonym,
+        channel=channel,
+        document=document,
+        version=version,
+        text_hash=text_hash,
+        language=language,
+        agreed_at=now,
+    )
+    session.add(consent)
+    return consent
+
+
+def audit(
+    session: Session,
+    *,
+    actor_kind: str,
+    actor: str,
+    action: str,
+    now: datetime,
+    booking_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append one line to the audit log (never personal data in `detail`)."""
+    session.add(
+        AuditEntry(
+            at=now,
+            actor_kind=actor_kind,
+            actor=actor,
+            action=action,
+            booking_id=booking_id,
+            detail=detail or {},
+        )
+    )
