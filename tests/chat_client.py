@@ -1,0 +1,98 @@
+"""A test client that chats like a user: sends lines, clicks buttons by their label id.
+
+It goes through the real storage and outbox and renders every reply in the user's
+language, so a missing catalog entry fails the test that reaches it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bot.app import App
+from bot.console.chat import CHANNEL, render, to_event
+from flows.codec import reply_from_json
+from flows.model import Event, Reply
+from storage import outbox
+
+
+class FakeClock:
+    """A clock that stands still until moved."""
+
+    def __init__(self, now: datetime = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        """Move the clock forward."""
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class ChatClient:
+    """One user of one channel."""
+
+    app: App
+    user: str = "user-1"
+    channel: str = CHANNEL
+    replies: list[Reply] = field(default_factory=list)
+    text: str = ""
+    turn: int = 0
+    language: str | None = None
+
+    def _collect(self) -> None:
+        self.replies, texts = [], []
+        with self.app.db.transaction() as session:
+            for message in outbox.pending(session, channel=self.channel, recipient=self.user):
+                outbox.mark_sent(session, message.id, self.app.clock())
+                self.replies += [reply_from_json(r) for r in message.payload["replies"]]
+                self.turn = message.payload["turn"]
+                self.language = message.payload["language"]
+                texts.append(render(message.payload))
+        self.text = "\n\n".join(texts)
+
+    def send(self, line: str) -> ChatClient:
+        """Type a line (a command, a number or free text)."""
+        self.app.intake.handle_event(self.channel, self.user, to_event(line))
+        self._collect()
+        return self
+
+    def press(self, choice_id: str, *, turn: int | None = None) -> ChatClient:
+        """Press a button by its choice id (with the turn it was shown in)."""
+        event = Event("choice", choice_id, self.turn if turn is None else turn)
+        self.app.intake.handle_event(self.channel, self.user, event)
+        self._collect()
+        return self
+
+    def click(self, label_id: str) -> ChatClient:
+        """Press the button of the last replies whose label has this message id."""
+        return self.press(self.choice_id(label_id))
+
+    def choice_id(self, label_id: str) -> str:
+        """Return the id of the offered choice labelled `label_id`."""
+        for reply in self.replies:
+            for option in reply.choices:
+                if option.label.id == label_id:
+                    return option.id
+        raise AssertionError(f"no choice {label_id!r} offered; offered: {self.choice_labels}")
+
+    @property
+    def choice_labels(self) -> list[str]:
+        """Return the label ids of the choices offered by the last replies."""
+        return [c.label.id for r in self.replies for c in r.choices]
+
+    @property
+    def ids(self) -> list[str]:
+        """Return the body message ids of the last replies (nested ones included)."""
+        found = []
+        for reply in self.replies:
+            found.append(reply.body.id)
+            found += [v.id for v in reply.body.params.values() if hasattr(v, "id")]
+        return found
+
+    @property
+    def choice_ids(self) -> list[str]:
+        """Return the ids of the choices offered by the last replies."""
+        return [c.id for r in self.replies for c in r.choices]

@@ -1,0 +1,131 @@
+"""The machine as data: the import rule, the graph check, the diagram, and what every
+state shares (commands, bad input, stale buttons, double taps)."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+
+import pytest
+
+from flows import dialog, machine
+from flows.model import State
+from tests.chat_client import ChatClient
+from tests.flows.test_transcripts import AGREE, ELIGIBLE, start, verify_dialog
+
+FLOWS = pathlib.Path(machine.__file__).parent
+FORBIDDEN = {"telegram", "linebot", "slack_bolt", "slack_sdk", "sqlalchemy", "storage", "bot"}
+
+
+def test_flows_imports_no_sdk_and_no_database():
+    for path in FLOWS.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                assert name.split(".")[0] not in FORBIDDEN, f"{path.name} imports {name}"
+
+
+def test_diagram_file_matches_the_transition_table():
+    assert (FLOWS / "intake.mmd").read_text() == machine.diagram()
+
+
+def test_every_state_is_declared_and_reachable():
+    assert set(dialog.specs()) == set(State)
+
+
+def test_an_invalid_graph_is_refused(monkeypatch):
+    broken = dict(dialog.specs())
+    spec = broken[State.NO_DEVICE]
+    broken[State.NO_DEVICE] = dialog.StateSpec(
+        spec.state, spec.prompt, spec.answer, transitions={}, summary=spec.summary
+    )
+    monkeypatch.setattr(dialog, "_registry", broken)
+    with pytest.raises(RuntimeError, match="dead end"):
+        machine._validate()
+
+
+def test_state_values_are_the_stored_contract():
+    # Renaming a value needs a migration of conversations.state; this list changes with it.
+    assert State.BOOKED.value == "booked"
+    assert State.CHECKING_ENVIRONMENT.value == "checking_environment"
+    assert len(State) == 24
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_free_text_where_a_button_is_expected_keeps_the_question(sqlite_app, lang):
+    chat = ChatClient(sqlite_app)
+    verify_dialog(chat, start(lang) + AGREE)
+    before = chat.turn
+    for junk in ["はい", "🙂" * 2500, "\x00\x1b[31mred\x07", "99", "0", "-1"]:
+        chat.send(junk)
+        assert chat.ids == ["common.hint.choose", "eligibility.registration.ask"]
+        assert chat.turn == before
+    chat.click("eligibility.registration.office")
+    assert "eligibility.number.ask" in chat.ids
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_malformed_jobseeker_numbers_explain_the_format(sqlite_app, lang):
+    chat = ChatClient(sqlite_app)
+    verify_dialog(chat, start(lang) + AGREE + [("click:eligibility.registration.office", "eligibility.number.ask")])
+    for bad in ["1301-12345678", "13010-1234567", "abcde-12345678", "🙂" * 2500, "13010 12345678 9"]:
+        chat.send(bad)
+        assert chat.ids == ["eligibility.number.invalid", "eligibility.number.ask"]
+    chat.send("１３０１０－１２３４５６７８")
+    assert "eligibility.device.ask" in chat.ids
+
+
+def test_a_stale_button_gets_the_current_question(sqlite_app):
+    chat = ChatClient(sqlite_app)
+    verify_dialog(chat, start("en"))
+    old_turn = chat.turn
+    chat.click("terms.choice.agree")
+    # yesterday's "I agree" pressed again, and a button of a step that never was shown
+    chat.press("terms:agree", turn=old_turn)
+    assert chat.ids == ["common.hint.stale", "meeting_app.ask"]
+    chat.press("book:confirm")
+    assert chat.ids == ["common.hint.stale", "meeting_app.ask"]
+
+
+def test_two_quick_taps_on_one_button_make_one_transition(sqlite_app):
+    chat = ChatClient(sqlite_app)
+    verify_dialog(chat, start("en") + AGREE + ELIGIBLE)
+    turn = chat.turn
+    chat.press("env:yes", turn=turn)
+    chat.press("env:yes", turn=turn)  # the second tap of the same message
+    assert chat.ids == ["common.hint.stale", "environment.question", "environment.network.ask"]
+    assert chat.replies[-1].body.params["number"] == 2
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_commands_work_at_every_step(sqlite_app, lang):
+    chat = ChatClient(sqlite_app)
+    verify_dialog(chat, start(lang) + AGREE + ELIGIBLE)
+    chat.send("/help")
+    assert chat.ids[0] == "common.help" and "environment.question" in chat.ids
+    chat.send("/nonsense")
+    assert chat.ids[0] == "common.hint.unknown_command"
+    other = "en" if lang == "ja" else "ja"
+    chat.send("/language")
+    assert chat.ids == ["language.ask"]
+    chat.click(f"language.native.{other}")
+    assert chat.ids[:2] == ["language.changed", "environment.question"]
+    assert chat.language == other
+    chat.send("/cancel")
+    assert chat.ids == ["session.stopped"]
+    chat.click("session.choice.resume")
+    assert "environment.question" in chat.ids
+    chat.send("/restart")
+    assert chat.ids == ["language.ask"]
+
+
+def test_first_message_of_any_kind_greets_and_offers_languages(sqlite_app):
+    chat = ChatClient(sqlite_app)
+    chat.send("こんにちは")
+    assert chat.ids == ["common.welcome", "language.ask"]
+    assert "日本語" in chat.text and "English" in chat.text

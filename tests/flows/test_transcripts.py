@@ -1,0 +1,231 @@
+"""Transcripts of whole intakes, in Japanese and English, through storage and rendering.
+
+Each step is (what the user does, a message id they must see). Clicks name the button's
+label id, so the same transcript runs in both languages.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import counselors
+from flows.environment import ENVIRONMENT_ITEMS
+from storage.models import Booking, Consent
+from tests.chat_client import ChatClient
+
+LANGS = ["ja", "en"]
+
+
+def verify_dialog(chat: ChatClient, steps: list[tuple[str, str]]) -> None:
+    """Play (action, expected message id) pairs; actions are `click:<label>` or typed text."""
+    for number, (action, expected) in enumerate(steps, 1):
+        if action.startswith("click:"):
+            chat.click(action[len("click:") :])
+        else:
+            chat.send(action)
+        assert expected in chat.ids, f"step {number} {action!r}: expected {expected}, got {chat.ids}"
+
+
+def start(lang: str) -> list[tuple[str, str]]:
+    return [
+        ("/start", "language.ask"),
+        (f"click:language.native.{lang}", "terms.summary"),
+    ]
+
+
+AGREE = [
+    ("click:terms.choice.agree", "meeting_app.ask"),
+    ("click:meeting_app.choice.agree", "eligibility.registration.ask"),
+]
+ELIGIBLE = [
+    ("click:eligibility.registration.office", "eligibility.number.ask"),
+    ("13010-12345678", "eligibility.device.ask"),
+    ("click:common.yes", "environment.question"),
+]
+ENVIRONMENT_OK = [("click:environment.choice.yes", "environment.question")] * (
+    len(ENVIRONMENT_ITEMS) - 1
+) + [("click:environment.choice.yes", "conditions.private_room.ask")]
+CONDITIONS_OK = [
+    ("click:conditions.choice.agree", "conditions.no_recording.ask"),
+    ("click:conditions.choice.agree", "conditions.data_charges.ask"),
+    ("click:conditions.choice.agree", "accommodation.ask"),
+]
+
+
+def book_first_free(chat: ChatClient) -> None:
+    chat.press(chat.choice_ids[0])  # first day
+    assert "booking.time.ask" in chat.ids
+    chat.press(chat.choice_ids[0])  # first time
+    assert "booking.confirm.ask" in chat.ids
+    chat.click("booking.choice.confirm")
+    assert "booking.booked" in chat.ids
+
+
+def count(app, model) -> int:  # type: ignore[no-untyped-def]
+    with app.db.transaction() as session:
+        return session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_booked_with_meeting_link_and_consent(sqlite_app, lang):
+    chat = ChatClient(sqlite_app)
+    verify_dialog(
+        chat,
+        start(lang)
+        + AGREE
+        + ELIGIBLE
+        + ENVIRONMENT_OK
+        + CONDITIONS_OK
+        + [
+            ("click:accommodation.kind.none", "accommodation.note.ask"),
+            ("click:accommodation.note.skip", "booking.day.ask"),
+        ],
+    )
+    book_first_free(chat)
+    assert chat.language == lang
+    assert "https://meet.madoguchi.invalid/shinagawa/" in chat.text
+    zone = "日本標準時" if lang == "ja" else "Japan Standard Time"
+    assert zone in chat.text  # the time zone is spelled out
+    with sqlite_app.db.transaction() as session:
+        consents = session.scalars(select(Consent).order_by(Consent.id)).all()
+        booking = session.scalars(select(Booking)).one()
+    assert [c.document for c in consents] == ["terms", "meeting_app:Zoom"]
+    assert consents[0].version == "2022-04-01" and consents[0].language == lang
+    assert len(consents[0].text_hash) == 64
+    assert booking.status == "booked" and booking.reference in chat.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_not_registered_explains_and_resumes(sqlite_app, lang):
+    chat = ChatClient(sqlite_app)
+    verify_dialog(
+        chat,
+        start(lang)
+        + AGREE
+        + [
+            ("click:eligibility.registration.not_yet", "eligibility.not_registered.explain"),
+            ("click:eligibility.not_registered.done", "eligibility.registration.ask"),
+            ("click:eligibility.registration.online", "eligibility.registration.online_note"),
+        ],
+    )
+    assert "eligibility.number.ask" in chat.ids
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_no_camera_ends_with_explanation(sqlite_app, lang):
+    chat = ChatClient(sqlite_app)
+    verify_dialog(
+        chat,
+        start(lang)
+        + AGREE
+        + [
+            ("click:eligibility.registration.office", "eligibility.number.ask"),
+            ("click:eligibility.number.unknown", "eligibility.number.unknown_ack"),
+            ("click:common.no", "eligibility.no_device.explain"),
+        ],
+    )
+    assert chat.choice_labels == ["eligibility.no_device.now_have"]
+    assert count(sqlite_app, Booking) == 0
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_environment_no_then_fixed_it(sqlite_app, lang):
+    chat = ChatClient(sqlite_app)
+    verify_dialog(
+        chat,
+        start(lang)
+        + AGREE
+        + ELIGIBLE
+        + [
+            ("click:environment.choice.explain", "environment.malware.explain"),
+            ("click:environment.choice.no", "environment.malware.fix"),
+            ("click:environment.choice.later", "environment.paused"),
+            ("click:environment.choice.resume", "environment.malware.ask"),
+            ("click:environment.choice.no", "environment.malware.fix"),
+            ("click:environment.choice.fixed", "environment.malware.ask"),
+        ]
+        + ENVIRONMENT_OK,
+    )
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_terms_declined_points_to_the_counter(sqlite_app, lang):
+    chat = ChatClient(sqlite_app)
+    verify_dialog(
+        chat,
+        start(lang)
+        + [
+            ("click:terms.choice.read", "terms.page"),
+            ("click:terms.choice.next", "terms.page"),
+            ("click:terms.choice.decline", "terms.declined"),
+        ],
+    )
+    assert count(sqlite_app, Consent) == 0
+    counter = "ハローワーク品川" if lang == "ja" else "Hello Work Shinagawa counter"
+    assert counter in chat.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_full_terms_are_paged_article_by_article(sqlite_app, lang):
+    chat = ChatClient(sqlite_app)
+    verify_dialog(chat, start(lang) + [("click:terms.choice.read", "terms.page")])
+    first = "第1条（目的）" if lang == "ja" else "Article 1 (Purpose)"
+    assert first not in chat.text  # the preamble comes first
+    chat.click("terms.choice.next")
+    assert first in chat.text
+    assert ("第2条（対象者）" if lang == "ja" else "Article 2 (") not in chat.text
+    for _ in range(20):
+        if "terms.choice.next" not in chat.choice_labels:
+            break
+        chat.click("terms.choice.next")
+    assert ("第14条（" if lang == "ja" else "Article 14 (") in chat.text
+    chat.click("terms.choice.agree")
+    assert "meeting_app.ask" in chat.ids
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_interpreter_request_reaches_the_counselor(sqlite_app, lang, capsys):
+    chat = ChatClient(sqlite_app)
+    verify_dialog(
+        chat,
+        start(lang)
+        + AGREE
+        + ELIGIBLE
+        + ENVIRONMENT_OK
+        + CONDITIONS_OK
+        + [
+            ("click:accommodation.kind.interpreter", "accommodation.interpreter.ask"),
+            ("x" * 41, "common.hint.too_long"),
+            ("ベトナム語 Vietnamese", "accommodation.note.ask"),
+            ("車椅子を使います", "booking.day.ask"),
+        ],
+    )
+    chat.press(chat.choice_ids[0])
+    chat.press(chat.choice_ids[0])
+    assert "accommodation.summary.interpreter" in chat.ids
+    assert "ベトナム語 Vietnamese" in chat.text
+    chat.click("booking.choice.confirm")
+    out = io.StringIO()
+    assert counselors.deliver(sqlite_app.db, sqlite_app.vault, language="ja", out=out, now=sqlite_app.clock) == 1
+    note = out.getvalue()
+    assert "ベトナム語 Vietnamese" in note and "車椅子を使います" in note
+    assert "*****-****5678" in note and "13010-12345678" not in note
+    assert counselors.deliver(sqlite_app.db, sqlite_app.vault, language="ja", out=out, now=sqlite_app.clock) == 0
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_sign_language_and_assistant_requests(sqlite_app, lang):
+    chat = ChatClient(sqlite_app)
+    verify_dialog(
+        chat,
+        start(lang) + AGREE + ELIGIBLE + ENVIRONMENT_OK + CONDITIONS_OK
+        + [("click:accommodation.kind.assistant", "accommodation.assistant.ask"),
+           ("母 / mother", "accommodation.note.ask"),
+           ("click:accommodation.note.skip", "booking.day.ask")],
+    )
+    chat.press(chat.choice_ids[0])
+    chat.press(chat.choice_ids[0])
+    assert "母 / mother" in chat.text

@@ -1,0 +1,140 @@
+"""One transaction per event, on SQLite and PostgreSQL: resume, duplicates, sealed data."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, select, text
+
+from flows.model import Event
+from storage.models import Booking, Conversation, OutboxMessage
+from tests.chat_client import ChatClient
+from tests.conftest import make_app
+from tests.flows.test_transcripts import (
+    AGREE,
+    CONDITIONS_OK,
+    ELIGIBLE,
+    ENVIRONMENT_OK,
+    book_first_free,
+    start,
+    verify_dialog,
+)
+
+TO_DAYS = start("en") + AGREE + ELIGIBLE + ENVIRONMENT_OK + CONDITIONS_OK + [
+    ("click:accommodation.kind.sign_language", "accommodation.note.ask"),
+    ("click:accommodation.note.skip", "booking.day.ask"),
+]
+
+
+def test_a_new_process_resumes_the_conversation(app, clock, tmp_path):
+    chat = ChatClient(app)
+    verify_dialog(chat, start("en") + AGREE + ELIGIBLE)
+    app.db.dispose()
+    restarted = make_app(app.db.url, clock, tmp_path)  # as after a restart
+    again = ChatClient(restarted, user=chat.user)
+    again.send("/start")
+    assert again.ids[:2] == ["common.welcome_back", "environment.question"]
+    assert again.language == "en"
+    restarted.db.dispose()
+
+
+def test_booking_end_to_end_and_personal_data_is_sealed(app):
+    chat = ChatClient(app)
+    verify_dialog(chat, TO_DAYS)
+    book_first_free(chat)
+    with app.db.transaction() as s:
+        dump = " ".join(
+            str(row)
+            for table in ("conversations", "bookings", "outbox", "audit_log", "consents")
+            for row in s.execute(text(f"SELECT * FROM {table}")).all()
+        )
+        booking = s.scalars(select(Booking)).one()
+        assert app.vault.open(booking.details_sealed)["jobseeker_number"] == "13010-12345678"
+    assert "12345678" not in dump and "sign_language" not in dump
+
+
+def test_the_same_event_key_twice_has_one_effect(app):
+    chat = ChatClient(app)
+    chat.send("/start")
+    event = Event("choice", "lang:en", chat.turn)
+    first = app.intake.handle_event("console", chat.user, event, event_key="update-1")
+    second = app.intake.handle_event("console", chat.user, event, event_key="update-1")
+    assert not first.duplicate and second.duplicate
+    with app.db.transaction() as s:
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+
+
+def test_the_same_event_concurrently_has_one_effect(app):
+    chat = ChatClient(app)
+    chat.send("/start")
+    event = Event("choice", "lang:en", chat.turn)
+    results = []
+
+    def deliver() -> None:
+        results.append(app.intake.handle_event("console", chat.user, event, event_key="update-7"))
+
+    threads = [threading.Thread(target=deliver) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.duplicate for r in results) == [False, True, True, True]
+    with app.db.transaction() as s:
+        assert s.scalar(select(Conversation.turn)) == 1
+        assert s.scalar(select(Conversation.state)) == "reviewing_terms"
+
+
+def test_two_messages_of_one_chat_at_once_make_one_transition(app):
+    chat = ChatClient(app)
+    verify_dialog(chat, start("en"))
+    turn = chat.turn
+    barrier = threading.Barrier(3)
+
+    def tap() -> None:
+        barrier.wait()
+        app.intake.handle_event("console", chat.user, Event("choice", "terms:agree", turn))
+
+    threads = [threading.Thread(target=tap) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with app.db.transaction() as s:
+        assert s.scalar(select(Conversation.state)) == "confirming_meeting_app"
+        assert s.scalar(text("SELECT count(*) FROM consents")) == 1
+
+
+def test_a_taken_slot_offers_the_nearest_alternatives(app):
+    first, second = ChatClient(app, user="first"), ChatClient(app, user="second")
+    for chat in (first, second):
+        verify_dialog(chat, TO_DAYS)
+    app_office_places(app, 1)
+    second.press(second.choice_ids[0])  # the same day...
+    first.press(first.choice_ids[0])
+    wanted = second.choice_ids[0]
+    first.press(wanted)  # first holds the only place
+    assert "booking.confirm.ask" in first.ids
+    second.press(wanted)  # ...and the same time
+    assert second.ids[0] == "booking.taken" and "booking.time.ask_alternatives" in second.ids
+    assert wanted not in second.choice_ids and len(second.choice_ids) == 5
+    second.press(second.choice_ids[0])
+    second.click("booking.choice.confirm")
+    first.click("booking.choice.confirm")
+    assert "booking.booked" in first.ids and "booking.booked" in second.ids
+
+
+def test_an_expired_hold_is_retaken_or_reported_on_confirm(app, clock):
+    chat = ChatClient(app)
+    verify_dialog(chat, TO_DAYS)
+    chat.press(chat.choice_ids[0])
+    chat.press(chat.choice_ids[0])
+    clock.advance(minutes=30)  # the hold expired while the user was away
+    chat.click("booking.choice.confirm")
+    assert "booking.booked" in chat.ids
+
+
+def app_office_places(app, places: int) -> None:
+    from storage import offices
+
+    with app.db.transaction() as s:
+        offices.update_office(s, offices.get_office(s, "shinagawa"), "places_per_slot", str(places))
