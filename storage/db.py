@@ -8,6 +8,8 @@ and slot places across processes there. PostgreSQL uses row locks.
 from __future__ import annotations
 
 from collections.abc import Iterator
+import contextlib
+import threading
 from contextlib import contextmanager
 
 from sqlalchemy import Engine, create_engine, event
@@ -43,6 +45,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time; threads of this process queue here instead of
+        # polling the file lock (whose busy handler sleeps up to 100 ms between tries).
+        self._writer = threading.Lock() if self.is_sqlite else contextlib.nullcontext()
 
     @property
     def is_sqlite(self) -> bool:
@@ -52,7 +57,7 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """Yield a session whose work commits at the end, or rolls back on error."""
-        with self._sessions() as session, session.begin():
+        with self._writer, self._sessions() as session, session.begin():
             yield session
 
     def dispose(self) -> None:

@@ -1,0 +1,156 @@
+"""Benchmark: N simulated jobseekers through the whole intake, on SQLite and PostgreSQL.
+
+Each jobseeker runs the full intake (language → terms → eligibility → 7 environment items →
+3 conditions → accommodation → day → time → confirm) through the real `Intake.handle_event`
+and the outbox rendering, from C worker threads. Prints steps/s and p50/p99 per step.
+
+    python bench/intake.py --users 200 --concurrency 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot import config  # noqa: E402
+from bot.app import build  # noqa: E402
+from bot.console.chat import CHANNEL, render  # noqa: E402
+from flows.codec import reply_from_json  # noqa: E402
+from flows.model import Event  # noqa: E402
+from storage import offices, outbox  # noqa: E402
+from storage.throwaway_pg import PostgresUnavailable, ThrowawayPostgres  # noqa: E402
+from storage.vault import Vault  # noqa: E402
+
+ENVIRONMENT_ITEMS = 7
+
+
+def _script() -> list[tuple[str, Event | None]]:
+    """Return (step name, event) pairs; None means 'pick a random offered choice'."""
+    steps: list[tuple[str, Event | None]] = [
+        ("start", Event("command", "start")),
+        ("language", Event("text", "2")),
+        ("terms", Event("text", "1")),
+        ("meeting_app", Event("text", "1")),
+        ("registration", Event("text", "1")),
+        ("jobseeker_number", Event("text", "13010-12345678")),
+        ("device", Event("text", "1")),
+    ]
+    steps += [("environment", Event("text", "1"))] * ENVIRONMENT_ITEMS
+    steps += [("conditions", Event("text", "1"))] * 3
+    steps += [
+        ("accommodation", Event("text", "2")),
+        ("interpreter_language", Event("text", "Tiếng Việt")),
+        ("note", Event("text", "1")),
+        ("day", None),
+        ("time", None),
+        ("confirm", Event("text", "1")),
+    ]
+    return steps
+
+
+def _deliver(app, user: str) -> list:  # type: ignore[no-untyped-def]
+    with app.db.transaction() as session:
+        rows = outbox.pending(session, channel=CHANNEL, recipient=user)
+        for row in rows:
+            outbox.mark_sent(session, row.id, app.clock())
+            render(row.payload)
+    return [reply_from_json(r) for row in rows for r in row.payload["replies"]]
+
+
+def run_user(app, user: str, rng: random.Random) -> tuple[dict[str, list[float]], bool]:  # type: ignore[no-untyped-def]
+    timings: dict[str, list[float]] = defaultdict(list)
+    replies: list = []
+    for name, event in _script():
+        if event is None:
+            offered = [c.id for r in replies for c in r.choices if not c.id.startswith(("times:", "days:"))]
+            event = Event("text", str(rng.randint(1, max(1, len(offered)))))
+        started = time.perf_counter()
+        app.intake.handle_event(CHANNEL, user, event)
+        replies = _deliver(app, user)
+        timings[name].append(time.perf_counter() - started)
+    booked = any(r.body.id == "booking.booked" for r in replies)
+    return timings, booked
+
+
+def bench(url: str, label: str, users: int, concurrency: int, data_dir: Path) -> dict:
+    settings = config.load({
+        "DATABASE_URL": url,
+        "MADOGUCHI_DATA_DIR": str(data_dir),
+        "MADOGUCHI_SECRET_KEY": Vault.new_key(),
+    })
+    app = build(settings, migrate=True)
+    with app.db.transaction() as session:  # room for everyone: the benchmark measures steps
+        offices.update_office(session, offices.get_office(session, settings.office), "places_per_slot", "1000")
+    rng = random.Random(7)
+    timings: dict[str, list[float]] = defaultdict(list)
+    booked = 0
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        futures = [pool.submit(run_user, app, f"bench-{label}-{n}", random.Random(rng.random())) for n in range(users)]
+        for future in futures:
+            user_timings, ok = future.result()
+            booked += ok
+            for name, values in user_timings.items():
+                timings[name].extend(values)
+    elapsed = time.perf_counter() - started
+    app.db.dispose()
+    return {"label": label, "timings": timings, "elapsed": elapsed, "booked": booked, "users": users}
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def print_table(results: list[dict], concurrency: int) -> None:
+    print(f"\n## Intake benchmark ({concurrency} concurrent workers)\n")
+    print("| backend | users | booked | steps | seconds | steps/s | p50 ms | p99 ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        values = [v for vs in r["timings"].values() for v in vs]
+        print(
+            f"| {r['label']} | {r['users']} | {r['booked']} | {len(values)} | {r['elapsed']:.1f} "
+            f"| {len(values) / r['elapsed']:.0f} | {_pct(values, 0.5):.1f} | {_pct(values, 0.99):.1f} |"
+        )
+    names = list(results[0]["timings"])
+    print("\n| step | " + " | ".join(f"{r['label']} p50 / p99 ms" for r in results) + " |")
+    print("|---|" + "---:|" * len(results))
+    for name in names:
+        cells = [f"{_pct(r['timings'][name], 0.5):.1f} / {_pct(r['timings'][name], 0.99):.1f}" for r in results]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--postgres-url", help="use this PostgreSQL instead of a throwaway server")
+    args = parser.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        results.append(bench(f"sqlite:///{tmp}/bench.sqlite3", "SQLite file", args.users, args.concurrency, Path(tmp)))
+        if args.postgres_url:
+            results.append(bench(args.postgres_url, "PostgreSQL", args.users, args.concurrency, Path(tmp)))
+        else:
+            try:
+                with ThrowawayPostgres() as pg:
+                    url = pg.create_database("bench")
+                    results.append(bench(url, "PostgreSQL 15", args.users, args.concurrency, Path(tmp)))
+            except PostgresUnavailable as exc:
+                print(f"PostgreSQL skipped: {exc}", file=sys.stderr)
+    print_table(results, args.concurrency)
+    print(f"\nmachine: {statistics.__name__ and ''}{sys.platform}, python {sys.version.split()[0]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

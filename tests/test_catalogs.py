@@ -1,0 +1,74 @@
+"""Every message the code can show exists in every language, with the same placeholders."""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+import re
+
+import pytest
+
+from bot.rendering import catalog, placeholders
+from flows import languages
+from flows.accommodations import ACCOMMODATIONS
+from flows.conditions import CONDITIONS
+from flows.environment import ENVIRONMENT_ITEMS
+from flows.terms_document import terms
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+MESSAGE_ID = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
+NOT_MESSAGES = {"languages.json", "messages.po", "secret.key", "intake.mmd"}
+
+
+def used_message_ids() -> set[str]:
+    """Return the literal message ids in flows/ and bot/, plus the ones built from data."""
+    found: set[str] = set()
+    for folder in ("flows", "bot"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    if MESSAGE_ID.match(node.value) and not node.value.startswith("madoguchi."):
+                        found.add(node.value)
+    found -= NOT_MESSAGES
+    found |= {f"language.native.{code}" for code in languages.codes()}
+    found |= {f"environment.{k}.{part}" for k in ENVIRONMENT_ITEMS for part in ("ask", "explain", "fix")}
+    found |= {f"conditions.{k}.{part}" for k in CONDITIONS for part in ("ask", "unmet")}
+    found |= {f"accommodation.{part}.{k}" for k in ACCOMMODATIONS for part in ("kind", "summary")}
+    found |= {f"booking.summary.registration.{k}" for k in ("office", "online")}
+    found |= {f"channel.{k}" for k in ("console", "telegram", "line")}
+    return found
+
+
+@pytest.mark.parametrize("lang", languages.codes())
+def test_every_used_message_is_translated(lang):
+    missing = sorted(used_message_ids() - set(catalog(lang)))
+    assert missing == []
+
+
+def test_catalogs_have_the_same_ids_and_placeholders():
+    reference = catalog(languages.default_code())
+    for lang in languages.codes():
+        texts = catalog(lang)
+        assert set(texts) == set(reference), lang
+        for key, text in texts.items():
+            assert text.strip(), f"{lang}:{key} is empty"
+            assert placeholders(text) == placeholders(reference[key]), f"{lang}:{key}"
+
+
+def test_japanese_catalog_is_japanese():
+    ja = catalog("ja")
+    assert re.search(r"[ぁ-んァ-ン一-龯]", ja["terms.summary"])
+    assert ja["terms.summary"] != catalog("en")["terms.summary"]
+
+
+@pytest.mark.parametrize("lang", languages.codes())
+def test_terms_text_has_the_preamble_and_fourteen_articles(lang):
+    doc = terms(lang)
+    assert doc.version == "2022-04-01"
+    assert len(doc.sections) == 15
+    assert all(len(s.heading) + len(s.body) < 3500 for s in doc.sections)
+
+
+def test_english_terms_say_the_japanese_text_prevails():
+    assert "the Japanese text prevails" in terms("en").sections[0].body
+    assert not languages.get("en").authoritative_terms and languages.get("ja").authoritative_terms
