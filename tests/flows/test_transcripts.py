@@ -55,6 +55,10 @@ CONDITIONS_OK = [
 ]
 
 
+def to_accommodation(lang: str) -> list[tuple[str, str]]:
+    return start(lang) + AGREE + ELIGIBLE + ENVIRONMENT_OK + CONDITIONS_OK
+
+
 def book_first_free(chat: ChatClient) -> None:
     chat.press(chat.choice_ids[0])  # first day
     assert "booking.time.ask" in chat.ids
@@ -74,11 +78,7 @@ def test_booked_with_meeting_link_and_consent(sqlite_app, lang):
     chat = ChatClient(sqlite_app)
     verify_dialog(
         chat,
-        start(lang)
-        + AGREE
-        + ELIGIBLE
-        + ENVIRONMENT_OK
-        + CONDITIONS_OK
+        to_accommodation(lang)
         + [
             ("click:accommodation.kind.none", "accommodation.note.ask"),
             ("click:accommodation.note.skip", "booking.day.ask"),
@@ -191,11 +191,7 @@ def test_interpreter_request_reaches_the_counselor(sqlite_app, lang, capsys):
     chat = ChatClient(sqlite_app)
     verify_dialog(
         chat,
-        start(lang)
-        + AGREE
-        + ELIGIBLE
-        + ENVIRONMENT_OK
-        + CONDITIONS_OK
+        to_accommodation(lang)
         + [
             ("click:accommodation.kind.interpreter", "accommodation.interpreter.ask"),
             ("x" * 41, "common.hint.too_long"),
@@ -221,7 +217,7 @@ def test_sign_language_and_assistant_requests(sqlite_app, lang):
     chat = ChatClient(sqlite_app)
     verify_dialog(
         chat,
-        start(lang) + AGREE + ELIGIBLE + ENVIRONMENT_OK + CONDITIONS_OK
+        to_accommodation(lang)
         + [("click:accommodation.kind.assistant", "accommodation.assistant.ask"),
            ("母 / mother", "accommodation.note.ask"),
            ("click:accommodation.note.skip", "booking.day.ask")],

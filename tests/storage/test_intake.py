@@ -12,15 +12,14 @@ from tests.chat_client import ChatClient
 from tests.conftest import make_app
 from tests.flows.test_transcripts import (
     AGREE,
-    CONDITIONS_OK,
     ELIGIBLE,
-    ENVIRONMENT_OK,
     book_first_free,
     start,
+    to_accommodation,
     verify_dialog,
 )
 
-TO_DAYS = start("en") + AGREE + ELIGIBLE + ENVIRONMENT_OK + CONDITIONS_OK + [
+TO_DAYS = to_accommodation("en") + [
     ("click:accommodation.kind.sign_language", "accommodation.note.ask"),
     ("click:accommodation.note.skip", "booking.day.ask"),
 ]
