@@ -85,6 +85,9 @@ def parser() -> argparse.ArgumentParser:
     remove = cal_sub.add_parser("remove", help="remove a rule by its id")
     remove.add_argument("rule_id", type=int)
 
+    sub.add_parser("web", help="the ASGI web process: messenger webhooks (Procfile: web)")
+    sub.add_parser("worker", help="delivers outgoing messages (Procfile: worker)")
+
     listing = sub.add_parser("bookings", help="the booked consultations of a day")
     listing.add_argument("--day", type=_day)
     return p
@@ -224,7 +227,26 @@ def main(argv: list[str] | None = None) -> int:
         return _cmd_office(app, args)
     if args.command == "bookings":
         return _cmd_bookings(app, args)
+    if args.command in ("web", "worker") or (args.command is None and settings.telegram):
+        return _run_services(app, args.command)
     run_chat(app, user_ref=getattr(args, "user", "local"))
+    return 0
+
+
+def _run_services(app: App, command: str | None) -> int:
+    """Run the web process, the worker, or (no command) everything Telegram needs."""
+    import asyncio
+
+    from bot.telegram import runner
+
+    if command == "worker":
+        asyncio.run(runner.run_worker(app))
+    elif command == "web":
+        runner.run_web(app, with_sender=False)
+    elif app.settings.telegram and app.settings.telegram.uses_webhook:
+        runner.run_web(app, with_sender=True)
+    else:
+        asyncio.run(runner.run_polling(app))
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,23 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class TelegramSettings:
+    """Telegram is enabled by TELEGRAM_BOT_TOKEN; a webhook URL switches off polling."""
+
+    token: str
+    api_base_url: str
+    webhook_url: str
+    webhook_secret: str
+    max_connections: int
+    per_second: float
+
+    @property
+    def uses_webhook(self) -> bool:
+        """Return True when updates come by webhook rather than long polling."""
+        return bool(self.webhook_url)
+
+
+@dataclass(frozen=True)
 class Settings:
     """The validated configuration of one process."""
 
@@ -33,6 +51,9 @@ class Settings:
     meeting_link_template: str
     counselor_language: str
     log_level: str
+    telegram: TelegramSettings | None = None
+    host: str = "0.0.0.0"
+    port: int = 8000
 
     @property
     def embedded(self) -> bool:
@@ -89,6 +110,11 @@ def load(env: dict[str, str] | None = None) -> Settings:
     if counselor_language not in languages.codes():
         problems.append(f"MADOGUCHI_COUNSELOR_LANGUAGE must be one of {languages.codes()}")
 
+    telegram = _telegram(env, problems)
+    port_raw = env.get("PORT", "8000")
+    if not port_raw.isdigit() or not 0 < int(port_raw) < 65536:
+        problems.append("PORT must be a TCP port number")
+
     if problems:
         raise ConfigError("configuration problems:\n  - " + "\n  - ".join(problems))
     return Settings(
@@ -100,6 +126,49 @@ def load(env: dict[str, str] | None = None) -> Settings:
         meeting_link_template=template,
         counselor_language=counselor_language,
         log_level=level,
+        telegram=telegram,
+        host=env.get("HOST", "0.0.0.0"),
+        port=int(port_raw) if port_raw.isdigit() else 8000,
+    )
+
+
+def _telegram(env: dict[str, str], problems: list[str]) -> TelegramSettings | None:
+    """Read the Telegram settings; None when Telegram is not enabled."""
+    if "TELEGRAM_BOT_TOKEN" not in env and not env.get("TELEGRAM_WEBHOOK_URL"):
+        return None
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+    if not token or ":" not in token:
+        problems.append("TELEGRAM_BOT_TOKEN is empty or not a bot token (it looks like 123456:ABC...)")
+    base = env.get("TELEGRAM_API_BASE_URL", "https://api.telegram.org").strip().rstrip("/")
+    if not base.startswith(("https://", "http://")):
+        problems.append("TELEGRAM_API_BASE_URL must be an http(s) URL")
+    webhook = env.get("TELEGRAM_WEBHOOK_URL", "").strip()
+    secret = env.get("TELEGRAM_WEBHOOK_SECRET", "").strip()
+    if webhook:
+        if not webhook.startswith("https://"):
+            problems.append("TELEGRAM_WEBHOOK_URL must be an https:// URL (Telegram requires it)")
+        if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+            problems.append(
+                "TELEGRAM_WEBHOOK_SECRET is required with a webhook: 16-256 characters of "
+                "A-Z a-z 0-9 _ -"
+            )
+    connections = env.get("TELEGRAM_WEBHOOK_MAX_CONNECTIONS", "40")
+    if not connections.isdigit() or not 1 <= int(connections) <= 100:
+        problems.append("TELEGRAM_WEBHOOK_MAX_CONNECTIONS must be 1 to 100")
+    try:
+        per_second = float(env.get("TELEGRAM_MESSAGES_PER_SECOND", "28"))
+        if not 0 < per_second <= 30:
+            raise ValueError
+    except ValueError:
+        problems.append("TELEGRAM_MESSAGES_PER_SECOND must be above 0 and at most 30")
+        per_second = 28.0
+    return TelegramSettings(
+        token=token,
+        api_base_url=base,
+        webhook_url=webhook,
+        webhook_secret=secret,
+        max_connections=int(connections) if connections.isdigit() else 40,
+        per_second=per_second,
     )
 
 

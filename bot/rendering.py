@@ -93,7 +93,8 @@ class Renderer:
     def body(self, reply: Reply) -> str:
         """Return the text of a reply (every language when it is the language question)."""
         if reply.all_languages:
-            return "\n".join(Renderer(code).msg(reply.body) for code in languages.codes())
+            codes = sorted(languages.codes(), key=lambda code: code != self.language)
+            return "\n".join(Renderer(code).msg(reply.body) for code in codes)
         text = self.msg(reply.body)
         if reply.document and reply.document.kind == "terms":
             doc = terms(self.language)

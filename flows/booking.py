@@ -14,6 +14,7 @@ from flows.environment import declaration_complete
 from flows.model import (
     ConfirmBooking,
     Conversation,
+    Document,
     Event,
     HoldSlot,
     IntakePorts,
@@ -173,13 +174,19 @@ def answer_confirm(conv: Conversation, event: Event, ports: IntakePorts) -> Outc
     conv.data["booking"] = {"reference": reference, "starts_at": hold["starts_at"], "url": url}
     starts_at = datetime.fromisoformat(hold["starts_at"])
     conv.state = State.BOOKED
-    booked = ask(
-        "booking.booked",
-        _NEW_APPLICATION,
-        reference=reference,
-        at=starts_at,
-        link=url,
-        meeting_app=office.meeting_app,
+    booked = Reply(
+        Msg(
+            "booking.booked",
+            {
+                "reference": reference,
+                "at": starts_at,
+                "link": url,
+                "meeting_app": office.meeting_app,
+                "minutes": office.slot_minutes,
+            },
+        ),
+        (_NEW_APPLICATION,),
+        document=Document("calendar"),
     )
     return Outcome(conv, [booked], [effect])
 

@@ -7,14 +7,17 @@ from flows.dialog import PREVIOUS, StateSpec, choice, goto, register, say
 from flows.model import Conversation, Event, IntakePorts, Msg, Outcome, Reply, State
 
 
-def language_choices() -> tuple:
-    """Return one choice per offered language, labelled in that language."""
-    return tuple(choice(f"lang:{code}", f"language.native.{code}") for code in languages.codes())
+def language_choices(first: str | None = None) -> tuple:
+    """Return one choice per offered language, labelled in that language, `first` first."""
+    codes = sorted(languages.codes(), key=lambda code: code != first)
+    return tuple(choice(f"lang:{code}", f"language.native.{code}") for code in codes)
 
 
 def prompt_language(conv: Conversation, ports: IntakePorts) -> list[Reply]:
-    """Ask for the language in every offered language (the user has not chosen yet)."""
-    return [Reply(Msg("language.ask"), language_choices(), all_languages=True)]
+    """Ask for the language in every offered language, the current or suggested one first."""
+    first = conv.language or conv.data.get("suggested_language")
+    return [Reply(Msg("language.ask"), language_choices(first), all_languages=True)]
+
 
 
 def answer_language(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from collections import deque
 
-from flows import accommodations, booking, conditions, eligibility, environment, language, terms
+from flows import (
+    accommodations,
+    booking,
+    conditions,
+    eligibility,
+    environment,
+    language,
+    languages,
+    terms,
+)
 from flows.dialog import PREVIOUS, StateSpec, ask, choice, goto, register, say, specs, stay
 from flows.model import Conversation, Event, IntakePorts, Outcome, ReleaseHold, Reply, State
 
@@ -142,6 +151,10 @@ def _check(before: State, outcome: Outcome, trigger: str, spec: StateSpec) -> No
 def step(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
     """Apply one event to a conversation; the input conversation is left unchanged."""
     conv = conv.copy()
+    if conv.turn == 0 and conv.language is None and event.language_hint:
+        suggestion = languages.match(event.language_hint)
+        if suggestion:
+            conv.data["suggested_language"] = suggestion
     if event.kind == "command":
         name = event.value.lower()
         if name not in COMMANDS:

@@ -69,9 +69,10 @@ class Choice:
 
 @dataclass(frozen=True)
 class Document:
-    """A long text that is not in the catalogs: the terms, whole or one section."""
+    """An attachment that is not in the catalogs: the terms (whole or one section), or a
+    calendar file for a booking (built by the adapter from the reply's parameters)."""
 
-    kind: Literal["terms"]
+    kind: Literal["terms", "calendar"]
     section: int | None = None
 
 
@@ -92,11 +93,14 @@ class Event:
 
     kind: "text" (free text), "choice" (a button; `turn` says which question it belonged to),
     "command" (`/help` etc., value without the slash) or "system" (e.g. "slot_taken").
+    `language_hint` is the platform's idea of the user's language (e.g. Telegram's
+    `language_code`), used only to pre-select the language offer.
     """
 
     kind: Literal["text", "choice", "command", "system"]
     value: str = ""
     turn: int | None = None
+    language_hint: str | None = None
 
 
 @dataclass
@@ -178,6 +182,7 @@ class OfficeProfile:
     meeting_link_template: str
     meeting_app: str
     horizon_days: int
+    slot_minutes: int = 30
 
 
 class IntakePorts(Protocol):

@@ -119,13 +119,23 @@ class Intake:
     office_code: str = offices.DEFAULT_OFFICE
 
     def handle_event(
-        self, channel: str, user_ref: str, event: Event, *, event_key: str | None = None
+        self,
+        channel: str,
+        user_ref: str,
+        event: Event,
+        *,
+        event_key: str | None = None,
+        delivery: dict | None = None,
     ) -> Handled:
-        """Apply one event of one user in one transaction; retry once on a lost race."""
+        """Apply one event of one user in one transaction; retry once on a lost race.
+
+        `delivery` is channel data the sender needs with the replies (e.g. which message
+        to take the old buttons off); it is stored in the same outbox row.
+        """
         for attempt in range(3):
             try:
                 with self.db.transaction() as session:
-                    return self._handle(session, channel, user_ref, event, event_key)
+                    return self._handle(session, channel, user_ref, event, event_key, delivery)
             except IntegrityError:
                 if event_key is not None and self._already_processed(channel, event_key):
                     return Handled(duplicate=True, state="", outbox_ids=())
@@ -147,7 +157,13 @@ class Intake:
             )
 
     def _handle(
-        self, session: Session, channel: str, user_ref: str, event: Event, event_key: str | None
+        self,
+        session: Session,
+        channel: str,
+        user_ref: str,
+        event: Event,
+        event_key: str | None,
+        delivery: dict | None,
     ) -> Handled:
         now = self.clock()
         if event_key is not None:
@@ -176,9 +192,10 @@ class Intake:
             channel=channel,
             recipient=user_ref,
             payload={
-                "language": new.language,
+                "language": new.language or new.data.get("suggested_language"),
                 "turn": new.turn,
                 "replies": [reply_to_json(r) for r in outcome.replies],
+                **(delivery or {}),
             },
             now=now,
         )

@@ -200,6 +200,13 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Delivery bookkeeping: a sender leases a row, records each part it sent, and marks it
+    # sent; after a crash the lease runs out and another sender resumes at `parts_sent`.
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    plan_context: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class AuditEntry(Base):
@@ -214,6 +221,32 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(40))
     booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ChannelContact(Base):
+    """What a sender must remember about one user of one channel between messages."""
+
+    __tablename__ = "channel_contacts"
+    __table_args__ = (UniqueConstraint("channel", "user_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    user_ref: Mapped[str] = mapped_column(String(128))
+    keyboard_message_id: Mapped[str | None] = mapped_column(String(64))
+    unreachable_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FailedEvent(Base):
+    """An authenticated inbound event whose handling failed (kept without its content)."""
+
+    __tablename__ = "failed_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    event_key: Mapped[str] = mapped_column(String(128))
+    pseudonym: Mapped[str] = mapped_column(String(32))
+    error: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ProcessedEvent(Base):

@@ -67,6 +67,7 @@ def profile(office: Office) -> OfficeProfile:
         meeting_link_template=office.meeting_link_template,
         meeting_app=office.meeting_app,
         horizon_days=office.horizon_days,
+        slot_minutes=office.slot_minutes,
     )
 
 

@@ -56,3 +56,14 @@ def audit(
             detail=detail or {},
         )
     )
+
+
+def record_failed_event(
+    session: Session, *, channel: str, event_key: str, pseudonym: str, error: str, now: datetime
+) -> None:
+    """Remember that an authenticated event could not be handled (no content kept)."""
+    from storage.models import FailedEvent
+
+    session.add(
+        FailedEvent(channel=channel, event_key=event_key, pseudonym=pseudonym, error=error[:200], at=now)
+    )

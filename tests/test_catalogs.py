@@ -13,6 +13,7 @@ from flows import languages
 from flows.accommodations import ACCOMMODATIONS
 from flows.conditions import CONDITIONS
 from flows.environment import ENVIRONMENT_ITEMS
+from flows.machine import COMMANDS
 from flows.terms_document import terms
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -36,6 +37,7 @@ def used_message_ids() -> set[str]:
     found |= {f"accommodation.{part}.{k}" for k in ACCOMMODATIONS for part in ("kind", "summary")}
     found |= {f"booking.summary.registration.{k}" for k in ("office", "online")}
     found |= {f"channel.{k}" for k in ("console", "telegram", "line")}
+    found |= {f"telegram.command.{name}" for name in COMMANDS}
     return found
 
 

@@ -1,0 +1,236 @@
+"""Outbound, I/O part: deliver Telegram outbox rows through the Bot API, reliably.
+
+Rows are leased from the outbox (several senders never take the same row), delivered one
+call at a time within the pacer's limits, each call recorded, then marked sent. A 429
+pauses all calls for its retry-after; network errors and 5xx retry later with backoff; a
+crash resumes after the lease at the first unrecorded call. A call whose answer was lost
+(timeout) is the one case that can show a message twice: the Bot API has no idempotency key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.pacing import Pacer
+from bot.telegram import CHANNEL
+from bot.telegram.outbound import Call, markup, plan, render
+from storage import contacts, outbox
+from storage.db import Database
+
+log = logging.getLogger("madoguchi.telegram.sender")
+
+HARMLESS_EDIT_ERRORS = ("not modified", "message to edit not found", "can't be edited")
+
+
+@dataclass
+class SenderStats:
+    """Counters a benchmark or an operator can read."""
+
+    calls: int = 0
+    rate_limited: int = 0
+    retried: int = 0
+    failed: int = 0
+    delivered: int = 0
+
+
+def _keyboard(raw: dict[str, Any] | None) -> InlineKeyboardMarkup | None:
+    if not raw:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b["text"], callback_data=b["callback_data"]) for b in row]
+            for row in raw["inline_keyboard"]
+        ]
+    )
+
+
+def _seconds(retry_after: Any) -> float:
+    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
+
+
+class TelegramSender:
+    """Drains the Telegram outbox."""
+
+    def __init__(
+        self,
+        db: Database,
+        bot: Bot,
+        *,
+        clock: Callable[[], datetime],
+        per_second: float = 28.0,
+        per_chat_interval: float = 1.05,
+        lease: timedelta = timedelta(seconds=120),
+        idle_seconds: float = 0.2,
+        batch: int = 200,
+    ) -> None:
+        self.db = db
+        self.bot = bot
+        self.clock = clock
+        self.pacer = Pacer(per_second=per_second, per_key_interval=per_chat_interval)
+        self.lease = lease
+        self.idle_seconds = idle_seconds
+        self.batch = batch
+        self.stats = SenderStats()
+        self.wake = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; wake early when `wake` is set."""
+        tasks: dict[int, asyncio.Task[None]] = {}
+        while not stop.is_set():
+            rows = await asyncio.to_thread(self._claim)
+            for row_id, chat, payload, parts_sent, attempts in rows:
+                if row_id not in tasks:
+                    tasks[row_id] = asyncio.create_task(
+                        self._deliver(row_id, chat, payload, parts_sent, attempts)
+                    )
+            done = [rid for rid, task in tasks.items() if task.done()]
+            for rid in done:
+                exc = tasks.pop(rid).exception()
+                if exc is not None:
+                    log.error("delivery of outbox %s crashed: %r", rid, exc)
+            if not rows:
+                self.wake.clear()
+                try:
+                    await asyncio.wait_for(self.wake.wait(), self.idle_seconds)
+                except TimeoutError:
+                    pass
+            else:
+                await asyncio.sleep(0)
+        for task in tasks.values():
+            task.cancel()
+
+    async def drain(self, *, timeout: float = 30.0) -> None:
+        """Deliver everything pending now (tests, benchmarks, the polling loop's tail)."""
+        stop = asyncio.Event()
+        runner = asyncio.create_task(self.run(stop))
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            if not await asyncio.to_thread(self._pending_count):
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await runner
+
+    def _pending_count(self) -> int:
+        with self.db.transaction() as session:
+            return len(outbox.pending(session, channel=CHANNEL, limit=1))
+
+    def _claim(self) -> list[tuple[int, str, dict[str, Any], int, int]]:
+        with self.db.transaction() as session:
+            rows = outbox.claim_batch(
+                session, channel=CHANNEL, now=self.clock(), lease=self.lease, limit=self.batch
+            )
+            return [(r.id, r.recipient, r.payload, r.parts_sent, r.attempts) for r in rows]
+
+    def _context(self, row_id: int, chat: str) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            current = contacts.get(session, CHANNEL, chat).keyboard_message_id
+            return outbox.start_plan(session, row_id, {"keyboard_message_id": current})
+
+    def _after_call(self, row_id: int, chat: str, call: Call, message_id: int | None) -> None:
+        with self.db.transaction() as session:
+            outbox.record_part(session, row_id)
+            removed = call.method == "editMessageReplyMarkup"
+            if call.sets_keyboard and call.part is not None:
+                keyboard = str(message_id) if call.part.keyboard and message_id else None
+                contacts.set_keyboard_message(session, CHANNEL, chat, keyboard)
+            elif removed and call.params.get("message_id"):
+                contact = contacts.get(session, CHANNEL, chat)
+                if contact.keyboard_message_id == str(call.params["message_id"]):
+                    contact.keyboard_message_id = None
+
+    def _finish(self, row_id: int, *, status: str = "sent", error: str | None = None) -> None:
+        with self.db.transaction() as session:
+            outbox.finish(session, row_id, self.clock(), status=status, error=error)
+
+    def _retry(self, row_id: int, attempts: int, error: str) -> None:
+        delay = min(300.0, 0.5 * 2 ** min(attempts, 10))
+        with self.db.transaction() as session:
+            outbox.retry_later(session, row_id, self.clock() + timedelta(seconds=delay), error)
+
+    def _unreachable(self, chat: str) -> None:
+        with self.db.transaction() as session:
+            contacts.mark_unreachable(session, CHANNEL, chat, self.clock())
+
+    async def _deliver(
+        self, row_id: int, chat: str, payload: dict[str, Any], parts_sent: int, attempts: int
+    ) -> None:
+        context = await asyncio.to_thread(self._context, row_id, chat)
+        calls = plan(payload, render(payload), keyboard_message_id=context["keyboard_message_id"])
+        for index, call in enumerate(calls):
+            if index < parts_sent:
+                continue
+            while True:
+                await self.pacer.slot(chat)
+                try:
+                    message_id = await self._call(int(chat), call)
+                    break
+                except RetryAfter as exc:
+                    self.stats.rate_limited += 1
+                    self.pacer.pause(_seconds(exc.retry_after))
+                except BadRequest as exc:
+                    if call.method.startswith("edit") and any(
+                        text in str(exc).lower() for text in HARMLESS_EDIT_ERRORS
+                    ):
+                        message_id = None
+                        break
+                    self.stats.failed += 1
+                    log.error("outbox %s refused by Telegram: %s", row_id, exc)
+                    await asyncio.to_thread(self._finish, row_id, status="failed", error=str(exc)[:200])
+                    return
+                except Forbidden as exc:
+                    self.stats.failed += 1
+                    log.info("outbox %s: chat unreachable (%s)", row_id, exc)
+                    await asyncio.to_thread(self._unreachable, chat)
+                    await asyncio.to_thread(self._finish, row_id, status="failed", error=str(exc)[:200])
+                    return
+                except (TimedOut, NetworkError) as exc:
+                    self.stats.retried += 1
+                    log.warning("outbox %s: %s; retrying later", row_id, exc.__class__.__name__)
+                    await asyncio.to_thread(self._retry, row_id, attempts, str(exc))
+                    return
+            self.stats.calls += 1
+            await asyncio.to_thread(self._after_call, row_id, chat, call, message_id)
+        await asyncio.to_thread(self._finish, row_id)
+        self.stats.delivered += 1
+
+    async def _call(self, chat_id: int, call: Call) -> int | None:
+        """Make one Bot API call; return the id of the message it showed."""
+        part = call.part
+        if call.method == "sendMessage":
+            assert part is not None
+            sent = await self.bot.send_message(
+                chat_id, part.text, reply_markup=_keyboard(markup(part.keyboard))
+            )
+            return sent.message_id
+        if call.method == "sendDocument":
+            assert part is not None and part.document is not None
+            sent = await self.bot.send_document(
+                chat_id,
+                document=InputFile(part.document, filename=part.filename),
+                caption=part.text or None,
+            )
+            return sent.message_id
+        if call.method == "editMessageText":
+            keyboard = _keyboard(markup(part.keyboard)) if part else None
+            await self.bot.edit_message_text(
+                call.params["text"],
+                chat_id=chat_id,
+                message_id=call.params["message_id"],
+                reply_markup=keyboard,
+            )
+            return int(call.params["message_id"])
+        if call.method == "editMessageReplyMarkup":
+            await self.bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=call.params["message_id"], reply_markup=None
+            )
+            return None
+        raise ValueError(f"unknown call {call.method}")

@@ -1,0 +1,96 @@
+"""The ASGI `web` process: messenger webhooks (Telegram today), each on its own path.
+
+Every request is checked at the edge on raw bytes before anything is parsed: the secret
+(constant-time), the body size, the JSON. Handling runs in a thread (the storage layer is
+synchronous) and the answer is 200 once the update is committed.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from telegram import Bot
+
+from bot.app import App
+from bot.telegram import updates
+
+log = logging.getLogger("madoguchi.web")
+
+MAX_BODY = 256 * 1024
+TELEGRAM_PATH = "/telegram/webhook"
+
+
+@dataclass
+class TelegramWebhook:
+    """What the Telegram route needs."""
+
+    bot: Bot
+    secret: str
+    on_update: Callable[[], None] | None = None  # e.g. wake an in-process sender
+
+
+async def read_capped(request: Request, limit: int) -> bytes | None:
+    """Return the body, or None as soon as it exceeds `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def create_web_app(
+    app: App,
+    *,
+    telegram: TelegramWebhook | None = None,
+    lifespan: Callable[[Starlette], AsyncIterator[None]] | None = None,
+) -> Starlette:
+    """Return the ASGI application with a route per configured channel."""
+
+    async def health(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def telegram_webhook(request: Request) -> Response:
+        assert telegram is not None
+        given = request.headers.get("x-telegram-bot-api-secret-token", "")
+        if not hmac.compare_digest(given.encode("utf-8"), telegram.secret.encode("utf-8")):
+            return PlainTextResponse("forbidden", status_code=403)
+        body = await read_capped(request, MAX_BODY)
+        if body is None:
+            return PlainTextResponse("too large", status_code=413)
+        try:
+            data = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return PlainTextResponse("malformed JSON", status_code=400)
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            return PlainTextResponse("not an update", status_code=400)
+        try:
+            update = updates.parse(data, telegram.bot)
+        except Exception:  # noqa: BLE001 - authenticated but unreadable: record, answer 200
+            log.warning("update %s could not be parsed", data["update_id"])
+            await run_in_threadpool(updates.record_unreadable, app, data["update_id"])
+            return Response(status_code=200)
+        callback_id = await run_in_threadpool(updates.process, app, update)
+        if telegram.on_update is not None:
+            telegram.on_update()
+        if callback_id:  # answer the button within the webhook response: no extra call
+            return JSONResponse({"method": "answerCallbackQuery", "callback_query_id": callback_id})
+        return Response(status_code=200)
+
+    routes = [Route("/healthz", health)]
+    if telegram is not None:
+        routes.append(Route(TELEGRAM_PATH, telegram_webhook, methods=["POST"]))
+    return Starlette(routes=routes, lifespan=asynccontextmanager(lifespan) if lifespan else None)

@@ -1,0 +1,120 @@
+"""Rendering and planning of Telegram messages: limits, keyboards, as few calls as readable."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.pacing import Pacer
+from bot.telegram.outbound import (
+    CALLBACK_DATA_LIMIT,
+    TEXT_LIMIT,
+    callback_data,
+    parse_callback_data,
+    plan,
+    render,
+    split_text,
+)
+from flows.codec import reply_to_json
+from flows.dialog import ask, choice, say
+from flows.model import Document, Msg, Reply
+from flows.terms_document import terms
+
+
+def payload(*replies: Reply, language: str = "en", turn: int = 3, **extra) -> dict:
+    return {"language": language, "turn": turn, "replies": [reply_to_json(r) for r in replies], **extra}
+
+
+def test_replies_of_a_step_become_one_message_with_the_keyboard():
+    parts = render(payload(say("terms.agreed", version="2022-04-01"), ask("meeting_app.ask", choice("app:agree", "meeting_app.choice.agree"), meeting_app="Zoom")))
+    assert len(parts) == 1
+    assert "2022-04-01" in parts[0].text and "Zoom" in parts[0].text
+    assert [b.data for row in parts[0].keyboard for b in row] == ["3|app:agree"]
+
+
+def test_long_texts_split_at_article_boundaries_within_4096():
+    whole = Reply(Msg("terms.page", {"number": 1, "total": 15}), document=Document("terms", None))
+    for lang in ("ja", "en"):
+        parts = render(payload(whole, language=lang))
+        total = sum(len(p.text) for p in parts)
+        assert (len(parts) > 1) == (total > TEXT_LIMIT)
+        assert all(len(p.text) <= TEXT_LIMIT for p in parts)
+        headings = [s.heading for s in terms(lang).sections]
+        for part in parts[1:]:
+            assert any(part.text.startswith(h) for h in headings)  # a chunk starts at an article
+
+
+def test_split_text_cuts_a_single_huge_paragraph():
+    chunks = split_text("x" * 10_000)
+    assert [len(c) for c in chunks] == [4096, 4096, 1808]
+
+
+def test_callback_data_stays_within_64_bytes_and_round_trips():
+    data = callback_data(123456, "time:2026-11-25T08:30:00+09:00")
+    assert len(data.encode()) <= CALLBACK_DATA_LIMIT
+    assert parse_callback_data(data) == (123456, "time:2026-11-25T08:30:00+09:00")
+    assert parse_callback_data("garbage") == (None, "")
+    with pytest.raises(ValueError):
+        callback_data(1, "x" * 70)
+
+
+def test_a_button_press_edits_the_pressed_message_into_the_next_question():
+    p = payload(ask("eligibility.registration.ask", choice("reg:office", "eligibility.registration.office")),
+                pressed={"message_id": 10, "label": "I agree", "text": "old"})
+    calls = plan(p, render(p), keyboard_message_id="10")
+    assert [c.method for c in calls] == ["editMessageText"]
+    assert calls[0].params["text"].startswith("✓ I agree")
+
+
+def test_typed_text_sends_a_message_and_takes_the_old_keyboard_off():
+    p = payload(ask("eligibility.device.ask", choice("device:yes", "common.yes"), meeting_app="Zoom"))
+    calls = plan(p, render(p), keyboard_message_id="7")
+    assert [c.method for c in calls] == ["editMessageReplyMarkup", "sendMessage"]
+
+
+def test_a_press_on_an_old_message_leaves_one_live_keyboard():
+    p = payload(ask("eligibility.device.ask", choice("device:yes", "common.yes"), meeting_app="Zoom"),
+                pressed={"message_id": 5, "label": "Yes", "text": "old"})
+    calls = plan(p, render(p), keyboard_message_id="9")
+    assert [(c.method, c.params.get("message_id")) for c in calls] == [
+        ("editMessageReplyMarkup", 9), ("editMessageText", 5)]
+
+
+def test_the_booking_confirmation_keeps_its_message_and_attaches_an_ics():
+    from datetime import UTC, datetime
+
+    booked = Reply(
+        Msg("booking.booked", {"reference": "HW-ABCDEF", "at": datetime(2026, 11, 25, 0, 0, tzinfo=UTC),
+                               "link": "https://meet/x", "meeting_app": "Zoom", "minutes": 30}),
+        document=Document("calendar"),
+    )
+    p = payload(booked, pressed={"message_id": 5, "label": "Book", "text": "Please check"})
+    parts = render(p)
+    calls = plan(p, parts, keyboard_message_id="5")
+    assert [c.method for c in calls] == ["editMessageText", "sendMessage", "sendDocument"]
+    ics = parts[-1].document.decode()
+    assert "DTSTART;TZID=Asia/Tokyo:20261125T090000" in ics and "BEGIN:VTIMEZONE" in ics
+    assert parts[-1].filename == "HW-ABCDEF.ics"
+
+
+def test_pacer_keeps_the_global_rate_and_one_per_chat():
+    now = [0.0]
+    pacer = Pacer(per_second=10, per_key_interval=1.0, clock=lambda: now[0])
+
+    async def sleep(seconds):  # a virtual clock: sleeping moves time
+        now[0] += seconds
+
+    async def scenario():
+        times = []
+        original = asyncio.sleep
+        asyncio.sleep = sleep  # type: ignore[assignment]
+        try:
+            for key in ["a", "b", "c", "a", "a"]:
+                await pacer.slot(key)
+                times.append(round(now[0], 3))
+        finally:
+            asyncio.sleep = original  # type: ignore[assignment]
+        return times
+
+    assert asyncio.run(scenario()) == [0.0, 0.1, 0.2, 1.0, 2.0]
