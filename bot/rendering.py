@@ -92,10 +92,14 @@ class Renderer:
 
     def body(self, reply: Reply) -> str:
         """Return the text of a reply (every language when it is the language question)."""
+        return "\n\n".join(self.blocks(reply))
+
+    def blocks(self, reply: Reply) -> list[str]:
+        """Return the text of a reply as blocks that may be sent apart (one per article)."""
         if reply.all_languages:
             codes = sorted(languages.codes(), key=lambda code: code != self.language)
-            return "\n".join(Renderer(code).msg(reply.body) for code in codes)
-        text = self.msg(reply.body)
+            return ["\n".join(Renderer(code).msg(reply.body) for code in codes)]
+        blocks = [self.msg(reply.body)]
         if reply.document and reply.document.kind == "terms":
             doc = terms(self.language)
             sections = (
@@ -103,8 +107,8 @@ class Renderer:
                 if reply.document.section is None
                 else (doc.sections[reply.document.section],)
             )
-            text += "\n\n" + "\n\n".join(f"{s.heading}\n\n{s.body}" for s in sections)
-        return text
+            blocks += [f"{s.heading}\n\n{s.body}" for s in sections]
+        return blocks
 
     def choice_label(self, label: Msg) -> str:
         """Return a choice's label (language names stay in their own language)."""

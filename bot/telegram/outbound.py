@@ -82,6 +82,26 @@ def _layout(buttons: list[Button]) -> tuple[tuple[Button, ...], ...]:
     return tuple(rows)
 
 
+def pack(blocks: list[str], limit: int = TEXT_LIMIT) -> list[str]:
+    """Pack blocks (articles, replies) into messages within `limit`, never splitting a block
+    that fits in one message."""
+    chunks: list[str] = []
+    current = ""
+    for block in blocks:
+        candidate = f"{current}\n\n{block}" if current else block
+        if len(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            chunks.append(current)
+        pieces = split_text(block, limit)
+        chunks += pieces[:-1]
+        current = pieces[-1]
+    if current:
+        chunks.append(current)
+    return chunks or [""]
+
+
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     """Split a text within `limit` characters, at blank lines, then lines, then hard."""
     if len(text) <= limit:
@@ -127,12 +147,12 @@ def render(payload: dict[str, Any]) -> list[Part]:
     """Render an outbox payload into messages: text merged, keyboard on the last one."""
     renderer = Renderer(payload.get("language") or languages.default_code())
     turn = int(payload.get("turn", 0))
-    texts: list[str] = []
+    blocks: list[str] = []
     buttons: list[Button] = []
     documents: list[Part] = []
     for raw in payload["replies"]:
         reply = reply_from_json(raw)
-        texts.append(renderer.body(reply))
+        blocks += renderer.blocks(reply)
         if reply.choices:
             buttons = [
                 Button(renderer.choice_label(c.label), callback_data(turn, c.id))
@@ -140,7 +160,7 @@ def render(payload: dict[str, Any]) -> list[Part]:
             ]
         if reply.document and reply.document.kind == "calendar":
             documents.append(_calendar(reply, renderer))
-    chunks = split_text("\n\n".join(texts))
+    chunks = pack(blocks)
     parts = [Part(chunk) for chunk in chunks[:-1]]
     parts.append(Part(chunks[-1], _layout(buttons)))
     return parts + documents
