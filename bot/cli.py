@@ -7,11 +7,10 @@ office calendar (closures, extra openings, places), the office settings and the 
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from datetime import date, datetime, time, timedelta
 
-from bot import config
+from bot import config, logs
 from bot.app import App, SchemaBehind, build
 from bot.console import run_chat
 from flows.text_input import mask_jobseeker_number
@@ -204,12 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     except config.ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logs.configure(settings.log_level)
     if args.command == "db":
         db = Database(settings.database_url)
         if args.action == "upgrade":

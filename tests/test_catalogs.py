@@ -18,7 +18,7 @@ from flows.terms_document import terms
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MESSAGE_ID = re.compile(r"^[a-z_]+(\.[a-z_]+)+$")
-NOT_MESSAGES = {"languages.json", "messages.po", "secret.key", "intake.mmd"}
+NOT_MESSAGES = {"languages.json", "messages.po", "secret.key", "intake.mmd", "uvicorn.access"}
 
 
 def used_message_ids() -> set[str]:

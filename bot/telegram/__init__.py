@@ -4,4 +4,10 @@ Inbound: updates (webhook or long polling) → events; outbound: outbox rows →
 calls within Telegram's limits. State lives in the database, never in PTB.
 """
 
+import os
+
+# Opt in to PTB's future behaviour (RetryAfter.retry_after as a timedelta); the sender reads
+# both forms.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
 CHANNEL = "telegram"

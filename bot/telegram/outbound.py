@@ -206,7 +206,7 @@ def plan(payload: dict[str, Any], parts: list[Part], *, keyboard_message_id: str
             calls.append(Call("editMessageReplyMarkup", {"message_id": int(pressed["message_id"])}))
         if keyboard_message_id and keyboard_message_id != str(pressed["message_id"]):
             calls.append(Call("editMessageReplyMarkup", {"message_id": int(keyboard_message_id)}))
-    elif keyboard_message_id:
+    elif keyboard_message_id and not payload.get("keep_keyboard"):
         calls.append(Call("editMessageReplyMarkup", {"message_id": int(keyboard_message_id)}))
     for part in parts:
         if part.document is not None:

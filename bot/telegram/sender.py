@@ -19,6 +19,7 @@ from typing import Any
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot import logs
 from bot.pacing import Pacer
 from bot.telegram import CHANNEL
 from bot.telegram.outbound import Call, markup, plan, render
@@ -95,7 +96,7 @@ class TelegramSender:
             for rid in done:
                 exc = tasks.pop(rid).exception()
                 if exc is not None:
-                    log.error("delivery of outbox %s crashed: %r", rid, exc)
+                    log.error("delivery of outbox %s crashed: %s\n%s", rid, type(exc).__name__, logs.frames(exc))
             if not rows:
                 self.wake.clear()
                 try:

@@ -11,6 +11,7 @@ from typing import Any
 
 from telegram import Bot, Update
 
+from bot import logs
 from bot.app import App
 from bot.telegram import CHANNEL
 from bot.telegram.inbound import translate
@@ -42,7 +43,10 @@ def process(app: App, update: Update) -> str | None:
         )
     except Exception as exc:  # noqa: BLE001 - one bad update must not stop the chat
         pseudonym = app.vault.pseudonym(CHANNEL, inbound.user_ref)
-        log.exception("update %s of %s failed: %s", inbound.event_key, pseudonym, type(exc).__name__)
+        log.error(
+            "update %s of %s failed: %s\n%s",
+            inbound.event_key, pseudonym, type(exc).__name__, logs.frames(exc),
+        )
         with app.db.transaction() as session:
             records.record_failed_event(
                 session,
@@ -56,7 +60,12 @@ def process(app: App, update: Update) -> str | None:
                 session,
                 channel=CHANNEL,
                 recipient=inbound.user_ref,
-                payload={"language": None, "turn": -1, "replies": [reply_to_json(say("common.error"))]},
+                payload={
+                    "language": None,
+                    "turn": -1,
+                    "replies": [reply_to_json(say("common.error"))],
+                    "keep_keyboard": True,  # the question's buttons stay usable
+                },
                 now=app.clock(),
             )
     return inbound.callback_query_id
