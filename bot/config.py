@@ -156,12 +156,12 @@ def _telegram(env: dict[str, str], problems: list[str]) -> TelegramSettings | No
     if not connections.isdigit() or not 1 <= int(connections) <= 100:
         problems.append("TELEGRAM_WEBHOOK_MAX_CONNECTIONS must be 1 to 100")
     try:
-        per_second = float(env.get("TELEGRAM_MESSAGES_PER_SECOND", "28"))
+        per_second = float(env.get("TELEGRAM_MESSAGES_PER_SECOND", "28.5"))
         if not 0 < per_second <= 30:
             raise ValueError
     except ValueError:
         problems.append("TELEGRAM_MESSAGES_PER_SECOND must be above 0 and at most 30")
-        per_second = 28.0
+        per_second = 28.5
     return TelegramSettings(
         token=token,
         api_base_url=base,

@@ -22,6 +22,7 @@ class Pacer:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._gap = 1.0 / per_second
+        self._slack = min(0.005, self._gap / 4)
         self._per_key = per_key_interval
         self._clock = clock
         self._next_any = 0.0
@@ -34,7 +35,9 @@ class Pacer:
             now = self._clock()
             ready = max(self._next_any, self._next_key.get(key, 0.0), self._paused_until)
             if ready <= now:
-                self._next_any = now + self._gap
+                # Count from the previous reservation when we woke a little late, so small
+                # scheduling delays do not add up; never more than `_slack` early.
+                self._next_any = max(self._next_any + self._gap, now + self._gap - self._slack)
                 self._next_key[key] = now + self._per_key
                 if len(self._next_key) > 10_000:
                     self._next_key = {k: t for k, t in self._next_key.items() if t > now}

@@ -37,3 +37,17 @@ def set_keyboard_message(session: Session, channel: str, user_ref: str, message_
 def mark_unreachable(session: Session, channel: str, user_ref: str, now: datetime | None) -> None:
     """Record that the user cannot be messaged (or, with None, can be again)."""
     get(session, channel, user_ref).unreachable_since = now
+
+
+def keyboard_messages(session: Session, channel: str, user_refs: list[str]) -> dict[str, str]:
+    """Return the live keyboard message of each of these users that has one."""
+    if not user_refs:
+        return {}
+    rows = session.execute(
+        select(ChannelContact.user_ref, ChannelContact.keyboard_message_id).where(
+            ChannelContact.channel == channel,
+            ChannelContact.user_ref.in_(user_refs),
+            ChannelContact.keyboard_message_id.is_not(None),
+        )
+    ).all()
+    return {user_ref: message_id for user_ref, message_id in rows}

@@ -66,7 +66,7 @@ class TelegramSender:
         bot: Bot,
         *,
         clock: Callable[[], datetime],
-        per_second: float = 28.0,
+        per_second: float = 28.5,
         per_chat_interval: float = 1.05,
         lease: timedelta = timedelta(seconds=120),
         idle_seconds: float = 0.2,
@@ -87,10 +87,10 @@ class TelegramSender:
         tasks: dict[int, asyncio.Task[None]] = {}
         while not stop.is_set():
             rows = await asyncio.to_thread(self._claim)
-            for row_id, chat, payload, parts_sent, attempts in rows:
+            for row_id, chat, payload, parts_sent, attempts, context in rows:
                 if row_id not in tasks:
                     tasks[row_id] = asyncio.create_task(
-                        self._deliver(row_id, chat, payload, parts_sent, attempts)
+                        self._deliver(row_id, chat, payload, parts_sent, attempts, context)
                     )
             done = [rid for rid, task in tasks.items() if task.done()]
             for rid in done:
@@ -124,21 +124,35 @@ class TelegramSender:
         with self.db.transaction() as session:
             return len(outbox.pending(session, channel=CHANNEL, limit=1))
 
-    def _claim(self) -> list[tuple[int, str, dict[str, Any], int, int]]:
+    def _claim(self) -> list[tuple[int, str, dict[str, Any], int, int, dict[str, Any]]]:
+        """Lease a batch and fix each row's plan context, in one transaction."""
         with self.db.transaction() as session:
             rows = outbox.claim_batch(
                 session, channel=CHANNEL, now=self.clock(), lease=self.lease, limit=self.batch
             )
-            return [(r.id, r.recipient, r.payload, r.parts_sent, r.attempts) for r in rows]
+            keyboards = contacts.keyboard_messages(session, CHANNEL, [r.recipient for r in rows])
+            return [
+                (
+                    r.id,
+                    r.recipient,
+                    r.payload,
+                    r.parts_sent,
+                    r.attempts,
+                    outbox.start_plan(
+                        session, r.id, {"keyboard_message_id": keyboards.get(r.recipient)}
+                    ),
+                )
+                for r in rows
+            ]
 
-    def _context(self, row_id: int, chat: str) -> dict[str, Any]:
-        with self.db.transaction() as session:
-            current = contacts.get(session, CHANNEL, chat).keyboard_message_id
-            return outbox.start_plan(session, row_id, {"keyboard_message_id": current})
-
-    def _after_call(self, row_id: int, chat: str, call: Call, message_id: int | None) -> None:
+    def _after_call(
+        self, row_id: int, chat: str, call: Call, message_id: int | None, *, last: bool
+    ) -> None:
+        """Record a delivered call (and, after the last one, the row) in one transaction."""
         with self.db.transaction() as session:
             outbox.record_part(session, row_id)
+            if last:
+                outbox.finish(session, row_id, self.clock())
             removed = call.method == "editMessageReplyMarkup"
             if call.sets_keyboard and call.part is not None:
                 keyboard = str(message_id) if call.part.keyboard and message_id else None
@@ -162,9 +176,14 @@ class TelegramSender:
             contacts.mark_unreachable(session, CHANNEL, chat, self.clock())
 
     async def _deliver(
-        self, row_id: int, chat: str, payload: dict[str, Any], parts_sent: int, attempts: int
+        self,
+        row_id: int,
+        chat: str,
+        payload: dict[str, Any],
+        parts_sent: int,
+        attempts: int,
+        context: dict[str, Any],
     ) -> None:
-        context = await asyncio.to_thread(self._context, row_id, chat)
         calls = plan(payload, render(payload), keyboard_message_id=context["keyboard_message_id"])
         for index, call in enumerate(calls):
             if index < parts_sent:
@@ -199,8 +218,10 @@ class TelegramSender:
                     await asyncio.to_thread(self._retry, row_id, attempts, str(exc))
                     return
             self.stats.calls += 1
-            await asyncio.to_thread(self._after_call, row_id, chat, call, message_id)
-        await asyncio.to_thread(self._finish, row_id)
+            last = index == len(calls) - 1
+            await asyncio.to_thread(self._after_call, row_id, chat, call, message_id, last=last)
+        if len(calls) <= parts_sent:  # everything was sent before a crash; close the row
+            await asyncio.to_thread(self._finish, row_id)
         self.stats.delivered += 1
 
     async def _call(self, chat_id: int, call: Call) -> int | None:
