@@ -122,4 +122,5 @@ def run_web(app: App, *, with_sender: bool) -> None:
         port=app.settings.port,
         log_level=app.settings.log_level.lower(),
         access_log=False,
+        timeout_keep_alive=75,  # Telegram keeps webhook connections open; don't race it
     )
