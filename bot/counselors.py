@@ -21,16 +21,21 @@ from storage.vault import Vault
 log = logging.getLogger("madoguchi.counselors")
 
 
-def notification_text(booking: Booking, details: dict, renderer: Renderer) -> str:
-    """Return the text of a new-booking notification."""
+def notification_text(
+    booking: Booking, details: dict, renderer: Renderer, *, kind: str = "booked", old: Booking | None = None
+) -> str:
+    """Return the text of a notification: booked, cancelled or rescheduled."""
     acc = details.get("accommodation") or {"kind": "none"}
     number = details.get("jobseeker_number")
-    return renderer.text(
-        "counselor.booked",
-        reference=booking.reference or "",
-        at=booking.starts_at,
-        language=Msg(f"language.native.{booking.language}"),
-        channel=Msg(f"channel.{booking.channel}"),
+    params = {
+        "reference": booking.reference or "",
+        "at": booking.starts_at,
+        "language": Msg(f"language.native.{booking.language}"),
+        "channel": Msg(f"channel.{booking.channel}"),
+    }
+    if kind == "cancelled":
+        return renderer.text("counselor.cancelled", **params)
+    params.update(
         registration=Msg(f"booking.summary.registration.{details.get('registration') or 'office'}"),
         number=mask_jobseeker_number(number) if number else Msg("booking.summary.number_unknown"),
         accommodation=Msg(
@@ -38,6 +43,9 @@ def notification_text(booking: Booking, details: dict, renderer: Renderer) -> st
         ),
         note=details.get("note") or Msg("booking.summary.no_note"),
     )
+    if kind == "rescheduled" and old is not None:
+        return renderer.text("counselor.rescheduled", old=old.reference or "", old_at=old.starts_at, **params)
+    return renderer.text("counselor.booked", **params)
 
 
 def deliver(db: Database, vault: Vault, *, language: str, out: TextIO, now) -> int:  # type: ignore[no-untyped-def]
@@ -49,7 +57,14 @@ def deliver(db: Database, vault: Vault, *, language: str, out: TextIO, now) -> i
             booking = session.get(Booking, message.payload["booking_id"])
             if booking is None or not outbox.mark_sent(session, message.id, now()):
                 continue
-            text = notification_text(booking, vault.open(booking.details_sealed), renderer)
+            old_id = message.payload.get("replaces_id")
+            text = notification_text(
+                booking,
+                vault.open(booking.details_sealed),
+                renderer,
+                kind=message.payload.get("kind", "booked"),
+                old=session.get(Booking, old_id) if old_id else None,
+            )
             out.write(f"\n{renderer.text('counselor.header')}\n{text}\n")
             out.flush()
             log.info("counselor notification %s delivered (%s)", message.id, booking.reference)

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from flows.conditions import CONDITIONS
 from flows.dialog import StateSpec, ask, choice, goto, register, say
 from flows.environment import declaration_complete
+from flows.my_booking import open_my_booking
 from flows.model import (
     ConfirmBooking,
     Conversation,
@@ -18,6 +19,8 @@ from flows.model import (
     Event,
     HoldSlot,
     IntakePorts,
+    JoinWaitlist,
+    LeaveWaitlist,
     Msg,
     Outcome,
     ReleaseHold,
@@ -33,15 +36,24 @@ _NEW_APPLICATION = choice("booked:new", "booked.choice.new")
 
 
 def enter_day(conv: Conversation, ports: IntakePorts) -> None:
-    """Look up the days that still have a free place."""
+    """Look up the days that still have a free place (unless the booking limit is reached)."""
+    conv.data["limit_reached"] = not conv.data.get("replaces") and ports.booking_limit_reached()
     conv.data["offered_days"] = [d.isoformat() for d in ports.open_days(limit=DAYS_OFFERED)]
 
 
 def prompt_day(conv: Conversation, ports: IntakePorts) -> list[Reply]:
-    """Ask for a day among those with free places."""
+    """Ask for a day among those with free places; offer the waitlist when all are full."""
+    if conv.data.get("limit_reached"):
+        return [ask("booking.limit_reached", choice("limit:manage", "booking.choice.manage"))]
     days = [date.fromisoformat(d) for d in conv.data.get("offered_days", [])]
     if not days:
-        return [ask("booking.day.none", choice("days:again", "booking.choice.check_again"))]
+        return [
+            ask(
+                "booking.day.none",
+                choice("days:again", "booking.choice.check_again"),
+                choice("days:waitlist", "booking.choice.waitlist"),
+            )
+        ]
     return [
         ask(
             "booking.day.ask",
@@ -51,7 +63,11 @@ def prompt_day(conv: Conversation, ports: IntakePorts) -> list[Reply]:
 
 
 def answer_day(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
-    """Show the free times of the chosen day (or look again)."""
+    """Show the free times of the chosen day, look again, or join the waitlist."""
+    if event.value == "limit:manage":
+        return open_my_booking(conv, ports)
+    if event.value == "days:waitlist":
+        return goto(conv, State.WAITLISTED, ports, effects=[JoinWaitlist()])
     if event.value == "days:again":
         return goto(conv, State.CHOOSING_DAY, ports)
     conv.data["day"] = event.value.split(":", 1)[1]
@@ -98,6 +114,14 @@ def answer_time(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome
     }
     effects.append(HoldSlot(key, starts_at, expires_at))
     return goto(conv, State.CONFIRMING_BOOKING, ports, effects=effects)
+
+
+def on_system(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+    """React to what storage reported: a place taken, or the booking limit reached."""
+    if event.value == "booking_limit":
+        conv.data.pop("hold", None)
+        return goto(conv, State.CHOOSING_DAY, ports)
+    return slot_taken(conv, event, ports)
 
 
 def slot_taken(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
@@ -159,7 +183,9 @@ def answer_confirm(conv: Conversation, event: Event, ports: IntakePorts) -> Outc
         conv.data["env_index"] = 0
         return goto(conv, State.CHECKING_ENVIRONMENT, ports, effects=_release(conv))
     office = ports.office()
+    lapsed = hold_lapsed(conv, ports)
     hold = conv.data.pop("hold")
+    replaces = conv.data.pop("replaces", None)
     reference = ports.new_reference()
     token = ports.new_secret()
     url = office.meeting_link_template.format(token=token, reference=reference, office=office.code)
@@ -170,6 +196,7 @@ def answer_confirm(conv: Conversation, event: Event, ports: IntakePorts) -> Outc
         meeting_url=url,
         language=conv.language or "",
         answers=_answers(conv),
+        replaces=replaces,
     )
     conv.data["booking"] = {"reference": reference, "starts_at": hold["starts_at"], "url": url}
     starts_at = datetime.fromisoformat(hold["starts_at"])
@@ -188,7 +215,54 @@ def answer_confirm(conv: Conversation, event: Event, ports: IntakePorts) -> Outc
         (_NEW_APPLICATION,),
         document=Document("calendar"),
     )
-    return Outcome(conv, [booked], [effect])
+    notes = [say("booking.hold_expired_but_free")] if lapsed else []
+    if replaces:
+        notes.append(say("mybooking.rescheduled", old=replaces))
+    return Outcome(conv, [*notes, booked], [effect])
+
+
+def hold_lapsed(conv: Conversation, ports: IntakePorts) -> bool:
+    """Return True when the user is confirming a hold whose time ran out."""
+    hold = conv.data.get("hold")
+    if conv.state != State.CONFIRMING_BOOKING or not hold:
+        return False
+    return ports.now() >= datetime.fromisoformat(hold["expires_at"])
+
+
+def expire_hold(conv: Conversation, ports: IntakePorts) -> Outcome:
+    """Tell the user their hold ran out and show the free times again."""
+    effects = _release(conv)
+    return goto(
+        conv, State.CHOOSING_TIME, ports, before=[say("booking.hold_expired")], effects=effects
+    )
+
+
+def prompt_waitlisted(conv: Conversation, ports: IntakePorts) -> list[Reply]:
+    """Say the user will be told when a place opens."""
+    return [
+        ask(
+            "waitlist.waiting",
+            choice("waitlist:check", "waitlist.choice.check"),
+            choice("waitlist:leave", "waitlist.choice.leave"),
+        )
+    ]
+
+
+def answer_waitlisted(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+    """Look at the days again, or leave the waitlist."""
+    if event.value == "waitlist:leave":
+        before = [say("waitlist.left")]
+        return goto(conv, State.CHOOSING_DAY, ports, before=before, effects=[LeaveWaitlist()])
+    return goto(conv, State.CHOOSING_DAY, ports)
+
+
+def place_offered(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+    """A place opened and is held for this waiting user: ask them to confirm it."""
+    key, starts_at, expires_at = event.value.split(":", 1)[1].split("|")
+    conv.data["hold"] = {"key": key, "starts_at": starts_at, "expires_at": expires_at}
+    conv.data["day"] = datetime.fromisoformat(starts_at).date().isoformat()
+    before = [say("waitlist.offer")]
+    return goto(conv, State.CONFIRMING_BOOKING, ports, before=before)
 
 
 def prompt_booked(conv: Conversation, ports: IntakePorts) -> list[Reply]:
@@ -217,8 +291,23 @@ register(
         prompt=prompt_day,
         answer=answer_day,
         enter=enter_day,
-        transitions={"day": (State.CHOOSING_TIME,), "days": (State.CHOOSING_DAY,)},
+        transitions={
+            "day": (State.CHOOSING_TIME,),
+            "days": (State.CHOOSING_DAY, State.WAITLISTED),
+            "limit": (State.MANAGING_BOOKING, State.CHOOSING_DAY),
+        },
         summary="day with free places",
+    ),
+    StateSpec(
+        State.WAITLISTED,
+        prompt=prompt_waitlisted,
+        answer=answer_waitlisted,
+        transitions={
+            "waitlist": (State.CHOOSING_DAY,),
+            "place_offered": (State.CONFIRMING_BOOKING,),
+        },
+        summary="waiting for a place to open",
+        extra={"system": place_offered},
     ),
     StateSpec(
         State.CHOOSING_TIME,
@@ -229,9 +318,10 @@ register(
             "time": (State.CONFIRMING_BOOKING,),
             "times": (State.CHOOSING_DAY,),
             "slot_taken": (State.CHOOSING_TIME,),
+            "booking_limit": (State.CHOOSING_DAY,),
         },
         summary="time (holds the slot)",
-        extra={"system": slot_taken},
+        extra={"system": on_system},
     ),
     StateSpec(
         State.CONFIRMING_BOOKING,
@@ -240,9 +330,11 @@ register(
         transitions={
             "book": (State.BOOKED, State.CHOOSING_DAY, State.CHECKING_ENVIRONMENT),
             "slot_taken": (State.CHOOSING_TIME,),
+            "booking_limit": (State.CHOOSING_DAY,),
+            "hold_expired": (State.CHOOSING_TIME,),
         },
         summary="confirm the held slot",
-        extra={"system": slot_taken},
+        extra={"system": on_system},
     ),
     StateSpec(
         State.BOOKED,

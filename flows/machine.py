@@ -17,13 +17,16 @@ from flows import (
     environment,
     language,
     languages,
+    my_booking,
     terms,
 )
 from flows.dialog import PREVIOUS, StateSpec, ask, choice, goto, register, say, specs, stay
 from flows.model import Conversation, Event, IntakePorts, Outcome, ReleaseHold, Reply, State
 
-STEP_MODULES = (language, terms, eligibility, environment, conditions, accommodations, booking)
-COMMANDS = ("start", "help", "restart", "language", "cancel")
+STEP_MODULES = (
+    language, terms, eligibility, environment, conditions, accommodations, booking, my_booking
+)
+COMMANDS = ("start", "help", "mybooking", "restart", "language", "cancel")
 INITIAL = State.CHOOSING_LANGUAGE
 
 # Where a resumed intake goes back to, when the interrupted state held a slot.
@@ -66,6 +69,7 @@ GLOBAL_TRANSITIONS = {
     "/restart": State.CHOOSING_LANGUAGE,
     "/language": State.CHOOSING_LANGUAGE,
     "/cancel": State.STOPPED,
+    "/mybooking": State.MANAGING_BOOKING,
 }
 """Commands that move from any state; shown in the diagram, not repeated per state."""
 
@@ -122,8 +126,15 @@ def _command(conv: Conversation, name: str, ports: IntakePorts) -> Outcome:
         if conv.state != State.CHOOSING_LANGUAGE:
             conv.data["return_to"] = conv.state.value
         return goto(conv, State.CHOOSING_LANGUAGE, ports, refresh=False)
+    if name == "mybooking":
+        effects = [ReleaseHold(conv.data.pop("hold")["key"])] if "hold" in conv.data else []
+        if effects:  # leaving a held slot to look at the booking gives the place back
+            conv.state = _RESUME_AT[conv.state]
+        outcome = my_booking.open_my_booking(conv, ports)
+        outcome.effects[:0] = effects
+        return outcome
     if name == "cancel":
-        if conv.state in (State.BOOKED, State.STOPPED, State.DECLINED):
+        if conv.state in (State.BOOKED, State.STOPPED, State.DECLINED, *my_booking.MANAGE_STATES):
             return stay(conv, ports, before=[say("session.nothing_to_stop")])
         effects = [ReleaseHold(conv.data.pop("hold")["key"])] if "hold" in conv.data else []
         conv.data["return_to"] = _RESUME_AT.get(conv.state, conv.state).value
@@ -148,6 +159,18 @@ def _check(before: State, outcome: Outcome, trigger: str, spec: StateSpec) -> No
         raise RuntimeError(f"{before} --{trigger}--> {after} is not declared")
 
 
+def _resolve_number(conv: Conversation, event: Event, ports: IntakePorts) -> Event:
+    """Turn a typed option number into the choice it names (LINE and the terminal type)."""
+    if event.kind != "text":
+        return event
+    typed = event.value.strip()
+    if typed.isdigit() and len(typed) <= 3:
+        ids = current_choice_ids(conv, ports)
+        if 1 <= int(typed) <= len(ids):
+            return Event("choice", ids[int(typed) - 1], conv.turn)
+    return event
+
+
 def step(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
     """Apply one event to a conversation; the input conversation is left unchanged."""
     conv = conv.copy()
@@ -155,6 +178,16 @@ def step(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
         suggestion = languages.match(event.language_hint)
         if suggestion:
             conv.data["suggested_language"] = suggestion
+    event = _resolve_number(conv, event, ports)
+    spec = specs()[conv.state]
+    confirming = event.kind == "choice" and event.value == "book:confirm"
+    keeps_hold = event.kind == "command" and event.value.lower() in ("help", "language")
+    if booking.hold_lapsed(conv, ports) and not (confirming or keeps_hold):
+        if event.kind != "command" or event.value.lower() == "start":
+            outcome = booking.expire_hold(conv, ports)
+            _check(conv.state, outcome, "hold_expired", spec)
+            outcome.conversation.turn = conv.turn + 1
+            return outcome
     if event.kind == "command":
         name = event.value.lower()
         if name not in COMMANDS:
@@ -164,25 +197,19 @@ def step(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
             outcome.conversation.turn = conv.turn + 1
         return outcome
 
-    spec = specs()[conv.state]
     if event.kind == "system":
         handler = spec.extra.get("system")
         if handler is None:
             return stay(conv, ports)
         outcome = handler(conv, event, ports)  # type: ignore[operator]
     else:
-        ids = current_choice_ids(conv, ports)
-        if event.kind == "text":
-            typed = event.value.strip()
-            if typed.isdigit() and 1 <= int(typed) <= len(ids) and len(typed) <= 3:
-                event = Event("choice", ids[int(typed) - 1], conv.turn)
-            elif not spec.accepts_text:
-                if conv.turn == 0 and conv.state == INITIAL:
-                    return _command(conv, "start", ports)
-                return stay(conv, ports, before=[say("common.hint.choose")])
+        if event.kind == "text" and not spec.accepts_text:
+            if conv.turn == 0 and conv.state == INITIAL:
+                return _command(conv, "start", ports)
+            return stay(conv, ports, before=[say("common.hint.choose")])
         if event.kind == "choice":
             stale = event.turn is not None and event.turn != conv.turn
-            if stale or event.value not in ids:
+            if stale or event.value not in current_choice_ids(conv, ports):
                 return stay(conv, ports, before=[say("common.hint.stale")])
         outcome = spec.answer(conv, event, ports)
     _check(conv.state, outcome, _trigger(event), spec)

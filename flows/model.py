@@ -39,6 +39,10 @@ class State(StrEnum):
     CONFIRMING_BOOKING = "confirming_booking"
     BOOKED = "booked"
     STOPPED = "stopped"
+    MANAGING_BOOKING = "managing_booking"
+    CONFIRMING_CANCEL = "confirming_cancel"
+    BOOKING_CANCELLED = "booking_cancelled"
+    WAITLISTED = "waitlisted"
 
 
 Param: TypeAlias = "str | int | date | datetime | Msg | Time"
@@ -150,7 +154,11 @@ class ReleaseHold:
 
 @dataclass(frozen=True)
 class ConfirmBooking:
-    """Turn a hold into a booking and notify the counselors."""
+    """Turn a hold into a booking and notify the counselors.
+
+    With `replaces`, the booking with that reference is cancelled in the same transaction
+    (a reschedule: the old place is given back only once the new one is booked).
+    """
 
     hold_key: str
     reference: str
@@ -158,9 +166,35 @@ class ConfirmBooking:
     meeting_url: str
     language: str
     answers: dict[str, Any]
+    replaces: str | None = None
 
 
-Effect: TypeAlias = RecordConsent | HoldSlot | ReleaseHold | ConfirmBooking
+@dataclass(frozen=True)
+class CancelBooking:
+    """Cancel the user's own booking (before the cut-off) and give its place back."""
+
+    reference: str
+
+
+@dataclass(frozen=True)
+class JoinWaitlist:
+    """Ask to be offered the next place that opens."""
+
+
+@dataclass(frozen=True)
+class LeaveWaitlist:
+    """Stop waiting for a place."""
+
+
+Effect: TypeAlias = (
+    RecordConsent
+    | HoldSlot
+    | ReleaseHold
+    | ConfirmBooking
+    | CancelBooking
+    | JoinWaitlist
+    | LeaveWaitlist
+)
 
 
 @dataclass
@@ -183,6 +217,16 @@ class OfficeProfile:
     meeting_app: str
     horizon_days: int
     slot_minutes: int = 30
+    change_cutoff_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class BookingInfo:
+    """A booking as the flow may show it to its owner."""
+
+    reference: str
+    starts_at: datetime
+    meeting_url: str
 
 
 class IntakePorts(Protocol):
@@ -214,4 +258,12 @@ class IntakePorts(Protocol):
 
     def new_reference(self) -> str:
         """Return a fresh booking reference, short enough to read on the phone."""
+        ...
+
+    def active_bookings(self) -> list[BookingInfo]:
+        """Return this jobseeker's booked consultations that have not started, earliest first."""
+        ...
+
+    def booking_limit_reached(self) -> bool:
+        """Return True when this jobseeker may not hold another booking (operators set it)."""
         ...

@@ -13,12 +13,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from flows.office_calendar import OfficeCalendar
 from storage.models import Booking, Office, Slot
+
+
+class BookingLimitReached(Exception):
+    """The jobseeker already has as many active bookings as the office allows."""
 
 
 class SlotUnavailable(Exception):
@@ -82,14 +86,18 @@ def _end_hold(session: Session, booking_id: int, slot_id: int, status: str, now:
     return True
 
 
-def sweep_expired_holds(session: Session, now: datetime) -> int:
-    """Release every hold past its expiry; return how many were released."""
+def sweep_expired_holds(session: Session, now: datetime) -> list[tuple[int, datetime]]:
+    """Release every hold past its expiry; return the (office id, start) of freed places."""
     expired = session.execute(
-        select(Booking.id, Booking.slot_id).where(
+        select(Booking.id, Booking.slot_id, Booking.office_id, Booking.starts_at).where(
             Booking.status == "held", Booking.hold_expires_at < now
         )
     ).all()
-    return sum(_end_hold(session, bid, sid, "released", now) for bid, sid in expired)
+    return [
+        (office_id, starts_at)
+        for bid, sid, office_id, starts_at in expired
+        if _end_hold(session, bid, sid, "released", now)
+    ]
 
 
 def free_slots(
@@ -147,12 +155,14 @@ def hold(
     return booking
 
 
-def release_hold(session: Session, hold_key: str, now: datetime) -> bool:
-    """Give a held place back; return False when the hold was already gone."""
+def release_hold(session: Session, hold_key: str, now: datetime) -> datetime | None:
+    """Give a held place back; return its start, or None when the hold was already gone."""
     row = session.execute(
-        select(Booking.id, Booking.slot_id).where(Booking.hold_key == hold_key)
+        select(Booking.id, Booking.slot_id, Booking.starts_at).where(Booking.hold_key == hold_key)
     ).first()
-    return bool(row) and _end_hold(session, row.id, row.slot_id, "released", now)
+    if row and _end_hold(session, row.id, row.slot_id, "released", now):
+        return row.starts_at
+    return None
 
 
 def confirm(
@@ -166,11 +176,23 @@ def confirm(
     meeting_url: str,
     details_sealed: str,
     now: datetime,
+    jobseeker_key: str | None = None,
+    replacing: Booking | None = None,
 ) -> Booking:
-    """Turn a hold into a booking; if the hold was released meanwhile, take a place again."""
+    """Turn a hold into a booking; if the hold was released meanwhile, take a place again.
+
+    Raises BookingLimitReached when the jobseeker has as many active bookings as the office
+    allows (a booking being replaced does not count), SlotUnavailable when no place is free.
+    """
     booking = session.scalar(select(Booking).where(Booking.hold_key == hold_key).with_for_update())
     if booking is None:
         raise LookupError("unknown hold")
+    active = [
+        b for b in active_bookings(session, pseudonym=booking.pseudonym, jobseeker_key=jobseeker_key, now=now)
+        if replacing is None or b.id != replacing.id
+    ]
+    if len(active) >= office.max_active_bookings:
+        raise BookingLimitReached()
     if booking.status == "released":
         booking.slot_id = take_place(session, office, cal, booking.starts_at)
     elif booking.status != "held":
@@ -182,8 +204,50 @@ def confirm(
     booking.details_sealed = details_sealed
     booking.booked_at = now
     booking.ended_at = None
+    booking.jobseeker_key = jobseeker_key
+    if replacing is not None:
+        booking.replaces_id = replacing.id
     session.flush()
     return booking
+
+
+def cancel(session: Session, booking: Booking, *, reason: str, now: datetime) -> bool:
+    """Cancel a booked consultation and give its place back; False if it was not booked."""
+    result = session.execute(
+        update(Booking)
+        .where(Booking.id == booking.id, Booking.status == "booked")
+        .values(status="cancelled", ended_at=now, end_reason=reason)
+    )
+    if result.rowcount != 1:
+        return False
+    give_back_place(session, booking.slot_id)
+    session.refresh(booking)
+    return True
+
+
+def active_bookings(
+    session: Session, *, pseudonym: str, jobseeker_key: str | None, now: datetime
+) -> list[Booking]:
+    """Return a jobseeker's booked consultations that have not started, earliest first.
+
+    The same jobseeker is found by their channel pseudonym, or by their jobseeker number
+    (as a keyed hash) when they gave it, so a second channel does not bypass the limit.
+    """
+    owner = Booking.pseudonym == pseudonym
+    if jobseeker_key:
+        owner = or_(owner, Booking.jobseeker_key == jobseeker_key)
+    return list(
+        session.scalars(
+            select(Booking)
+            .where(owner, Booking.status == "booked", Booking.starts_at > now)
+            .order_by(Booking.starts_at)
+        )
+    )
+
+
+def by_reference(session: Session, reference: str) -> Booking | None:
+    """Return the booking with this reference, if any."""
+    return session.scalar(select(Booking).where(Booking.reference == reference))
 
 
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"  # no 0/O, 1/I/L, U

@@ -1,8 +1,10 @@
 """Apply one inbound event: one transaction for the new state, its effects and its replies.
 
 This is where the pure flow meets the database: the flow decides, this module loads the
-conversation locked, applies the effects (consent, hold, booking, counselor notification,
-audit) and queues the replies in the outbox, all committed together or not at all.
+conversation locked, applies the effects (consent, hold, booking, cancellation, waitlist,
+reminders, counselor notification, audit) and queues the replies in the outbox, all
+committed together or not at all. A place that opens is offered to the first waiting user
+in the same transaction.
 """
 
 from __future__ import annotations
@@ -10,27 +12,34 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from flows.codec import reply_to_json
 from flows.machine import step
 from flows.model import (
+    BookingInfo,
+    CancelBooking,
     ConfirmBooking,
     Event,
     HoldSlot,
+    JoinWaitlist,
+    LeaveWaitlist,
     OfficeProfile,
     Outcome,
     RecordConsent,
     ReleaseHold,
 )
+from flows.model import Conversation as FlowConversation
 from flows.office_calendar import OfficeCalendar
-from storage import bookings, conversations, offices, outbox, records
+from storage import bookings, conversations, offices, outbox, records, reminders, waitlist
 from storage.db import Database
-from storage.models import Office, ProcessedEvent
+from storage.models import Booking, Office, ProcessedEvent
+from storage.models import Conversation as ConversationRow
 from storage.vault import Vault
 
 log = logging.getLogger("madoguchi.inbound")
@@ -41,12 +50,17 @@ Clock = Callable[[], datetime]
 class StoredIntakePorts:
     """The flow's read side (`flows.model.IntakePorts`), answered from the database."""
 
-    def __init__(self, session: Session, office: Office, clock: Clock) -> None:
+    def __init__(
+        self, session: Session, office: Office, now: datetime, *, pseudonym: str, jobseeker_key: str | None
+    ) -> None:
         self._session = session
         self._office = office
-        self._now = clock()
+        self._now = now
+        self._pseudonym = pseudonym
+        self._jobseeker_key = jobseeker_key
         self._calendar: OfficeCalendar | None = None
         self._free: list[tuple[datetime, int]] | None = None
+        self.freed: list[datetime] = []
 
     def now(self) -> datetime:
         """Return the time of the event being handled."""
@@ -65,7 +79,8 @@ class StoredIntakePorts:
 
     def _free_slots(self) -> list[tuple[datetime, int]]:
         if self._free is None:
-            bookings.sweep_expired_holds(self._session, self._now)
+            swept = bookings.sweep_expired_holds(self._session, self._now)
+            self.freed += [at for office_id, at in swept if office_id == self._office.id]
             self._free = bookings.free_slots(self._session, self._office, self.calendar, self._now)
         return self._free
 
@@ -95,6 +110,21 @@ class StoredIntakePorts:
         """Return an unused booking reference."""
         return bookings.new_reference(self._session)
 
+    def _active(self) -> list[Booking]:
+        return bookings.active_bookings(
+            self._session, pseudonym=self._pseudonym, jobseeker_key=self._jobseeker_key, now=self._now
+        )
+
+    def active_bookings(self) -> list[BookingInfo]:
+        """Return this jobseeker's booked consultations that have not started."""
+        return [
+            BookingInfo(b.reference or "", b.starts_at, b.meeting_url or "") for b in self._active()
+        ]
+
+    def booking_limit_reached(self) -> bool:
+        """Return True when the office allows this jobseeker no further booking."""
+        return len(self._active()) >= self._office.max_active_bookings
+
     def forget_availability(self) -> None:
         """Drop cached availability (after a failed booking attempt)."""
         self._free = None
@@ -107,6 +137,17 @@ class Handled:
     duplicate: bool
     state: str
     outbox_ids: tuple[int, ...]
+
+
+@dataclass
+class _Actor:
+    """Who an event is for, as the effects need it."""
+
+    channel: str
+    user_ref: str
+    pseudonym: str
+    jobseeker_key: str | None
+    freed: list[datetime] = field(default_factory=list)
 
 
 @dataclass
@@ -143,18 +184,23 @@ class Intake:
                     raise
         raise AssertionError("unreachable")
 
-    def _already_processed(self, channel: str, event_key: str) -> bool:
-        from sqlalchemy import select
-
+    def sweep_holds(self) -> int:
+        """Release expired holds and offer the freed places to waiting users (worker job)."""
         with self.db.transaction() as session:
-            return (
-                session.scalar(
-                    select(ProcessedEvent.id).where(
-                        ProcessedEvent.channel == channel, ProcessedEvent.event_key == event_key
-                    )
+            now = self.clock()
+            office = offices.get_office(session, self.office_code)
+            freed = [at for oid, at in bookings.sweep_expired_holds(session, now) if oid == office.id]
+            self._offer_places(session, office, freed, now, skip=None)
+            return len(freed)
+
+    def _already_processed(self, channel: str, event_key: str) -> bool:
+        with self.db.transaction() as session:
+            found = session.scalar(
+                select(ProcessedEvent.id).where(
+                    ProcessedEvent.channel == channel, ProcessedEvent.event_key == event_key
                 )
-                is not None
             )
+            return found is not None
 
     def _handle(
         self,
@@ -173,24 +219,56 @@ class Intake:
         row, conv = conversations.load_for_update(
             session, channel=channel, user_ref=user_ref, office_id=office.id, vault=self.vault, now=now
         )
-        ports = StoredIntakePorts(session, office, lambda: now)
+        outcome, actor = self._step_and_apply(session, office, row, conv, event, now)
+        message_id = self._save(session, row, outcome, now, delivery)
+        self._offer_places(session, office, actor.freed, now, skip=(channel, user_ref))
+        log.debug("%s %s: %s -> %s", channel, row.pseudonym, conv.state.value, row.state)
+        return Handled(duplicate=False, state=row.state, outbox_ids=(message_id,))
+
+    def _step_and_apply(
+        self,
+        session: Session,
+        office: Office,
+        row: ConversationRow,
+        conv: FlowConversation,
+        event: Event,
+        now: datetime,
+    ) -> tuple[Outcome, _Actor]:
+        number = conv.data.get("jobseeker_number")
+        actor = _Actor(
+            row.channel, row.user_ref, row.pseudonym, self.vault.lookup_key(number) if number else None
+        )
+        ports = StoredIntakePorts(
+            session, office, now, pseudonym=row.pseudonym, jobseeker_key=actor.jobseeker_key
+        )
         outcome = step(conv, event, ports)
         try:
             with session.begin_nested():
-                self._apply(session, office, ports, row.pseudonym, channel, user_ref, outcome, now)
-        except bookings.SlotUnavailable as taken:
-            log.info("slot taken for %s at %s", row.pseudonym, taken.starts_at.isoformat())
+                self._apply(session, office, ports, actor, outcome, now)
+        except (bookings.SlotUnavailable, bookings.BookingLimitReached) as refused:
             ports.forget_availability()
-            retry = Event("system", f"slot_taken:{taken.starts_at.isoformat()}")
+            if isinstance(refused, bookings.SlotUnavailable):
+                log.info("slot taken for %s at %s", row.pseudonym, refused.starts_at.isoformat())
+                retry = Event("system", f"slot_taken:{refused.starts_at.isoformat()}")
+            else:
+                log.info("booking limit reached for %s", row.pseudonym)
+                retry = Event("system", "booking_limit")
+            actor.freed.clear()
             outcome = step(conv, retry, ports)
             with session.begin_nested():
-                self._apply(session, office, ports, row.pseudonym, channel, user_ref, outcome, now)
+                self._apply(session, office, ports, actor, outcome, now)
+        actor.freed += ports.freed
+        return outcome, actor
+
+    def _save(
+        self, session: Session, row: ConversationRow, outcome: Outcome, now: datetime, delivery: dict | None
+    ) -> int:
         new = outcome.conversation
         conversations.save(row, new, vault=self.vault, now=now)
         message = outbox.enqueue(
             session,
-            channel=channel,
-            recipient=user_ref,
+            channel=row.channel,
+            recipient=row.user_ref,
             payload={
                 "language": new.language or new.data.get("suggested_language"),
                 "turn": new.turn,
@@ -200,28 +278,25 @@ class Intake:
             now=now,
         )
         session.flush()
-        log.debug("%s %s: %s -> %s", channel, row.pseudonym, conv.state.value, new.state.value)
-        return Handled(duplicate=False, state=new.state.value, outbox_ids=(message.id,))
+        return message.id
 
     def _apply(
         self,
         session: Session,
         office: Office,
         ports: StoredIntakePorts,
-        pseudonym: str,
-        channel: str,
-        user_ref: str,
+        actor: _Actor,
         outcome: Outcome,
         now: datetime,
     ) -> None:
         language = outcome.conversation.language
-        holder = bookings.Holder(channel, user_ref, pseudonym, language)
+        holder = bookings.Holder(actor.channel, actor.user_ref, actor.pseudonym, language)
         for effect in outcome.effects:
             if isinstance(effect, RecordConsent):
                 records.record_consent(
                     session,
-                    pseudonym=pseudonym,
-                    channel=channel,
+                    pseudonym=actor.pseudonym,
+                    channel=actor.channel,
                     document=effect.document,
                     version=effect.version,
                     text_hash=effect.text_hash,
@@ -240,35 +315,134 @@ class Intake:
                     now=now,
                 )
             elif isinstance(effect, ReleaseHold):
-                bookings.release_hold(session, effect.hold_key, now)
+                released = bookings.release_hold(session, effect.hold_key, now)
+                if released is not None:
+                    actor.freed.append(released)
             elif isinstance(effect, ConfirmBooking):
-                booking = bookings.confirm(
-                    session,
-                    office,
-                    ports.calendar,
-                    hold_key=effect.hold_key,
-                    reference=effect.reference,
-                    meeting_token=effect.meeting_token,
-                    meeting_url=effect.meeting_url,
-                    details_sealed=self.vault.seal(effect.answers),
-                    now=now,
+                self._confirm(session, office, ports, actor, effect, now)
+            elif isinstance(effect, CancelBooking):
+                booking = self._owned(session, actor, effect.reference, now)
+                if booking is not None and bookings.cancel(session, booking, reason="jobseeker", now=now):
+                    self._ended(session, office, booking, actor, "cancelled", now)
+            elif isinstance(effect, JoinWaitlist):
+                waitlist.join(
+                    session, office_id=office.id, channel=actor.channel, user_ref=actor.user_ref,
+                    pseudonym=actor.pseudonym, now=now,
                 )
-                records.audit(
-                    session,
-                    actor_kind="jobseeker",
-                    actor=pseudonym,
-                    action="booked",
-                    booking_id=booking.id,
-                    now=now,
-                    detail={"reference": effect.reference, "channel": channel},
-                )
-                outbox.enqueue(
-                    session,
-                    channel=outbox.COUNSELORS,
-                    recipient=office.code,
-                    payload={"kind": "booked", "booking_id": booking.id},
-                    now=now,
-                )
+            elif isinstance(effect, LeaveWaitlist):
+                waitlist.leave(session, channel=actor.channel, user_ref=actor.user_ref)
             else:  # pragma: no cover - the effect union is closed
                 raise TypeError(f"unknown effect {effect!r}")
 
+    def _owned(self, session: Session, actor: _Actor, reference: str, now: datetime) -> Booking | None:
+        """Return the actor's own active booking with this reference."""
+        for booking in bookings.active_bookings(
+            session, pseudonym=actor.pseudonym, jobseeker_key=actor.jobseeker_key, now=now
+        ):
+            if booking.reference == reference:
+                return booking
+        return None
+
+    def _confirm(
+        self,
+        session: Session,
+        office: Office,
+        ports: StoredIntakePorts,
+        actor: _Actor,
+        effect: ConfirmBooking,
+        now: datetime,
+    ) -> None:
+        old = self._owned(session, actor, effect.replaces, now) if effect.replaces else None
+        answers = dict(effect.answers)
+        if old is not None and not answers.get("registration"):  # the intake answers carry over
+            answers = self.vault.open(old.details_sealed)
+        booking = bookings.confirm(
+            session,
+            office,
+            ports.calendar,
+            hold_key=effect.hold_key,
+            reference=effect.reference,
+            meeting_token=effect.meeting_token,
+            meeting_url=effect.meeting_url,
+            details_sealed=self.vault.seal(answers),
+            now=now,
+            jobseeker_key=actor.jobseeker_key,
+            replacing=old,
+        )
+        reminders.schedule(session, booking, office, now)
+        kind = "booked"
+        if old is not None and bookings.cancel(session, old, reason="rescheduled", now=now):
+            reminders.cancel_for(session, old.id, now)
+            actor.freed.append(old.starts_at)
+            kind = "rescheduled"
+        records.audit(
+            session, actor_kind="jobseeker", actor=actor.pseudonym, action=kind,
+            booking_id=booking.id, now=now,
+            detail={"reference": effect.reference, "channel": actor.channel,
+                    **({"replaces": old.reference} if old is not None else {})},
+        )
+        self._notify_counselors(session, office, kind, booking, now, old=old)
+
+    def _ended(
+        self, session: Session, office: Office, booking: Booking, actor: _Actor, kind: str, now: datetime
+    ) -> None:
+        reminders.cancel_for(session, booking.id, now)
+        actor.freed.append(booking.starts_at)
+        records.audit(
+            session, actor_kind="jobseeker", actor=actor.pseudonym, action=kind,
+            booking_id=booking.id, now=now, detail={"reference": booking.reference},
+        )
+        self._notify_counselors(session, office, kind, booking, now)
+
+    def _notify_counselors(
+        self, session: Session, office: Office, kind: str, booking: Booking, now: datetime,
+        *, old: Booking | None = None,
+    ) -> None:
+        payload = {"kind": kind, "booking_id": booking.id}
+        if old is not None:
+            payload["replaces_id"] = old.id
+        outbox.enqueue(session, channel=outbox.COUNSELORS, recipient=office.code, payload=payload, now=now)
+
+    def _offer_places(
+        self,
+        session: Session,
+        office: Office,
+        freed: list[datetime],
+        now: datetime,
+        *,
+        skip: tuple[str, str] | None,
+    ) -> None:
+        """Offer each freed place to the first user still waiting for one, held for a while."""
+        for starts_at in freed:
+            for entry in waitlist.waiting(session, office.id):
+                if skip == (entry.channel, entry.user_ref):
+                    continue
+                row, conv = conversations.load_for_update(
+                    session, channel=entry.channel, user_ref=entry.user_ref, office_id=office.id,
+                    vault=self.vault, now=now,
+                )
+                if row.state != "waitlisted":  # they moved on: no longer waiting
+                    waitlist.mark(session, entry, "done", now)
+                    continue
+                key = secrets.token_urlsafe(16)
+                expires = now + timedelta(minutes=office.waitlist_offer_minutes)
+                try:
+                    with session.begin_nested():
+                        bookings.hold(
+                            session, office, offices.calendar(session, office), hold_key=key,
+                            starts_at=starts_at, expires_at=expires,
+                            holder=bookings.Holder(entry.channel, entry.user_ref, entry.pseudonym, row.language),
+                            now=now,
+                        )
+                except bookings.SlotUnavailable:
+                    break  # someone took the place already
+                offer = Event("system", f"place_offered:{key}|{starts_at.isoformat()}|{expires.isoformat()}")
+                number = conv.data.get("jobseeker_number")
+                ports = StoredIntakePorts(
+                    session, office, now, pseudonym=row.pseudonym,
+                    jobseeker_key=self.vault.lookup_key(number) if number else None,
+                )
+                self._save(session, row, step(conv, offer, ports), now, None)
+                waitlist.mark(session, entry, "offered", now)
+                log.info("place at %s offered to waiting %s", starts_at.isoformat(), entry.pseudonym)
+                break

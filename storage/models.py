@@ -76,6 +76,11 @@ class Office(Base):
     hold_minutes: Mapped[int] = mapped_column(Integer, default=10)
     meeting_app: Mapped[str] = mapped_column(String(80))
     meeting_link_template: Mapped[str] = mapped_column(String(500))
+    change_cutoff_minutes: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    reminder_offsets: Mapped[list[int]] = mapped_column(JSON, default=lambda: [1440, 60])
+    max_active_bookings: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    waitlist_offer_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    retention_days: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
 
 
 class CalendarRule(Base):
@@ -184,6 +189,49 @@ class Booking(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     booked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A keyed hash of the jobseeker number: finds a jobseeker's bookings across channels
+    # without storing the number in the clear.
+    jobseeker_key: Mapped[str | None] = mapped_column(String(32), index=True)
+    replaces_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    end_reason: Mapped[str | None] = mapped_column(String(40))
+    details_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Reminder(Base):
+    """One reminder of one booking; sent once (a conditional update claims it)."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        UniqueConstraint("booking_id", "offset_minutes"),
+        CheckConstraint("status IN ('pending', 'sent', 'dropped', 'cancelled')", name="status"),
+        Index("ix_reminders_status_due_at", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id"))
+    offset_minutes: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WaitlistEntry(Base):
+    """A jobseeker waiting to be told when a place opens (every slot was full)."""
+
+    __tablename__ = "waitlist"
+    __table_args__ = (
+        CheckConstraint("status IN ('waiting', 'offered', 'done')", name="status"),
+        Index("ix_waitlist_office_id_status", "office_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    user_ref: Mapped[str] = mapped_column(String(128))
+    pseudonym: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(10), default="waiting")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    offered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class OutboxMessage(Base):

@@ -68,6 +68,7 @@ def profile(office: Office) -> OfficeProfile:
         meeting_app=office.meeting_app,
         horizon_days=office.horizon_days,
         slot_minutes=office.slot_minutes,
+        change_cutoff_minutes=office.change_cutoff_minutes,
     )
 
 
@@ -136,6 +137,10 @@ SETTABLE = {
     "meeting_app": str,
     "meeting_link_template": str,
     "name": str,
+    "change_cutoff_minutes": int,
+    "max_active_bookings": int,
+    "waitlist_offer_minutes": int,
+    "retention_days": int,
 }
 
 
@@ -144,8 +149,13 @@ def update_office(session: Session, office: Office, field: str, raw: str) -> Non
     if field == "hours":
         office.hours = _hours_to_json(parse_hours(raw))
         return
+    if field == "reminder_offsets":
+        office.reminder_offsets = parse_offsets(raw)
+        return
     if field not in SETTABLE:
-        raise ValueError(f"unknown setting {field!r}; settable: hours, {', '.join(SETTABLE)}")
+        raise ValueError(
+            f"unknown setting {field!r}; settable: hours, reminder_offsets, {', '.join(SETTABLE)}"
+        )
     value = SETTABLE[field](raw)
     if isinstance(value, int) and not 0 <= value <= 1000:
         raise ValueError(f"{field} must be between 0 and 1000")
@@ -185,3 +195,14 @@ def parse_hours(raw: str) -> dict[int, tuple[time, time]]:
     if start >= end:
         raise ValueError("the opening time must be before the closing time")
     return {day: (start, end) for day in days}
+
+
+def parse_offsets(raw: str) -> list[int]:
+    """Parse reminder offsets in minutes before the start, e.g. `1440,60` (empty: none)."""
+    try:
+        offsets = sorted({int(part) for part in raw.split(",") if part.strip()}, reverse=True)
+    except ValueError as exc:
+        raise ValueError("reminder offsets are minutes before the start, like 1440,60") from exc
+    if any(not 5 <= minutes <= 14 * 1440 for minutes in offsets):
+        raise ValueError("each reminder offset must be between 5 minutes and 14 days")
+    return offsets

@@ -50,6 +50,11 @@ class Vault:
         except InvalidToken as exc:
             raise ValueError("sealed data does not open with this key") from exc
 
+    def lookup_key(self, value: str) -> str:
+        """Return a keyed hash to find records by a secret value without storing it."""
+        digest = hmac.new(self._pseudonym_key, f"lookup:{value}".encode(), "sha256")
+        return digest.hexdigest()[:32]
+
     def pseudonym(self, channel: str, user_ref: str) -> str:
         """Return a stable keyed pseudonym for a user (for logs, consents, statistics)."""
         digest = hmac.new(self._pseudonym_key, f"{channel}:{user_ref}".encode(), "sha256")

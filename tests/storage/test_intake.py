@@ -103,10 +103,15 @@ def test_two_messages_of_one_chat_at_once_make_one_transition(app):
         assert s.scalar(text("SELECT count(*) FROM consents")) == 1
 
 
+def other_person(script: list[tuple[str, str]], number: str) -> list[tuple[str, str]]:
+    """Return the same intake typed by another jobseeker (another number)."""
+    return [(number if action == "13010-12345678" else action, seen) for action, seen in script]
+
+
 def test_a_taken_slot_offers_the_nearest_alternatives(app):
     first, second = ChatClient(app, user="first"), ChatClient(app, user="second")
-    for chat in (first, second):
-        verify_dialog(chat, TO_DAYS)
+    verify_dialog(first, TO_DAYS)
+    verify_dialog(second, other_person(TO_DAYS, "13010-87654321"))
     app_office_places(app, 1)
     second.press(second.choice_ids[0])  # the same day...
     first.press(first.choice_ids[0])
