@@ -173,7 +173,7 @@ async def intakes(port: int, fake: FakeTelegram, users: int) -> dict:
         async def one_user(chat_id: int) -> bool:
             turn, message = -1, None
             steps = ["/start", "button", "button", "button", "button", "13010-12345678",
-                     *["button"] * 13, "button", "button", "button", "button"]
+                     *["button"] * 13, "button", "button", "button"]  # day, time, confirm
             for step in steps:
                 if step == "button":
                     assert message is not None

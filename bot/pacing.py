@@ -22,7 +22,7 @@ class Pacer:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._gap = 1.0 / per_second
-        self._slack = min(0.005, self._gap / 4)
+        self._slack = min(0.002, self._gap / 4)
         self._per_key = per_key_interval
         self._clock = clock
         self._next_any = 0.0

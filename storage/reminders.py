@@ -72,7 +72,17 @@ def send_due(session: Session, now: datetime, *, limit: int = 1000) -> SweepResu
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(of=Reminder, skip_locked=True)
-    for reminder, booking in session.execute(query).all():
+    rows = session.execute(query).all()
+    latest_due: dict[int, int] = {}
+    for reminder, booking in rows:  # ordered by due time: the last one of a booking wins
+        latest_due[booking.id] = reminder.id
+    for reminder, booking in rows:
+        if booking.status == "booked" and latest_due[booking.id] != reminder.id:
+            # Two reminders due at once (the worker was down): only the latest one is sent.
+            if _claim(session, reminder.id, "dropped", now):
+                log.info("reminder %s of %s superseded by a later one", reminder.id, booking.reference)
+                result.dropped += 1
+            continue
         if booking.status != "booked":
             if _claim(session, reminder.id, "cancelled", now):
                 result.withdrawn += 1

@@ -38,6 +38,7 @@ def used_message_ids() -> set[str]:
     found |= {f"booking.summary.registration.{k}" for k in ("office", "online")}
     found |= {f"channel.{k}" for k in ("console", "telegram", "line")}
     found |= {f"telegram.command.{name}" for name in COMMANDS}
+    found.add("common.what_next")
     return found
 
 

@@ -66,9 +66,27 @@ def run_chat(
     stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
     counselor_out: TextIO = sys.stderr,
+    with_worker: bool = True,
 ) -> None:
-    """Run the chat until end of input."""
+    """Run the chat until end of input; on the embedded default the worker runs alongside."""
     interactive = stdin.isatty()
+    scheduler = None
+    if with_worker:  # the embedded default: this process is the one worker
+        from bot.worker import build_scheduler
+
+        scheduler = build_scheduler(app)
+        scheduler.start()
+    try:
+        _chat_loop(app, user_ref, stdin, stdout, counselor_out, interactive)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+def _chat_loop(
+    app: App, user_ref: str, stdin: TextIO, stdout: TextIO, counselor_out: TextIO, interactive: bool
+) -> None:
+    """Read lines, apply them, print replies (and reminders that came meanwhile)."""
     deliver(app, user_ref, stdout)  # anything left from a process that stopped mid-way
     app.intake.handle_event(CHANNEL, user_ref, Event("command", "start"))
     deliver(app, user_ref, stdout)

@@ -161,9 +161,14 @@ def render(payload: dict[str, Any]) -> list[Part]:
         if reply.document and reply.document.kind == "calendar":
             documents.append(_calendar(reply, renderer))
     chunks = pack(blocks)
+    if documents:  # a booking confirmation stays as sent: its buttons go in their own message
+        parts = [Part(chunk) for chunk in chunks] + documents
+        if buttons:
+            parts.append(Part(renderer.text("common.what_next"), _layout(buttons)))
+        return parts
     parts = [Part(chunk) for chunk in chunks[:-1]]
     parts.append(Part(chunks[-1], _layout(buttons)))
-    return parts + documents
+    return parts
 
 
 def markup(keyboard: tuple[tuple[Button, ...], ...]) -> dict[str, Any] | None:

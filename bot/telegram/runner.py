@@ -21,6 +21,7 @@ from bot.telegram.polling import ALLOWED_UPDATES, poll
 from bot.telegram.sender import TelegramSender
 from bot.telegram.setup import make_bot, register_commands
 from bot.web import TELEGRAM_PATH, TelegramWebhook, create_web_app
+from bot.worker import build_scheduler
 
 log = logging.getLogger("madoguchi.telegram.runner")
 
@@ -65,22 +66,37 @@ async def run_polling(app: App) -> None:
         stop = asyncio.Event()
         _stop_on_signals(stop)
         sender = _sender(app, bot)
+        loop = asyncio.get_running_loop()
+        scheduler = build_scheduler(app, wake=lambda: loop.call_soon_threadsafe(sender.wake.set))
+        scheduler.start()  # single-process mode: this process is the one worker
         log.info("Telegram long polling started")
-        await asyncio.gather(poll(app, bot, sender, stop), sender.run(stop), counselor_sink(app, stop))
+        try:
+            await asyncio.gather(poll(app, bot, sender, stop), sender.run(stop), counselor_sink(app, stop))
+        finally:
+            scheduler.shutdown(wait=False)
 
 
 async def run_worker(app: App) -> None:
-    """Deliver the outbox (the Procfile's worker line) until SIGINT/SIGTERM."""
+    """The Procfile's worker: the scheduler and the outbox senders, until SIGINT/SIGTERM."""
     stop = asyncio.Event()
     _stop_on_signals(stop)
     tasks = [counselor_sink(app, stop)]
+    wake = None
     if app.settings.telegram is not None:
         settings = app.settings.telegram
         bot = make_bot(settings.token, settings.api_base_url)
         await bot.initialize()
-        tasks.append(_sender(app, bot).run(stop))
-    log.info("worker started")
-    await asyncio.gather(*tasks)
+        sender = _sender(app, bot)
+        loop = asyncio.get_running_loop()
+        wake = lambda: loop.call_soon_threadsafe(sender.wake.set)  # noqa: E731
+        tasks.append(sender.run(stop))
+    scheduler = build_scheduler(app, wake=wake)
+    scheduler.start()
+    log.info("worker started: scheduler and senders")
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        scheduler.shutdown(wait=False)
 
 
 def web_app(app: App, *, with_sender: bool) -> Starlette:
@@ -103,11 +119,17 @@ def web_app(app: App, *, with_sender: bool) -> Starlette:
         await register_commands(bot)
         stop = asyncio.Event()
         background = []
-        if sender is not None:
+        scheduler = None
+        if sender is not None:  # single-process mode: this process is the one worker
             background = [asyncio.create_task(sender.run(stop)), asyncio.create_task(counselor_sink(app, stop))]
+            loop = asyncio.get_running_loop()
+            scheduler = build_scheduler(app, wake=lambda: loop.call_soon_threadsafe(sender.wake.set))
+            scheduler.start()
         log.info("Telegram webhook registered at %s", TELEGRAM_PATH)
         yield
         stop.set()
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
         await asyncio.gather(*background, return_exceptions=True)
         await bot.shutdown()
 

@@ -93,6 +93,7 @@ def test_the_booking_confirmation_keeps_its_message_and_attaches_an_ics():
     parts = render(p)
     calls = plan(p, parts, keyboard_message_id="5")
     assert [c.method for c in calls] == ["editMessageText", "sendMessage", "sendDocument"]
+    assert parts[0].keyboard == ()  # the confirmation keeps no buttons: it is never edited away
     ics = parts[-1].document.decode()
     assert "DTSTART;TZID=Asia/Tokyo:20261125T090000" in ics and "BEGIN:VTIMEZONE" in ics
     assert parts[-1].filename == "HW-ABCDEF.ics"

@@ -255,7 +255,7 @@ def test_commands_menu_is_registered_in_both_languages(fake):
             await register_commands(bot)
 
     asyncio.run(register())
-    assert {c["command"] for c in fake.commands["ja"]} == {"start", "help", "language", "restart", "cancel"}
+    assert {c["command"] for c in fake.commands["ja"]} == {"start", "help", "mybooking", "language", "restart", "cancel"}
     assert fake.commands["en"][0]["description"] == Renderer("en").text("telegram.command.start")
     assert fake.commands[""] == fake.commands["ja"]
 

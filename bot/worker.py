@@ -1,0 +1,105 @@
+"""The scheduler: exactly one per deployment (the Procfile's `worker`, or inside the
+process on the embedded default). It holds no state of its own.
+
+APScheduler keeps its jobs in memory; the database is the truth. Each job is a sweep with
+an explicit id that re-reads what is due and claims it with a conditional update, so a
+restart, a missed run or a second worker started by mistake never sends anything twice:
+- reminders every 15 s: coalesce=True (one catch-up run for many missed ones: a sweep
+  covers them all), misfire_grace_time=None (a late sweep is still useful: reminders whose
+  consultation already started are dropped by the sweep itself, with a log line);
+- hold expiry every 30 s, same settings: frees places and offers them to waiting users;
+- retention daily at 03:15 Tokyo time, misfire_grace_time=6 h: run late after a restart,
+  but not in office hours of the next day.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.app import App
+from storage import offices, reminders, retention
+
+log = logging.getLogger("madoguchi.worker")
+
+REMINDER_EVERY_SECONDS = 15
+HOLDS_EVERY_SECONDS = 30
+
+
+BATCH = 500
+
+
+def send_reminders(app: App, *, wake: Callable[[], None] | None = None) -> reminders.SweepResult:
+    """Send every reminder that is due, a batch per transaction, waking the senders."""
+    total = reminders.SweepResult()
+    while True:
+        with app.db.transaction() as session:
+            batch = reminders.send_due(session, app.clock(), limit=BATCH)
+        total.sent += batch.sent
+        total.dropped += batch.dropped
+        total.withdrawn += batch.withdrawn
+        if batch.sent and wake is not None:
+            wake()
+        if batch.sent + batch.dropped + batch.withdrawn < BATCH:
+            return total
+
+
+def expire_holds(app: App) -> int:
+    """Free expired holds and offer their places to the waitlist."""
+    return app.intake.sweep_holds()
+
+
+def purge_old_data(app: App) -> retention.Purged:
+    """Delete personal data past the retention period."""
+    with app.db.transaction() as session:
+        return retention.purge(session, offices.get_office(session, app.settings.office), app.clock())
+
+
+def _guarded(name: str, job: Callable[[App], object], app: App) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            job(app)
+        except Exception as exc:  # noqa: BLE001 - a failed run is retried by the next one
+            from bot.logs import frames
+
+            log.error("job %s failed: %s\n%s", name, type(exc).__name__, frames(exc))
+
+    return run
+
+
+def build_scheduler(app: App, *, wake: Callable[[], None] | None = None) -> BackgroundScheduler:
+    """Return a scheduler with the three jobs (not started)."""
+    scheduler = BackgroundScheduler(timezone="Asia/Tokyo")
+
+    def reminders_then_wake(the_app: App) -> None:
+        send_reminders(the_app, wake=wake)
+
+    common = {"replace_existing": True, "coalesce": True, "max_instances": 1}
+    scheduler.add_job(
+        _guarded("reminders", reminders_then_wake, app),
+        IntervalTrigger(seconds=REMINDER_EVERY_SECONDS),
+        id="reminders",
+        misfire_grace_time=None,
+        next_run_time=datetime.now().astimezone(),
+        **common,
+    )
+    scheduler.add_job(
+        _guarded("holds", expire_holds, app),
+        IntervalTrigger(seconds=HOLDS_EVERY_SECONDS),
+        id="hold-expiry",
+        misfire_grace_time=None,
+        **common,
+    )
+    scheduler.add_job(
+        _guarded("retention", purge_old_data, app),
+        CronTrigger(hour=3, minute=15, timezone="Asia/Tokyo"),
+        id="retention",
+        misfire_grace_time=6 * 3600,
+        **common,
+    )
+    return scheduler
