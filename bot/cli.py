@@ -10,11 +10,10 @@ import argparse
 import sys
 from datetime import date, datetime, time, timedelta
 
-from bot import config, logs
+from bot import config, logs, operations
 from bot.app import App, SchemaBehind, build
 from bot.console import run_chat
-from flows.text_input import mask_jobseeker_number
-from storage import bookings, offices, schema
+from storage import offices, schema
 from storage.db import Database
 from storage.vault import Vault
 
@@ -100,22 +99,16 @@ def _cmd_calendar(app: App, args: argparse.Namespace) -> int:
     now = app.clock()
     with app.db.transaction() as session:
         office = offices.get_office(session, app.settings.office)
+        tz = offices.calendar(session, office).tz
         if args.action == "show":
-            cal = offices.calendar(session, office)
-            start = args.start or now.astimezone(cal.tz).date()
-            for offset in range(args.days):
-                day = start + timedelta(days=offset)
-                slots = cal.slots_on(day)
-                reason = cal.closure_reason(day)
-                if not slots:
-                    print(f"{day} {day:%a}  closed" + (f" ({reason})" if reason else ""))
+            start = args.start or now.astimezone(tz).date()
+            for day in operations.calendar_days(session, office, start, args.days):
+                if day.closed_reason:
+                    print(f"{day.day} {day.day:%a}  closed" + (
+                        f" ({day.closed_reason})" if day.closed_reason != "closed" else ""))
                     continue
-                lo, hi = bookings.day_bounds(cal, day)
-                used = bookings.slot_usage(session, office, lo, hi)
-                cells = [
-                    f"{at.astimezone(cal.tz):%H:%M} {used.get(at, 0)}/{n}" for at, n in slots
-                ]
-                print(f"{day} {day:%a}  " + "  ".join(cells))
+                cells = [f"{at.astimezone(tz):%H:%M} {taken}/{n}" for at, taken, n in day.slots]
+                print(f"{day.day} {day.day:%a}  " + "  ".join(cells))
             return 0
         if args.action == "rules":
             for rule in offices.calendar(session, office).exceptions:
@@ -138,24 +131,16 @@ def _cmd_calendar(app: App, args: argparse.Namespace) -> int:
             print("give both --from and --to, or neither", file=sys.stderr)
             return 2
         try:
-            rule = offices.add_rule(
-                session, office, day=args.day, kind=kind, now=now, start=start, end=end,
+            rule_id, affected = operations.change_calendar(
+                session, office, kind=kind, day=args.day, now=now, start=start, end=end,
                 places=getattr(args, "places", None), note=getattr(args, "note", ""),
             )
         except ValueError as exc:
             print(str(exc), file=sys.stderr)
             return 2
-        print(f"added rule #{rule.id}: {args.day} {kind}")
-        if kind == "closed":
-            cal = offices.calendar(session, office)
-            lo, hi = bookings.day_bounds(cal, args.day)
-            affected = [
-                b for b in bookings.bookings_between(session, office, lo, hi)
-                if not start or start <= b.starts_at.astimezone(cal.tz).time() < end
-            ]
-            if affected:
-                refs = ", ".join(b.reference or "" for b in affected)
-                print(f"note: {len(affected)} booking(s) stay booked and need a call: {refs}")
+        print(f"added rule #{rule_id}: {args.day} {kind}")
+        if affected:
+            print(f"note: {len(affected)} booking(s) stay booked and need a call: {', '.join(affected)}")
         return 0
 
 
@@ -176,17 +161,13 @@ def _cmd_office(app: App, args: argparse.Namespace) -> int:
 def _cmd_bookings(app: App, args: argparse.Namespace) -> int:
     with app.db.transaction() as session:
         office = offices.get_office(session, app.settings.office)
-        cal = offices.calendar(session, office)
-        day = args.day or app.clock().astimezone(cal.tz).date()
-        lo, hi = bookings.day_bounds(cal, day)
-        rows = bookings.bookings_between(session, office, lo, hi)
-        for b in rows:
-            details = app.vault.open(b.details_sealed)
-            acc = (details.get("accommodation") or {}).get("kind", "none")
-            number = mask_jobseeker_number(details.get("jobseeker_number")) or "(unknown)"
+        tz = offices.calendar(session, office).tz
+        day = args.day or app.clock().astimezone(tz).date()
+        rows = operations.schedule(session, office, app.vault, day, 1)
+        for c in rows:
             print(
-                f"{b.starts_at.astimezone(cal.tz):%Y-%m-%d %H:%M} {b.reference} {b.language} "
-                f"{b.channel} {number} accommodation={acc}"
+                f"{c.starts_at.astimezone(tz):%Y-%m-%d %H:%M} {c.reference} {c.language} "
+                f"{c.channel} {c.masked_number or '(unknown)'} accommodation={c.accommodation['kind']}"
             )
         print(f"{len(rows)} booking(s) on {day}")
     return 0

@@ -40,6 +40,17 @@ class TelegramSettings:
 
 
 @dataclass(frozen=True)
+class SlackSettings:
+    """Slack for counselors, enabled by SLACK_BOT_TOKEN."""
+
+    bot_token: str
+    signing_secret: str
+    channel_id: str
+    counselor_ids: frozenset[str]
+    api_base_url: str
+
+
+@dataclass(frozen=True)
 class Settings:
     """The validated configuration of one process."""
 
@@ -52,6 +63,7 @@ class Settings:
     counselor_language: str
     log_level: str
     telegram: TelegramSettings | None = None
+    slack: SlackSettings | None = None
     host: str = "0.0.0.0"
     port: int = 8000
 
@@ -111,6 +123,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         problems.append(f"MADOGUCHI_COUNSELOR_LANGUAGE must be one of {languages.codes()}")
 
     telegram = _telegram(env, problems)
+    slack = _slack(env, problems)
     port_raw = env.get("PORT", "8000")
     if not port_raw.isdigit() or not 0 < int(port_raw) < 65536:
         problems.append("PORT must be a TCP port number")
@@ -127,6 +140,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         counselor_language=counselor_language,
         log_level=level,
         telegram=telegram,
+        slack=slack,
         host=env.get("HOST", "0.0.0.0"),
         port=int(port_raw) if port_raw.isdigit() else 8000,
     )
@@ -185,3 +199,29 @@ def embedded_secret_key(settings: Settings) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
     return key
+
+
+def _slack(env: dict[str, str], problems: list[str]) -> SlackSettings | None:
+    """Read the Slack settings; None when Slack is not enabled."""
+    if "SLACK_BOT_TOKEN" not in env:
+        return None
+    token = env.get("SLACK_BOT_TOKEN", "").strip()
+    secret = env.get("SLACK_SIGNING_SECRET", "").strip()
+    channel = env.get("SLACK_CHANNEL_ID", "").strip()
+    if not token.startswith("xoxb-"):
+        problems.append("SLACK_BOT_TOKEN is empty or not a bot token (xoxb-...)")
+    if not secret:
+        problems.append("SLACK_SIGNING_SECRET is required with Slack (requests are verified with it)")
+    if not re.fullmatch(r"[CG][A-Z0-9]{4,}", channel):
+        problems.append("SLACK_CHANNEL_ID must be the counselors' channel id (C0123ABCD)")
+    base = env.get("SLACK_API_BASE_URL", "https://slack.com/api/").strip()
+    if not base.startswith(("https://", "http://")):
+        problems.append("SLACK_API_BASE_URL must be an http(s) URL")
+    ids = frozenset(i.strip() for i in env.get("SLACK_COUNSELOR_IDS", "").split(",") if i.strip())
+    return SlackSettings(
+        bot_token=token,
+        signing_secret=secret,
+        channel_id=channel,
+        counselor_ids=ids,
+        api_base_url=base if base.endswith("/") else base + "/",
+    )

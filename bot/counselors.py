@@ -48,12 +48,33 @@ def notification_text(
     return renderer.text("counselor.booked", **params)
 
 
+def digest_text(session, payload: dict, vault: Vault, renderer: Renderer) -> str:  # type: ignore[no-untyped-def]
+    """Return the morning digest as text (the day's consultations)."""
+    from datetime import date
+
+    from bot import operations
+    from bot.slack.blocks import consultation_line
+    from storage import offices
+
+    office = offices.get_office(session, payload.get("office", offices.DEFAULT_OFFICE))
+    day = date.fromisoformat(payload["day"])
+    rows = operations.schedule(session, office, vault, day, 1)
+    lines = [renderer.text("slack.digest.title", date=day)]
+    lines += [consultation_line(c, renderer) for c in rows] or [renderer.text("slack.schedule.none")]
+    return "\n".join(lines)
+
+
 def deliver(db: Database, vault: Vault, *, language: str, out: TextIO, now) -> int:  # type: ignore[no-untyped-def]
     """Print every pending counselor notification once; return how many were printed."""
     renderer = Renderer(language)
     count = 0
     with db.transaction() as session:
         for message in outbox.pending(session, channel=outbox.COUNSELORS):
+            if message.payload.get("kind") == "digest":
+                if outbox.mark_sent(session, message.id, now()):
+                    out.write(f"\n{renderer.text('counselor.header')}\n{digest_text(session, message.payload, vault, renderer)}\n")
+                    count += 1
+                continue
             booking = session.get(Booking, message.payload["booking_id"])
             if booking is None or not outbox.mark_sent(session, message.id, now()):
                 continue

@@ -13,6 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -52,13 +53,33 @@ async def read_capped(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
+SLACK_PATH = "/slack/events"
+
+
 def create_web_app(
     app: App,
     *,
     telegram: TelegramWebhook | None = None,
+    slack: Any = None,
     lifespan: Callable[[Starlette], AsyncIterator[None]] | None = None,
 ) -> Starlette:
-    """Return the ASGI application with a route per configured channel."""
+    """Return the ASGI application with a route per configured channel.
+
+    `slack` is a bolt AsyncApp: its middleware verifies the signature and timestamp on the
+    raw body (401 before any listener runs); only the size is checked here first.
+    """
+    slack_handler = None
+    if slack is not None:
+        from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+
+        slack_handler = AsyncSlackRequestHandler(slack)
+
+    async def slack_events(request: Request) -> Response:
+        assert slack_handler is not None
+        declared = request.headers.get("content-length")
+        if declared is None or not declared.isdigit() or int(declared) > MAX_BODY:
+            return PlainTextResponse("too large", status_code=413)
+        return await slack_handler.handle(request)
 
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok")
@@ -93,4 +114,6 @@ def create_web_app(
     routes = [Route("/healthz", health)]
     if telegram is not None:
         routes.append(Route(TELEGRAM_PATH, telegram_webhook, methods=["POST"]))
+    if slack_handler is not None:
+        routes.append(Route(SLACK_PATH, slack_events, methods=["POST"]))
     return Starlette(routes=routes, lifespan=asynccontextmanager(lifespan) if lifespan else None)

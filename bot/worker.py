@@ -9,7 +9,8 @@ restart, a missed run or a second worker started by mistake never sends anything
   consultation already started are dropped by the sweep itself, with a log line);
 - hold expiry every 30 s, same settings: frees places and offers them to waiting users;
 - retention daily at 03:15 Tokyo time, misfire_grace_time=6 h: run late after a restart,
-  but not in office hours of the next day.
+  but not in office hours of the next day;
+- the counselors' morning digest on weekdays at 08:00, misfire_grace_time=2 h.
 """
 
 from __future__ import annotations
@@ -60,6 +61,19 @@ def purge_old_data(app: App) -> retention.Purged:
         return retention.purge(session, offices.get_office(session, app.settings.office), app.clock())
 
 
+def queue_digest(app: App) -> None:
+    """Queue the morning digest of the day's consultations for the counselors."""
+    from storage import outbox
+
+    with app.db.transaction() as session:
+        office = offices.get_office(session, app.settings.office)
+        today = app.clock().astimezone(offices.calendar(session, office).tz).date()
+        outbox.enqueue(
+            session, channel=outbox.COUNSELORS, recipient=office.code,
+            payload={"kind": "digest", "day": today.isoformat(), "office": office.code}, now=app.clock(),
+        )
+
+
 def _guarded(name: str, job: Callable[[App], object], app: App) -> Callable[[], None]:
     def run() -> None:
         try:
@@ -100,6 +114,13 @@ def build_scheduler(app: App, *, wake: Callable[[], None] | None = None) -> Back
         CronTrigger(hour=3, minute=15, timezone="Asia/Tokyo"),
         id="retention",
         misfire_grace_time=6 * 3600,
+        **common,
+    )
+    scheduler.add_job(
+        _guarded("digest", queue_digest, app),
+        CronTrigger(day_of_week="mon-fri", hour=8, minute=0, timezone="Asia/Tokyo"),
+        id="morning-digest",
+        misfire_grace_time=2 * 3600,  # after a late start, still useful until 10:00
         **common,
     )
     return scheduler

@@ -37,12 +37,15 @@ _NEW_APPLICATION = choice("booked:new", "booked.choice.new")
 
 def enter_day(conv: Conversation, ports: IntakePorts) -> None:
     """Look up the days that still have a free place (unless the booking limit is reached)."""
+    conv.data["service_stopped"] = ports.service_stopped()
     conv.data["limit_reached"] = not conv.data.get("replaces") and ports.booking_limit_reached()
     conv.data["offered_days"] = [d.isoformat() for d in ports.open_days(limit=DAYS_OFFERED)]
 
 
 def prompt_day(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """Ask for a day among those with free places; offer the waitlist when all are full."""
+    if conv.data.get("service_stopped"):
+        return [ask("service.stopped", choice("limit:manage", "booking.choice.manage"))]
     if conv.data.get("limit_reached"):
         return [ask("booking.limit_reached", choice("limit:manage", "booking.choice.manage"))]
     days = [date.fromisoformat(d) for d in conv.data.get("offered_days", [])]
@@ -118,7 +121,7 @@ def answer_time(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome
 
 def on_system(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
     """React to what storage reported: a place taken, or the booking limit reached."""
-    if event.value == "booking_limit":
+    if event.value in ("booking_limit", "service_stopped"):
         conv.data.pop("hold", None)
         return goto(conv, State.CHOOSING_DAY, ports)
     return slot_taken(conv, event, ports)
@@ -319,6 +322,7 @@ register(
             "times": (State.CHOOSING_DAY,),
             "slot_taken": (State.CHOOSING_TIME,),
             "booking_limit": (State.CHOOSING_DAY,),
+            "service_stopped": (State.CHOOSING_DAY,),
         },
         summary="time (holds the slot)",
         extra={"system": on_system},
@@ -331,6 +335,7 @@ register(
             "book": (State.BOOKED, State.CHOOSING_DAY, State.CHECKING_ENVIRONMENT),
             "slot_taken": (State.CHOOSING_TIME,),
             "booking_limit": (State.CHOOSING_DAY,),
+            "service_stopped": (State.CHOOSING_DAY,),
             "hold_expired": (State.CHOOSING_TIME,),
         },
         summary="confirm the held slot",

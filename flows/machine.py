@@ -70,6 +70,8 @@ GLOBAL_TRANSITIONS = {
     "/language": State.CHOOSING_LANGUAGE,
     "/cancel": State.STOPPED,
     "/mybooking": State.MANAGING_BOOKING,
+    "office cancelled a booking": State.BOOKING_CANCELLED,
+    "office stopped the service": State.SERVICE_STOPPED,
 }
 """Commands that move from any state; shown in the diagram, not repeated per state."""
 
@@ -197,6 +199,14 @@ def step(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
             outcome.conversation.turn = conv.turn + 1
         return outcome
 
+    if event.kind == "system" and event.value.startswith("cancelled_by_office:"):
+        outcome = my_booking.office_cancelled(conv, event.value.split(":", 1)[1], ports)
+        outcome.conversation.turn = conv.turn + 1
+        return outcome
+    if event.kind == "system" and event.value == "stopped_by_office":
+        outcome = my_booking.office_stopped_service(conv, ports)
+        outcome.conversation.turn = conv.turn + 1
+        return outcome
     if event.kind == "system":
         handler = spec.extra.get("system")
         if handler is None:
@@ -228,7 +238,7 @@ def diagram() -> str:
                 label = trigger if target != PREVIOUS else f"{trigger} (back to previous step)"
                 lines.append(f"    {state.value} --> {name}: {label}")
     for command, target in GLOBAL_TRANSITIONS.items():
-        lines.append(f"    note right of {target.value}: {command} from any state")
+        lines.append(f"    note right of {target.value}: {command} (from any state)")
     return "\n".join(lines) + "\n"
 
 

@@ -43,6 +43,7 @@ class State(StrEnum):
     CONFIRMING_CANCEL = "confirming_cancel"
     BOOKING_CANCELLED = "booking_cancelled"
     WAITLISTED = "waitlisted"
+    SERVICE_STOPPED = "service_stopped"
 
 
 Param: TypeAlias = "str | int | date | datetime | Msg | Time"
@@ -266,4 +267,8 @@ class IntakePorts(Protocol):
 
     def booking_limit_reached(self) -> bool:
         """Return True when this jobseeker may not hold another booking (operators set it)."""
+        ...
+
+    def service_stopped(self) -> bool:
+        """Return True when the office stopped the service for this person (art. 12(1))."""
         ...

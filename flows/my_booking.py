@@ -165,3 +165,40 @@ register(
         summary="cancelled: book again",
     ),
 )
+
+
+def office_cancelled(conv: Conversation, reference: str, ports: IntakePorts) -> Outcome:
+    """The office cancelled a booking: tell the user and offer to book again."""
+    conv.data.pop("hold", None)
+    conv.data.pop("replaces", None)
+    if conv.data.get("booking", {}).get("reference") == reference:
+        conv.data.pop("booking")
+    before = [say("booking.cancelled_by_office", reference=reference)]
+    return goto(conv, State.BOOKING_CANCELLED, ports, before=before)
+
+
+def office_stopped_service(conv: Conversation, ports: IntakePorts) -> Outcome:
+    """The office stopped the service for this person (terms art. 12(1))."""
+    conv.data.pop("hold", None)
+    return goto(conv, State.SERVICE_STOPPED, ports)
+
+
+def prompt_service_stopped(conv: Conversation, ports: IntakePorts) -> list[Reply]:
+    """Say politely that online consultations are not available, and how to reach the office."""
+    return [ask("service.stopped", choice("stopped:ok", "mybooking.choice.back"))]
+
+
+def answer_service_stopped(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+    """Stay: nothing can be booked online."""
+    return goto(conv, State.SERVICE_STOPPED, ports)
+
+
+register(
+    StateSpec(
+        State.SERVICE_STOPPED,
+        prompt=prompt_service_stopped,
+        answer=answer_service_stopped,
+        transitions={"stopped": (State.SERVICE_STOPPED,)},
+        summary="service stopped by the office (art. 12(1))",
+    )
+)

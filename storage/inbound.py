@@ -36,7 +36,16 @@ from flows.model import (
 )
 from flows.model import Conversation as FlowConversation
 from flows.office_calendar import OfficeCalendar
-from storage import bookings, conversations, offices, outbox, records, reminders, waitlist
+from storage import (
+    bookings,
+    conversations,
+    offices,
+    outbox,
+    records,
+    reminders,
+    suspensions,
+    waitlist,
+)
 from storage.db import Database
 from storage.models import Booking, Office, ProcessedEvent
 from storage.models import Conversation as ConversationRow
@@ -125,9 +134,28 @@ class StoredIntakePorts:
         """Return True when the office allows this jobseeker no further booking."""
         return len(self._active()) >= self._office.max_active_bookings
 
+    def service_stopped(self) -> bool:
+        """Return True when the office stopped the service for this person."""
+        return suspensions.is_suspended(
+            self._session, office_id=self._office.id, pseudonym=self._pseudonym,
+            jobseeker_key=self._jobseeker_key,
+        )
+
     def forget_availability(self) -> None:
         """Drop cached availability (after a failed booking attempt)."""
         self._free = None
+
+
+class ServiceStopped(Exception):
+    """The office stopped the service for this person; no booking is taken."""
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What a counselor's action on a booking did."""
+
+    outcome: str  # done | already | not_found | too_early
+    booking_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -193,6 +221,89 @@ class Intake:
             self._offer_places(session, office, freed, now, skip=None)
             return len(freed)
 
+    def office_action(
+        self, reference: str, action: str, *, counselor: str, reason: str = "", event_key: str | None = None
+    ) -> ActionResult:
+        """Apply a counselor's action (claim, cancel, no_show, stop_service) to a booking, once.
+
+        The jobseeker is told of a cancellation or a stop in their own language, in the same
+        transaction; every action is audited. A repeated action (a double click, a Slack
+        retry) answers "already".
+        """
+        with self.db.transaction() as session:
+            now = self.clock()
+            if event_key is not None:
+                try:
+                    with session.begin_nested():
+                        session.add(ProcessedEvent(channel="slack", event_key=event_key, processed_at=now))
+                except IntegrityError:
+                    return ActionResult("already")
+            booking = bookings.by_reference(session, reference)
+            if booking is None:
+                return ActionResult("not_found")
+            office = session.get(Office, booking.office_id)
+            assert office is not None
+            outcome = self._office_action(session, office, booking, action, counselor, reason, now)
+            if outcome == "done":
+                records.audit(
+                    session, actor_kind="counselor", actor=counselor, action=action,
+                    booking_id=booking.id, now=now,
+                    detail={"reference": reference, **({"reason": reason} if reason else {})},
+                )
+            return ActionResult(outcome, booking.id)
+
+    def _office_action(
+        self, session: Session, office: Office, booking: Booking, action: str, counselor: str,
+        reason: str, now: datetime,
+    ) -> str:
+        if action == "claim":
+            if booking.claimed_by:
+                return "already"
+            booking.claimed_by = counselor
+            return "done"
+        if action == "no_show":
+            if booking.status == "no_show":
+                return "already"
+            if booking.status != "booked":
+                return "already"
+            if booking.starts_at > now:
+                return "too_early"
+            booking.status = "no_show"
+            booking.end_reason = "no_show"
+            reminders.cancel_for(session, booking.id, now)
+            return "done"
+        if action == "cancel":
+            if not bookings.cancel(session, booking, reason="office", now=now):
+                return "already"
+            reminders.cancel_for(session, booking.id, now)
+            self._tell_jobseeker(session, office, booking, f"cancelled_by_office:{booking.reference}", now)
+            self._offer_places(session, office, [booking.starts_at], now, skip=None)
+            return "done"
+        if action == "stop_service":
+            if not suspensions.suspend(session, booking, counselor=counselor, reason=reason, now=now):
+                return "already"
+            for later in bookings.active_bookings(
+                session, pseudonym=booking.pseudonym, jobseeker_key=booking.jobseeker_key, now=now
+            ):
+                reminders.cancel_for(session, later.id, now)
+            waitlist.leave(session, channel=booking.channel, user_ref=booking.user_ref)
+            self._tell_jobseeker(session, office, booking, "stopped_by_office", now)
+            return "done"
+        raise ValueError(f"unknown action {action!r}")
+
+    def _tell_jobseeker(self, session: Session, office: Office, booking: Booking, system: str, now: datetime) -> None:
+        """Move the jobseeker's conversation on and tell them, in their language."""
+        row, conv = conversations.load_for_update(
+            session, channel=booking.channel, user_ref=booking.user_ref, office_id=office.id,
+            vault=self.vault, now=now,
+        )
+        if conv.language is None:
+            conv.language = booking.language
+        ports = StoredIntakePorts(
+            session, office, now, pseudonym=row.pseudonym, jobseeker_key=booking.jobseeker_key
+        )
+        self._save(session, row, step(conv, Event("system", system), ports), now, {"keep_keyboard": False})
+
     def _already_processed(self, channel: str, event_key: str) -> bool:
         with self.db.transaction() as session:
             found = session.scalar(
@@ -245,11 +356,13 @@ class Intake:
         try:
             with session.begin_nested():
                 self._apply(session, office, ports, actor, outcome, now)
-        except (bookings.SlotUnavailable, bookings.BookingLimitReached) as refused:
+        except (bookings.SlotUnavailable, bookings.BookingLimitReached, ServiceStopped) as refused:
             ports.forget_availability()
             if isinstance(refused, bookings.SlotUnavailable):
                 log.info("slot taken for %s at %s", row.pseudonym, refused.starts_at.isoformat())
                 retry = Event("system", f"slot_taken:{refused.starts_at.isoformat()}")
+            elif isinstance(refused, ServiceStopped):
+                retry = Event("system", "service_stopped")
             else:
                 log.info("booking limit reached for %s", row.pseudonym)
                 retry = Event("system", "booking_limit")
@@ -352,6 +465,10 @@ class Intake:
         effect: ConfirmBooking,
         now: datetime,
     ) -> None:
+        if suspensions.is_suspended(
+            session, office_id=office.id, pseudonym=actor.pseudonym, jobseeker_key=actor.jobseeker_key
+        ):
+            raise ServiceStopped()
         old = self._owned(session, actor, effect.replaces, now) if effect.replaces else None
         answers = dict(effect.answers)
         if old is not None and not answers.get("registration"):  # the intake answers carry over

@@ -166,7 +166,7 @@ class Booking(Base):
     __tablename__ = "bookings"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('held', 'booked', 'released', 'cancelled')", name="status"
+            "status IN ('held', 'booked', 'released', 'cancelled', 'no_show')", name="status"
         ),
         Index("ix_bookings_status_hold_expires_at", "status", "hold_expires_at"),
     )
@@ -195,6 +195,9 @@ class Booking(Base):
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
     end_reason: Mapped[str | None] = mapped_column(String(40))
     details_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    counselor_channel: Mapped[str | None] = mapped_column(String(64))
+    counselor_message_ts: Mapped[str | None] = mapped_column(String(32))
 
 
 class Reminder(Base):
@@ -282,6 +285,21 @@ class ChannelContact(Base):
     user_ref: Mapped[str] = mapped_column(String(128))
     keyboard_message_id: Mapped[str | None] = mapped_column(String(64))
     unreachable_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Suspension(Base):
+    """Service stopped for a person (terms art. 12(1)): new bookings refused, no reminders."""
+
+    __tablename__ = "suspensions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    pseudonym: Mapped[str] = mapped_column(String(32), index=True)
+    jobseeker_key: Mapped[str | None] = mapped_column(String(32), index=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    counselor: Mapped[str] = mapped_column(String(64))
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class FailedEvent(Base):

@@ -39,6 +39,13 @@ def used_message_ids() -> set[str]:
     found |= {f"channel.{k}" for k in ("console", "telegram", "line")}
     found |= {f"telegram.command.{name}" for name in COMMANDS}
     found.add("common.what_next")
+    from bot.slack.blocks import ACTIONS
+
+    found |= {f"slack.{part}.{a}" for a in ACTIONS for part in ("history", "button")}
+    found |= {f"slack.modal.{a}.{p}" for a in ("cancel", "stop_service") for p in ("title", "explain")}
+    found |= {f"slack.outcome.{o}" for o in ("already", "not_found", "too_early")}
+    found |= {f"slack.status.{s}" for s in ("booked", "cancelled", "no_show", "held", "released")}
+    found |= {f"slack.schedule.{v}" for v in ("today", "week")}
     return found
 
 

@@ -36,9 +36,19 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 
 async def counselor_sink(app: App, stop: asyncio.Event, every: float = 1.0) -> None:
-    """Print counselor notifications (the embedded default, until Slack is configured)."""
+    """Deliver counselor notifications: to Slack when configured, else printed and logged."""
     import sys
 
+    if app.settings.slack is not None:
+        from bot.slack.app import make_client
+        from bot.slack.sender import SlackSender
+
+        slack = app.settings.slack
+        await SlackSender(
+            app.db, app.vault, make_client(slack), channel=slack.channel_id,
+            language=app.settings.counselor_language, clock=app.clock, office_code=app.settings.office,
+        ).run(stop)
+        return
     while not stop.is_set():
         await asyncio.to_thread(
             counselors.deliver, app.db, app.vault, language=app.settings.counselor_language,
@@ -99,11 +109,19 @@ async def run_worker(app: App) -> None:
         scheduler.shutdown(wait=False)
 
 
+def _slack_app(app: App):  # type: ignore[no-untyped-def]
+    if app.settings.slack is None:
+        return None
+    from bot.slack.app import build_slack_app
+
+    return build_slack_app(app, app.settings.slack)[0]
+
+
 def web_app(app: App, *, with_sender: bool) -> Starlette:
     """Return the ASGI app; registers the webhook at start, runs the sender if asked."""
     settings = app.settings.telegram
     if settings is None or not settings.uses_webhook:
-        return create_web_app(app)
+        return create_web_app(app, slack=_slack_app(app))
     bot = make_bot(settings.token, settings.api_base_url)
     sender = _sender(app, bot) if with_sender else None
     hook = TelegramWebhook(bot=bot, secret=settings.webhook_secret, on_update=sender.wake.set if sender else None)
@@ -133,7 +151,7 @@ def web_app(app: App, *, with_sender: bool) -> Starlette:
         await asyncio.gather(*background, return_exceptions=True)
         await bot.shutdown()
 
-    return create_web_app(app, telegram=hook, lifespan=lifespan)
+    return create_web_app(app, telegram=hook, slack=_slack_app(app), lifespan=lifespan)
 
 
 def run_web(app: App, *, with_sender: bool) -> None:

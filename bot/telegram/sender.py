@@ -71,14 +71,16 @@ class TelegramSender:
         lease: timedelta = timedelta(seconds=120),
         idle_seconds: float = 0.2,
         batch: int = 200,
+        max_in_flight: int = 100,
     ) -> None:
         self.db = db
         self.bot = bot
         self.clock = clock
-        self.pacer = Pacer(per_second=per_second, per_key_interval=per_chat_interval)
+        self.pacer = Pacer(per_second=per_second, per_key_interval=per_chat_interval, window=29)
         self.lease = lease
         self.idle_seconds = idle_seconds
         self.batch = batch
+        self.max_in_flight = max_in_flight  # ~3 s of messages at 30/s: leases stay short
         self.stats = SenderStats()
         self.wake = asyncio.Event()
 
@@ -86,7 +88,8 @@ class TelegramSender:
         """Deliver until `stop` is set; wake early when `wake` is set."""
         tasks: dict[int, asyncio.Task[None]] = {}
         while not stop.is_set():
-            rows = await asyncio.to_thread(self._claim)
+            room = self.max_in_flight - len(tasks)
+            rows = await asyncio.to_thread(self._claim, room) if room > 0 else []
             for row_id, chat, payload, parts_sent, attempts, context in rows:
                 if row_id not in tasks:
                     tasks[row_id] = asyncio.create_task(
@@ -97,12 +100,14 @@ class TelegramSender:
                 exc = tasks.pop(rid).exception()
                 if exc is not None:
                     log.error("delivery of outbox %s crashed: %s\n%s", rid, type(exc).__name__, logs.frames(exc))
-            if not rows:
+            if not rows and not tasks:
                 self.wake.clear()
                 try:
                     await asyncio.wait_for(self.wake.wait(), self.idle_seconds)
                 except TimeoutError:
                     pass
+            elif not rows:
+                await asyncio.sleep(0.05)  # in flight: look again shortly
             else:
                 await asyncio.sleep(0)
         for task in tasks.values():
@@ -124,11 +129,11 @@ class TelegramSender:
         with self.db.transaction() as session:
             return len(outbox.pending(session, channel=CHANNEL, limit=1))
 
-    def _claim(self) -> list[tuple[int, str, dict[str, Any], int, int, dict[str, Any]]]:
+    def _claim(self, room: int) -> list[tuple[int, str, dict[str, Any], int, int, dict[str, Any]]]:
         """Lease a batch and fix each row's plan context, in one transaction."""
         with self.db.transaction() as session:
             rows = outbox.claim_batch(
-                session, channel=CHANNEL, now=self.clock(), lease=self.lease, limit=self.batch
+                session, channel=CHANNEL, now=self.clock(), lease=self.lease, limit=min(room, self.batch)
             )
             keyboards = contacts.keyboard_messages(session, CHANNEL, [r.recipient for r in rows])
             return [

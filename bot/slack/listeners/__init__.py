@@ -1,0 +1,1 @@
+"""Slack listeners, one module per kind (actions, views, commands), each with `register`."""
