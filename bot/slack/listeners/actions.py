@@ -40,16 +40,23 @@ def _is_open(ctx: SlackContext, reference: str) -> bool:
         return booking is not None and booking.status == "booked"
 
 
+async def allowed(ctx: SlackContext, body: dict[str, Any], respond: Any) -> bool:
+    """Return True for a counselor; refuse anyone else (only they see the refusal)."""
+    if await ctx.is_counselor(body["user"]["id"]):
+        return True
+    await refuse(respond, ctx, "slack.refused")
+    return False
+
+
 def register(app: AsyncApp, ctx: SlackContext) -> None:
     """Register the booking buttons."""
 
     @app.action(re.compile(r"^booking_(claim|no_show)$"))
     async def act_now(ack, body, action, respond) -> None:  # type: ignore[no-untyped-def]
         await ack()
-        user = body["user"]["id"]
-        if not await ctx.is_counselor(user):
-            await refuse(respond, ctx, "slack.refused")
+        if not await allowed(ctx, body, respond):
             return
+        user = body["user"]["id"]
         kind = action["action_id"].removeprefix("booking_")
         reference = action["value"]
         key = f"{action['action_id']}:{action['action_ts']}:{user}"
@@ -62,9 +69,7 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
     @app.action(re.compile(r"^booking_(cancel|stop_service)$"))
     async def ask_reason(ack, body, action, respond) -> None:  # type: ignore[no-untyped-def]
         await ack()
-        user = body["user"]["id"]
-        if not await ctx.is_counselor(user):
-            await refuse(respond, ctx, "slack.refused")
+        if not await allowed(ctx, body, respond):
             return
         kind = action["action_id"].removeprefix("booking_")
         reference = action["value"]
