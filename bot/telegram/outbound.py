@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bot import splitting
 from bot.calendar_file import booking_ics
 from bot.rendering import Renderer
 from flows import languages
@@ -83,47 +84,13 @@ def _layout(buttons: list[Button]) -> tuple[tuple[Button, ...], ...]:
 
 
 def pack(blocks: list[str], limit: int = TEXT_LIMIT) -> list[str]:
-    """Pack blocks (articles, replies) into messages within `limit`, never splitting a block
-    that fits in one message."""
-    chunks: list[str] = []
-    current = ""
-    for block in blocks:
-        candidate = f"{current}\n\n{block}" if current else block
-        if len(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            chunks.append(current)
-        pieces = split_text(block, limit)
-        chunks += pieces[:-1]
-        current = pieces[-1]
-    if current:
-        chunks.append(current)
-    return chunks or [""]
+    """Pack blocks (articles, replies) into messages within `limit` characters."""
+    return splitting.pack(blocks, limit)
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     """Split a text within `limit` characters, at blank lines, then lines, then hard."""
-    if len(text) <= limit:
-        return [text]
-    chunks: list[str] = []
-    current = ""
-    for block in text.split("\n\n"):
-        candidate = f"{current}\n\n{block}" if current else block
-        if len(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            chunks.append(current)
-        while len(block) > limit:
-            cut = block.rfind("\n", 0, limit)
-            cut = cut if cut > 0 else limit
-            chunks.append(block[:cut])
-            block = block[cut:].lstrip("\n")
-        current = block
-    if current:
-        chunks.append(current)
-    return chunks
+    return splitting.split_text(text, limit)
 
 
 def _calendar(reply: Reply, renderer: Renderer) -> Part:

@@ -1,126 +1,103 @@
-"""Run Telegram: long polling (default) or the webhook server, with the sender.
+"""Telegram's parts of a process: long polling alone, the webhook, the sender.
 
-`madoguchi` runs everything in one process: polling or webhook, and the sender. With the
-Procfile, `web` serves webhooks only and `worker` runs the sender, so N web processes
-share one sender that alone keeps Telegram's rate limits.
+`madoguchi` with Telegram alone on long polling runs `run_polling`; otherwise bot/runner.py
+puts `TelegramChannel` into the web process and `deliver` into the worker.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
-import uvicorn
-from starlette.applications import Starlette
+from telegram import Bot
 
-from bot import counselors
 from bot.app import App
+from bot.runner import counselor_sink, stop_on_signals
 from bot.telegram.polling import ALLOWED_UPDATES, poll
 from bot.telegram.sender import TelegramSender
 from bot.telegram.setup import make_bot, register_commands
-from bot.web import TELEGRAM_PATH, TelegramWebhook, create_web_app
+from bot.web import TELEGRAM_PATH, TelegramWebhook
 
 log = logging.getLogger("madoguchi.telegram.runner")
 
 
-def _stop_on_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-        except (NotImplementedError, RuntimeError):
-            pass
-
-
-async def counselor_sink(app: App, stop: asyncio.Event, every: float = 1.0) -> None:
-    """Print counselor notifications (the embedded default, until Slack is configured)."""
-    import sys
-
-    while not stop.is_set():
-        await asyncio.to_thread(
-            counselors.deliver, app.db, app.vault, language=app.settings.counselor_language,
-            out=sys.stderr, now=app.clock,
-        )
-        try:
-            await asyncio.wait_for(stop.wait(), every)
-        except TimeoutError:
-            pass
-
-
-def _sender(app: App, bot) -> TelegramSender:  # type: ignore[no-untyped-def]
+def _sender(app: App, bot: Bot) -> TelegramSender:
     assert app.settings.telegram is not None
     return TelegramSender(app.db, bot, clock=app.clock, per_second=app.settings.telegram.per_second)
 
 
-async def run_polling(app: App) -> None:
-    """Poll for updates and deliver replies until SIGINT/SIGTERM."""
+def _bot(app: App) -> Bot:
     settings = app.settings.telegram
     assert settings is not None
-    bot = make_bot(settings.token, settings.api_base_url)
+    return make_bot(settings.token, settings.api_base_url)
+
+
+async def run_polling(app: App) -> None:
+    """Poll for updates and deliver replies until SIGINT/SIGTERM."""
+    bot = _bot(app)
     async with bot:
         await bot.delete_webhook()
         await register_commands(bot)
         stop = asyncio.Event()
-        _stop_on_signals(stop)
+        stop_on_signals(stop)
         sender = _sender(app, bot)
         log.info("Telegram long polling started")
         await asyncio.gather(poll(app, bot, sender, stop), sender.run(stop), counselor_sink(app, stop))
 
 
-async def run_worker(app: App) -> None:
-    """Deliver the outbox (the Procfile's worker line) until SIGINT/SIGTERM."""
-    stop = asyncio.Event()
-    _stop_on_signals(stop)
-    tasks = [counselor_sink(app, stop)]
-    if app.settings.telegram is not None:
-        settings = app.settings.telegram
-        bot = make_bot(settings.token, settings.api_base_url)
-        await bot.initialize()
-        tasks.append(_sender(app, bot).run(stop))
-    log.info("worker started")
-    await asyncio.gather(*tasks)
+async def deliver(app: App, stop: asyncio.Event) -> None:
+    """Run the Telegram sender until `stop` is set (the worker's part)."""
+    bot = _bot(app)
+    async with bot:
+        await _sender(app, bot).run(stop)
 
 
-def web_app(app: App, *, with_sender: bool) -> Starlette:
-    """Return the ASGI app; registers the webhook at start, runs the sender if asked."""
-    settings = app.settings.telegram
-    if settings is None or not settings.uses_webhook:
-        return create_web_app(app)
-    bot = make_bot(settings.token, settings.api_base_url)
-    sender = _sender(app, bot) if with_sender else None
-    hook = TelegramWebhook(bot=bot, secret=settings.webhook_secret, on_update=sender.wake.set if sender else None)
+class TelegramChannel:
+    """Telegram inside the web process: the webhook (or, in one process, polling), and the
+    sender when this process delivers."""
 
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        await bot.initialize()
-        await bot.set_webhook(
-            url=settings.webhook_url,
-            secret_token=settings.webhook_secret,
-            max_connections=settings.max_connections,
-            allowed_updates=ALLOWED_UPDATES,
+    def __init__(self, app: App, *, with_sender: bool) -> None:
+        self.app = app
+        self.settings = app.settings.telegram
+        assert self.settings is not None
+        self.bot = _bot(app)
+        self.sender = _sender(app, self.bot) if with_sender else None
+        self.hook = (
+            TelegramWebhook(
+                bot=self.bot,
+                secret=self.settings.webhook_secret,
+                on_update=self.sender.wake.set if self.sender else None,
+            )
+            if self.settings.uses_webhook
+            else None
         )
-        await register_commands(bot)
-        stop = asyncio.Event()
-        background = []
-        if sender is not None:
-            background = [asyncio.create_task(sender.run(stop)), asyncio.create_task(counselor_sink(app, stop))]
-        log.info("Telegram webhook registered at %s", TELEGRAM_PATH)
-        yield
-        stop.set()
-        await asyncio.gather(*background, return_exceptions=True)
-        await bot.shutdown()
 
-    return create_web_app(app, telegram=hook, lifespan=lifespan)
-
-
-def run_web(app: App, *, with_sender: bool) -> None:
-    """Serve the ASGI app with uvicorn on HOST:PORT."""
-    uvicorn.run(
-        web_app(app, with_sender=with_sender),
-        host=app.settings.host,
-        port=app.settings.port,
-        log_level=app.settings.log_level.lower(),
-        access_log=False,
-        timeout_keep_alive=75,  # Telegram keeps webhook connections open; don't race it
-    )
+    @asynccontextmanager
+    async def running(self, stop: asyncio.Event) -> AsyncIterator[None]:
+        """Register the webhook (or start polling) and the sender; stop them at exit."""
+        assert self.settings is not None
+        await self.bot.initialize()
+        tasks = []
+        if self.hook is not None:
+            await self.bot.set_webhook(
+                url=self.settings.webhook_url,
+                secret_token=self.settings.webhook_secret,
+                max_connections=self.settings.max_connections,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            log.info("Telegram webhook registered at %s", TELEGRAM_PATH)
+        else:
+            await self.bot.delete_webhook()
+            tasks.append(asyncio.create_task(poll(self.app, self.bot, self.sender, stop)))
+            log.info("Telegram long polling started")
+        await register_commands(self.bot)
+        if self.sender is not None:
+            tasks.append(asyncio.create_task(self.sender.run(stop)))
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.bot.shutdown()
