@@ -10,6 +10,7 @@ import threading
 import time
 from datetime import timedelta
 
+import httpx
 import pytest
 from linebot.v3.webhook import SignatureValidator
 from sqlalchemy import func, select
@@ -37,6 +38,7 @@ from tests.fakes.line_api import (
     ACCESS_TOKEN,
     CHANNEL_SECRET,
     FakeLine,
+    follow_event,
     postback_event,
     sign,
     text_event,
@@ -357,3 +359,31 @@ def test_logs_carry_no_user_id_number_text_or_secret(sqlite_app, harness, caplog
     assert "madoguchi.inbound" in {r.name for r in caplog.records}
     for secret in (USER, "12345678", CHANNEL_SECRET, ACCESS_TOKEN):
         assert secret not in logged
+
+
+def test_one_process_serves_the_webhook_applies_it_and_replies(sqlite_url, fake, clock, tmp_path):
+    import uvicorn
+
+    from bot.runner import web_app
+    from tests.bot.telegram.harness import free_port
+
+    app = make_app(sqlite_url, clock, tmp_path, LINE_CHANNEL_SECRET=CHANNEL_SECRET,
+                   LINE_CHANNEL_ACCESS_TOKEN=ACCESS_TOKEN, LINE_API_BASE_URL=fake.url)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(web_app(app, with_sender=True), host="127.0.0.1",
+                                           port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: server.started)
+        body = webhook_body(follow_event(USER, reply_token=fake.issue_reply_token(USER)))
+        response = httpx.post(f"http://127.0.0.1:{port}/line/webhook", content=body,
+                              headers={"x-line-signature": sign(body)})
+        assert response.status_code == 200
+        wait_until(lambda: len(fake.messages(USER)) == 1)
+        assert Renderer("en").text("language.ask") in fake.messages(USER)[0]["text"]
+        assert fake.deliveries(USER)[0].kind == "reply"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        app.db.dispose()
