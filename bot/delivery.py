@@ -76,7 +76,9 @@ class OutboxSender:
                 if exc is not None:
                     log.error(
                         "delivery of outbox %s crashed: %s\n%s",
-                        rid, type(exc).__name__, logs.frames(exc),
+                        rid,
+                        type(exc).__name__,
+                        logs.frames(exc),
                     )
             if not rows:
                 self.wake.clear()

@@ -35,14 +35,16 @@ def apply(
     the reply token to answer with).
     """
     try:
-        app.intake.handle_event(
-            channel, user_ref, event, event_key=event_key, delivery=delivery
-        )
+        app.intake.handle_event(channel, user_ref, event, event_key=event_key, delivery=delivery)
     except Exception as exc:  # noqa: BLE001 - one bad event must not stop the chat
         pseudonym = app.vault.pseudonym(channel, user_ref)
         log.error(
             "%s event %s of %s failed: %s\n%s",
-            channel, event_key, pseudonym, type(exc).__name__, logs.frames(exc),
+            channel,
+            event_key,
+            pseudonym,
+            type(exc).__name__,
+            logs.frames(exc),
         )
         with app.db.transaction() as session:
             records.record_failed_event(

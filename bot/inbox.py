@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot import logs
@@ -23,8 +24,22 @@ log = logging.getLogger("madoguchi.inbox")
 ApplyBody = Callable[[App, str, datetime], None]
 
 
+@dataclass(frozen=True)
+class Stored:
+    """A body in the inbox: its row, the body, and when it was received."""
+
+    id: int
+    body: str
+    received_at: datetime
+
+
 class InboxProcessor:
-    """Applies one channel's stored bodies: those it is handed, and abandoned ones."""
+    """Applies one channel's stored bodies: those it is handed, and abandoned ones.
+
+    One worker by default: bodies are applied in the order they arrived (a user's quick
+    taps stay in order), and the web process keeps most of its time for answering
+    webhooks within LINE's 2 s. Scale out with more web processes on PostgreSQL.
+    """
 
     def __init__(
         self,
@@ -34,7 +49,7 @@ class InboxProcessor:
         *,
         lease: timedelta = timedelta(seconds=60),
         sweep_seconds: float = 5.0,
-        workers: int = 4,
+        workers: int = 1,
         on_applied: Callable[[], None] | None = None,
     ) -> None:
         self.app = app
@@ -44,21 +59,48 @@ class InboxProcessor:
         self.sweep_seconds = sweep_seconds
         self.workers = workers
         self.on_applied = on_applied
-        self._queue: asyncio.Queue[int] | None = None
+        self._queue: asyncio.Queue[Stored] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiting: list[tuple[str, asyncio.Future[Stored]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
-    def store(self, body: str) -> int:
-        """Keep a verified body (blocking: call it in a thread); return its row id."""
+    async def store(self, body: str) -> Stored:
+        """Keep a verified body durably; return once it is committed.
+
+        Bodies arriving while a write is under way are written together in the next one
+        (group commit): one transaction for many webhook requests keeps the 200 fast.
+        """
+        future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
+        self._waiting.append((body, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write())
+        return await future
+
+    async def _write(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:200], self._waiting[200:]
+            try:
+                stored = await asyncio.to_thread(self._store_many, [body for body, _ in batch])
+            except Exception as exc:  # noqa: BLE001 - each request answers 500; LINE resends
+                for _, future in batch:
+                    future.set_exception(exc)
+                continue
+            for (_, future), row in zip(batch, stored, strict=True):
+                future.set_result(row)
+
+    def _store_many(self, bodies: list[str]) -> list[Stored]:
+        now = self.app.clock()
         with self.app.db.transaction() as session:
-            return inbox.store(
-                session, channel=self.channel, body=body, now=self.app.clock(), lease=self.lease
+            ids = inbox.store_many(
+                session, channel=self.channel, bodies=bodies, now=now, lease=self.lease
             )
+        return [Stored(row_id, body, now) for row_id, body in zip(ids, bodies, strict=True)]
 
-    def submit(self, row_id: int) -> None:
+    def submit(self, row: Stored) -> None:
         """Apply a stored row soon (call from any thread); a lost hand-over is swept later."""
         if self._queue is None or self._loop is None:
             return
-        self._loop.call_soon_threadsafe(self._queue.put_nowait, row_id)
+        self._loop.call_soon_threadsafe(self._queue.put_nowait, row)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Apply rows until `stop` is set, starting with any a dead process left behind."""
@@ -67,8 +109,8 @@ class InboxProcessor:
         workers = [asyncio.create_task(self._work(stop)) for _ in range(self.workers)]
         try:
             while not stop.is_set():
-                for row_id in await asyncio.to_thread(self._claim_abandoned):
-                    self._queue.put_nowait(row_id)
+                for row in await asyncio.to_thread(self._claim_abandoned):
+                    self._queue.put_nowait(row)
                 try:
                     await asyncio.wait_for(stop.wait(), self.sweep_seconds)
                 except TimeoutError:
@@ -82,36 +124,39 @@ class InboxProcessor:
     async def _work(self, stop: asyncio.Event) -> None:
         assert self._queue is not None
         while not stop.is_set():
-            row_id = await self._queue.get()
+            row = await self._queue.get()
             try:
-                await asyncio.to_thread(self.apply_row, row_id)
+                await asyncio.to_thread(self.apply_row, row)
             except Exception as exc:  # noqa: BLE001 - the row stays; its lease runs out
                 log.error(
                     "%s inbox row %s failed: %s\n%s",
-                    self.channel, row_id, type(exc).__name__, logs.frames(exc),
+                    self.channel,
+                    row.id,
+                    type(exc).__name__,
+                    logs.frames(exc),
                 )
             if self.on_applied is not None:
                 self.on_applied()
 
-    def _claim_abandoned(self) -> list[int]:
+    def _claim_abandoned(self) -> list[Stored]:
         with self.app.db.transaction() as session:
             ids = inbox.claim_abandoned(
                 session, channel=self.channel, now=self.app.clock(), lease=self.lease
             )
-        if ids:
-            log.info("%s inbox: applying %d row(s) left unprocessed", self.channel, len(ids))
-        return ids
+            rows = [
+                Stored(row_id, *loaded)
+                for row_id in ids
+                if (loaded := inbox.load(session, row_id))
+            ]
+        if rows:
+            log.info("%s inbox: applying %d row(s) left unprocessed", self.channel, len(rows))
+        return rows
 
-    def apply_row(self, row_id: int) -> None:
+    def apply_row(self, row: Stored) -> None:
         """Apply one stored body and mark it processed (blocking)."""
+        self.apply_body(self.app, row.body, row.received_at)
         with self.app.db.transaction() as session:
-            loaded = inbox.load(session, row_id)
-        if loaded is None:
-            return  # already applied (by this process or another)
-        body, received_at = loaded
-        self.apply_body(self.app, body, received_at)
-        with self.app.db.transaction() as session:
-            inbox.finish(session, row_id, self.app.clock())
+            inbox.finish(session, row.id, self.app.clock())
 
     def pending(self) -> int:
         """Return how many rows of this channel wait (blocking)."""

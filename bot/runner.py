@@ -39,8 +39,12 @@ async def counselor_sink(app: App, stop: asyncio.Event, every: float = 1.0) -> N
     """Print counselor notifications (the embedded default, until Slack is configured)."""
     while not stop.is_set():
         await asyncio.to_thread(
-            counselors.deliver, app.db, app.vault, language=app.settings.counselor_language,
-            out=sys.stderr, now=app.clock,
+            counselors.deliver,
+            app.db,
+            app.vault,
+            language=app.settings.counselor_language,
+            out=sys.stderr,
+            now=app.clock,
         )
         try:
             await asyncio.wait_for(stop.wait(), every)

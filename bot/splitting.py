@@ -33,6 +33,20 @@ def _prefix_within(text: str, limit: int, size: Size) -> int:
 
 def pack(blocks: list[str], limit: int, *, size: Size = len) -> list[str]:
     """Pack blocks into messages within `limit`, never splitting a block that fits in one."""
+    return _greedy(blocks, limit, size, lambda block: split_text(block, limit, size=size)) or [""]
+
+
+def split_text(text: str, limit: int, *, size: Size = len) -> list[str]:
+    """Split a text within `limit`, at blank lines, then lines, then hard."""
+    if size(text) <= limit:
+        return [text]
+    return _greedy(text.split("\n\n"), limit, size, lambda block: _cut(block, limit, size))
+
+
+def _greedy(
+    blocks: list[str], limit: int, size: Size, split: Callable[[str], list[str]]
+) -> list[str]:
+    """Join blocks with blank lines while they fit; a block too big alone is `split`."""
     chunks: list[str] = []
     current = ""
     for block in blocks:
@@ -42,34 +56,21 @@ def pack(blocks: list[str], limit: int, *, size: Size = len) -> list[str]:
             continue
         if current:
             chunks.append(current)
-        pieces = split_text(block, limit, size=size)
+        pieces = split(block) if size(block) > limit else [block]
         chunks += pieces[:-1]
         current = pieces[-1]
     if current:
         chunks.append(current)
-    return chunks or [""]
-
-
-def split_text(text: str, limit: int, *, size: Size = len) -> list[str]:
-    """Split a text within `limit`, at blank lines, then lines, then hard."""
-    if size(text) <= limit:
-        return [text]
-    chunks: list[str] = []
-    current = ""
-    for block in text.split("\n\n"):
-        candidate = f"{current}\n\n{block}" if current else block
-        if size(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            chunks.append(current)
-        while size(block) > limit:
-            fits = _prefix_within(block, limit, size)
-            cut = block.rfind("\n", 0, fits)
-            cut = cut if cut > 0 else fits
-            chunks.append(block[:cut])
-            block = block[cut:].lstrip("\n")
-        current = block
-    if current:
-        chunks.append(current)
     return chunks
+
+
+def _cut(block: str, limit: int, size: Size) -> list[str]:
+    """Cut one paragraph within `limit`, at line ends where possible, else hard."""
+    pieces: list[str] = []
+    while size(block) > limit:
+        fits = _prefix_within(block, limit, size)
+        cut = block.rfind("\n", 0, fits)
+        cut = cut if cut > 0 else fits
+        pieces.append(block[:cut])
+        block = block[cut:].lstrip("\n")
+    return [*pieces, block]

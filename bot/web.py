@@ -12,16 +12,17 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
+from linebot.v3.webhook import SignatureValidator
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from linebot.v3.webhook import SignatureValidator
 from telegram import Bot
 
 from bot.app import App
@@ -48,8 +49,8 @@ class LineWebhook:
     """What the LINE route needs: the channel secret's validator, and where bodies go."""
 
     validator: SignatureValidator
-    store: Callable[[str], int]  # keep a verified body durably (blocking); return its row id
-    submit: Callable[[int], None]  # apply a stored row in the background
+    store: Callable[[str], Awaitable[Any]]  # keep a verified body durably (committed)
+    submit: Callable[[Any], None]  # apply what `store` returned, in the background
 
 
 async def read_capped(request: Request, limit: int) -> bytes | None:
@@ -127,8 +128,8 @@ def create_web_app(
             return PlainTextResponse("not a webhook body", status_code=400)
         if not events:  # the console's "Verify" button: nothing to keep
             return Response(status_code=200)
-        row_id = await run_in_threadpool(line.store, text)
-        line.submit(row_id)
+        stored = await line.store(text)
+        line.submit(stored)
         return Response(status_code=200)
 
     routes = [Route("/healthz", health)]

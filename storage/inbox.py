@@ -10,22 +10,39 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import InboundEvent
 
 
-def store(
-    session: Session, *, channel: str, body: str, now: datetime, lease: timedelta
-) -> int:
-    """Keep a verified body, leased to the caller; return its id."""
-    row = InboundEvent(
-        channel=channel, body=body, received_at=now, claimed_until=now + lease, attempts=0
-    )
-    session.add(row)
-    session.flush()
-    return row.id
+def store_many(
+    session: Session, *, channel: str, bodies: list[str], now: datetime, lease: timedelta
+) -> list[int]:
+    """Keep verified bodies, leased to the caller; return their ids in the same order."""
+    if not bodies:
+        return []
+    rows = [
+        {
+            "channel": channel,
+            "body": body,
+            "received_at": now,
+            "claimed_until": now + lease,
+            "attempts": 0,
+        }
+        for body in bodies
+    ]
+    query = insert(InboundEvent).returning(InboundEvent.id, sort_by_parameter_order=True)
+    return [int(row_id) for row_id in session.scalars(query, rows)]
+
+
+def store(session: Session, *, channel: str, body: str, now: datetime, lease: timedelta) -> int:
+    """Keep one verified body, leased to the caller; return its id."""
+    return store_many(session, channel=channel, bodies=[body], now=now, lease=lease)[0]
+
+
+MAX_ATTEMPTS = 5
+"""A row taken over this often without being applied stays as it is, for an operator."""
 
 
 def claim_abandoned(
@@ -37,6 +54,7 @@ def claim_abandoned(
         .where(
             InboundEvent.channel == channel,
             InboundEvent.processed_at.is_(None),
+            InboundEvent.attempts < MAX_ATTEMPTS,
             or_(InboundEvent.claimed_until.is_(None), InboundEvent.claimed_until < now),
         )
         .order_by(InboundEvent.id)

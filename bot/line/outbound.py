@@ -48,7 +48,10 @@ def shorten(text: str, limit: int) -> str:
     """Return `text` within `limit` UTF-16 units, ending in "…" when it was cut."""
     if splitting.utf16_units(text) <= limit:
         return text
-    return splitting.split_text(text.replace("\n", " "), limit - 1, size=splitting.utf16_units)[0] + "…"
+    return (
+        splitting.split_text(text.replace("\n", " "), limit - 1, size=splitting.utf16_units)[0]
+        + "…"
+    )
 
 
 def _buttons(choices: list[Choice]) -> list[tuple[int, Choice]]:
@@ -83,7 +86,9 @@ def choice_layout(
                     "label": shorten(label, LABEL_LIMIT),
                     "data": postback_data(turn, option.id),
                     # shown in the chat as the user's answer, in full
-                    "displayText": shorten(renderer.choice_label(option.label), DISPLAY_TEXT_LIMIT),
+                    "displayText": shorten(
+                        renderer.choice_label(option.label), DISPLAY_TEXT_LIMIT
+                    ),
                 },
             }
         )

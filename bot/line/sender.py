@@ -13,6 +13,7 @@ id, a text, a token or the access token.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -84,12 +85,16 @@ def _error_detail(exc: ApiException) -> str:
     """Return the status and LINE's own message of an error answer (no request content)."""
     message = ""
     try:
-        import json
-
         message = str(json.loads(exc.body or "{}").get("message", ""))
     except (ValueError, AttributeError):
         pass
     return f"LINE {exc.status} {message}".strip()[:200]
+
+
+def _outcome(exc: ApiException) -> Result:
+    """Return what to do after an error answer: 429 and 5xx are worth another try."""
+    status = exc.status or 0
+    return Result.RETRY if status == 429 or status >= 500 else Result.FAILED
 
 
 class LineSender(OutboxSender):
@@ -194,9 +199,7 @@ class LineSender(OutboxSender):
         try:
             await self.api.reply_message(request, _request_timeout=self.request_timeout)
         except ApiException as exc:
-            if exc.status == 429 or (exc.status or 0) >= 500:
-                return Result.RETRY, _error_detail(exc)
-            return Result.FAILED, _error_detail(exc)
+            return _outcome(exc), _error_detail(exc)
         except (TimeoutError, aiohttp.ClientError) as exc:
             # Unknown whether LINE took it; the retry pushes (the one case that may show twice).
             return Result.RETRY, type(exc).__name__
@@ -213,12 +216,8 @@ class LineSender(OutboxSender):
             if exc.status == 409:  # this retry key was accepted before: delivered once
                 self.stats.accepted_before += 1
                 return Result.SENT, ""
-            if exc.status == 429:
-                self.stats.rate_limited += 1
-                return Result.RETRY, _error_detail(exc)
-            if (exc.status or 0) >= 500:
-                return Result.RETRY, _error_detail(exc)
-            return Result.FAILED, _error_detail(exc)
+            self.stats.rate_limited += exc.status == 429
+            return _outcome(exc), _error_detail(exc)
         except (TimeoutError, aiohttp.ClientError) as exc:
             return Result.RETRY, type(exc).__name__
         self.stats.pushes += 1

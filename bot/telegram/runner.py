@@ -25,7 +25,8 @@ log = logging.getLogger("madoguchi.telegram.runner")
 
 def _sender(app: App, bot: Bot) -> TelegramSender:
     assert app.settings.telegram is not None
-    return TelegramSender(app.db, bot, clock=app.clock, per_second=app.settings.telegram.per_second)
+    per_second = app.settings.telegram.per_second
+    return TelegramSender(app.db, bot, clock=app.clock, per_second=per_second)
 
 
 def _bot(app: App) -> Bot:
@@ -44,7 +45,9 @@ async def run_polling(app: App) -> None:
         stop_on_signals(stop)
         sender = _sender(app, bot)
         log.info("Telegram long polling started")
-        await asyncio.gather(poll(app, bot, sender, stop), sender.run(stop), counselor_sink(app, stop))
+        await asyncio.gather(
+            poll(app, bot, sender, stop), sender.run(stop), counselor_sink(app, stop)
+        )
 
 
 async def deliver(app: App, stop: asyncio.Event) -> None:

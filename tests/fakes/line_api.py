@@ -57,7 +57,9 @@ def utf16_units(text: str) -> int:
 
 def sign(body: bytes, secret: str = CHANNEL_SECRET) -> str:
     """Return the x-line-signature LINE puts on `body`: base64(HMAC-SHA256(secret, body))."""
-    return base64.b64encode(hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()).decode()
+    return base64.b64encode(
+        hmac.new(secret.encode("utf-8"), body, hashlib.sha256).digest()
+    ).decode()
 
 
 @dataclass(frozen=True)
@@ -133,8 +135,14 @@ class FakeLine:
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            self._app, log_config=None, log_level="warning", access_log=False,
-            lifespan="off", loop="asyncio", http="h11", ws="none",
+            self._app,
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            loop="asyncio",
+            http="h11",
+            ws="none",
         )
         self._server = _QuickServer(config)
         server = self._server
@@ -161,7 +169,10 @@ class FakeLine:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -197,7 +208,9 @@ class FakeLine:
     def messages(self, user: str) -> list[JSONDict]:
         """Every message the user was shown, in order (copies)."""
         with self._lock:
-            return [copy.deepcopy(m) for d in self._deliveries if d.user == user for m in d.messages]
+            return [
+                copy.deepcopy(m) for d in self._deliveries if d.user == user for m in d.messages
+            ]
 
     def deliveries(self, user: str | None = None) -> list[Delivery]:
         """The accepted requests (all, or of one user), in order."""
@@ -225,7 +238,9 @@ class FakeLine:
         late = 0.0
         try:
             if request.headers.get("authorization") != f"Bearer {self.access_token}":
-                raise _Refused(401, "Authentication failed due to the following reason: invalid token.")
+                raise _Refused(
+                    401, "Authentication failed due to the following reason: invalid token."
+                )
             try:
                 body = json.loads(await request.body())
             except ValueError:
@@ -233,7 +248,9 @@ class FakeLine:
             with self._lock:
                 if self._failures[endpoint]:
                     status = self._failures[endpoint].popleft()
-                    raise _Refused(status, "Too Many Requests" if status == 429 else "Internal error")
+                    raise _Refused(
+                        status, "Too Many Requests" if status == 429 else "Internal error"
+                    )
                 messages = _check_messages(body.get("messages"))
                 if endpoint == "reply":
                     user = self._use_reply_token(body.get("replyToken"))
@@ -250,7 +267,10 @@ class FakeLine:
                 self._deliveries.append(Delivery(endpoint, user, messages, key, at))
                 if self._slow[endpoint]:
                     late = self._slow[endpoint].popleft()
-            status, answer = 200, {"sentMessages": [{"id": str(next(_message_ids))} for _ in messages]}
+            status, answer = (
+                200,
+                {"sentMessages": [{"id": str(next(_message_ids))} for _ in messages]},
+            )
         except _Refused as refused:
             status, answer = refused.status, {"message": refused.message}
         await asyncio.sleep(self.latency + late)
@@ -307,8 +327,9 @@ def _check_messages(messages: Any) -> list[JSONDict]:
 # -- webhook bodies ----------------------------------------------------------------------------
 
 
-def _base(user: str, kind: str, *, reply_token: str | None, event_id: str | None,
-          redelivery: bool) -> JSONDict:
+def _base(
+    user: str, kind: str, *, reply_token: str | None, event_id: str | None, redelivery: bool
+) -> JSONDict:
     event: JSONDict = {
         "type": kind,
         "mode": "active",
@@ -322,23 +343,46 @@ def _base(user: str, kind: str, *, reply_token: str | None, event_id: str | None
     return event
 
 
-def text_event(user: str, text: str, *, reply_token: str | None = None, event_id: str | None = None,
-               redelivery: bool = False) -> JSONDict:
+def text_event(
+    user: str,
+    text: str,
+    *,
+    reply_token: str | None = None,
+    event_id: str | None = None,
+    redelivery: bool = False,
+) -> JSONDict:
     """Build a webhook event of a user's text message."""
-    event = _base(user, "message", reply_token=reply_token, event_id=event_id, redelivery=redelivery)
-    event["message"] = {"type": "text", "id": str(next(_message_ids)), "quoteToken": "q", "text": text}
+    event = _base(
+        user, "message", reply_token=reply_token, event_id=event_id, redelivery=redelivery
+    )
+    event["message"] = {
+        "type": "text",
+        "id": str(next(_message_ids)),
+        "quoteToken": "q",
+        "text": text,
+    }
     return event
 
 
-def postback_event(user: str, data: str, *, reply_token: str | None = None,
-                   event_id: str | None = None, redelivery: bool = False) -> JSONDict:
+def postback_event(
+    user: str,
+    data: str,
+    *,
+    reply_token: str | None = None,
+    event_id: str | None = None,
+    redelivery: bool = False,
+) -> JSONDict:
     """Build a webhook event of a user tapping a postback button."""
-    event = _base(user, "postback", reply_token=reply_token, event_id=event_id, redelivery=redelivery)
+    event = _base(
+        user, "postback", reply_token=reply_token, event_id=event_id, redelivery=redelivery
+    )
     event["postback"] = {"data": data}
     return event
 
 
-def follow_event(user: str, *, reply_token: str | None = None, event_id: str | None = None) -> JSONDict:
+def follow_event(
+    user: str, *, reply_token: str | None = None, event_id: str | None = None
+) -> JSONDict:
     """Build a webhook event of a user adding the account as a friend."""
     event = _base(user, "follow", reply_token=reply_token, event_id=event_id, redelivery=False)
     event["follow"] = {"isUnblocked": False}
@@ -350,7 +394,12 @@ def unfollow_event(user: str, *, event_id: str | None = None) -> JSONDict:
     return _base(user, "unfollow", reply_token=None, event_id=event_id, redelivery=False)
 
 
-def webhook_body(*events: JSONDict, destination: str = "Ubot0000000000000000000000000000") -> bytes:
+def webhook_body(
+    *events: JSONDict, destination: str = "Ubot0000000000000000000000000000"
+) -> bytes:
     """Return the bytes of a webhook request carrying `events`, as LINE serialises it."""
-    return json.dumps({"destination": destination, "events": list(events)},
-                      ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return json.dumps(
+        {"destination": destination, "events": list(events)},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode("utf-8")

@@ -33,3 +33,16 @@ def test_a_finished_row_is_never_taken_again(app, clock):
     clock.advance(minutes=5)
     with app.db.transaction() as s:
         assert inbox.claim_abandoned(s, channel="line", now=clock(), lease=LEASE) == [second]
+
+
+def test_a_row_that_keeps_failing_is_left_for_an_operator(app, clock):
+    with app.db.transaction() as s:
+        row_id = inbox.store(s, channel="line", body="poison", now=clock(), lease=LEASE)
+    for _ in range(inbox.MAX_ATTEMPTS):
+        clock.advance(seconds=31)
+        with app.db.transaction() as s:
+            assert inbox.claim_abandoned(s, channel="line", now=clock(), lease=LEASE) == [row_id]
+    clock.advance(seconds=31)
+    with app.db.transaction() as s:
+        assert inbox.claim_abandoned(s, channel="line", now=clock(), lease=LEASE) == []
+        assert inbox.unprocessed_count(s, channel="line") == 1

@@ -76,13 +76,16 @@ class LineHarness:
         if self.sending:
             self.client = self._run(self._client())
             self.sender = LineSender(
-                self.app.db, AsyncMessagingApi(self.client), clock=self.app.clock,
-                idle_seconds=0.02, request_timeout=self.request_timeout,
+                self.app.db,
+                AsyncMessagingApi(self.client),
+                clock=self.app.clock,
+                idle_seconds=0.02,
+                request_timeout=self.request_timeout,
             )
             self.futures.append(
                 asyncio.run_coroutine_threadsafe(self.sender.run(self.stop_event), self.loop)
             )
-        submit = self.processor.submit if self.processing else (lambda row_id: None)
+        submit = self.processor.submit if self.processing else (lambda row: None)
         hook = LineWebhook(SignatureValidator(CHANNEL_SECRET), self.processor.store, submit)
         port = free_port()
         config = uvicorn.Config(
@@ -125,11 +128,14 @@ class LineHarness:
 
     def processed(self, event_id: str) -> bool:
         with self.app.db.transaction() as session:
-            return session.scalar(
-                select(ProcessedEvent.id).where(
-                    ProcessedEvent.channel == CHANNEL, ProcessedEvent.event_key == event_id
+            return (
+                session.scalar(
+                    select(ProcessedEvent.id).where(
+                        ProcessedEvent.channel == CHANNEL, ProcessedEvent.event_key == event_id
+                    )
                 )
-            ) is not None
+                is not None
+            )
 
     def idle(self, user: str) -> bool:
         with self.app.db.transaction() as session:
@@ -155,7 +161,9 @@ class LineUser:
         """The buttons under the newest message (LINE shows them there only)."""
         if not self.messages:
             return []
-        return [item["action"] for item in (self.messages[-1].get("quickReply") or {}).get("items", [])]
+        return [
+            item["action"] for item in (self.messages[-1].get("quickReply") or {}).get("items", [])
+        ]
 
     def deliver(self, event: dict[str, Any], **kwargs: Any) -> httpx.Response:
         """Post one event and wait until it is applied and its replies are sent."""

@@ -22,6 +22,7 @@ from bot.rendering import Renderer
 from flows.codec import reply_to_json
 from flows.dialog import say
 from flows.environment import ENVIRONMENT_ITEMS
+from flows.model import Document, Msg, Reply
 from storage import outbox
 from storage.models import (
     Booking,
@@ -39,7 +40,6 @@ from tests.fakes.line_api import (
     CHANNEL_SECRET,
     FakeLine,
     follow_event,
-    postback_event,
     sign,
     text_event,
     unfollow_event,
@@ -65,6 +65,31 @@ def harness(sqlite_app, fake):
 def count(app, model) -> int:  # type: ignore[no-untyped-def]
     with app.db.transaction() as session:
         return session.scalar(select(func.count()).select_from(model))
+
+
+def queue(app, *replies: Reply, language: str = "en", **delivery):  # type: ignore[no-untyped-def]
+    """Queue replies to USER as the intake (or a counselor) would; `delivery` as the webhook."""
+    with app.db.transaction() as session:
+        row = outbox.enqueue(
+            session,
+            channel=CHANNEL,
+            recipient=USER,
+            now=app.clock(),
+            payload={
+                "language": language,
+                "turn": 0,
+                "replies": [reply_to_json(r) for r in replies],
+                **delivery,
+            },
+        )
+        session.flush()
+        return row.id
+
+
+def fresh_token(fake: FakeLine, app) -> dict:  # type: ignore[no-untyped-def]
+    """Return the delivery data of an event that just arrived with a reply token."""
+    token = fake.issue_reply_token(USER)
+    return {"reply_token": token, "received_at": app.clock().isoformat(), "redelivered": False}
 
 
 def run_intake(user: LineUser, lang: str) -> None:
@@ -96,7 +121,9 @@ def test_full_intake_books_with_quick_replies_and_reply_tokens(sqlite_app, harne
     user = LineUser(harness, USER)
     run_intake(user, lang)
     texts = "\n".join(m["text"] for m in user.messages)
-    booked = Renderer(lang).text("booking.booked", reference="X", at="", link="", meeting_app="Zoom")
+    booked = Renderer(lang).text(
+        "booking.booked", reference="X", at="", link="", meeting_app="Zoom"
+    )
     assert booked.split("\n")[0] in user.last_text
     assert "https://meet.madoguchi.invalid/shinagawa/" in user.last_text
     assert ("日本標準時" if lang == "ja" else "Japan Standard Time") in texts
@@ -104,14 +131,21 @@ def test_full_intake_books_with_quick_replies_and_reply_tokens(sqlite_app, harne
     assert {d.kind for d in fake.deliveries(USER)} == {"reply"}
     assert all(len(d.messages) <= 5 for d in fake.deliveries(USER))
     with sqlite_app.db.transaction() as s:
-        assert s.scalar(select(func.count()).select_from(Booking).where(Booking.status == "booked")) == 1
+        assert (
+            s.scalar(select(func.count()).select_from(Booking).where(Booking.status == "booked"))
+            == 1
+        )
         assert s.scalar(select(Booking.channel)) == CHANNEL
 
 
 def test_the_time_list_over_13_choices_is_numbered_and_typing_a_number_works(sqlite_app, harness):
     user = LineUser(harness, USER, language="en")
     user.follow().click("language.native.en")
-    for label in ["terms.choice.agree", "meeting_app.choice.agree", "eligibility.registration.office"]:
+    for label in [
+        "terms.choice.agree",
+        "meeting_app.choice.agree",
+        "eligibility.registration.office",
+    ]:
         user.click(label)
     user.send("13010-12345678").click("common.yes")
     for _ in ENVIRONMENT_ITEMS:
@@ -126,13 +160,19 @@ def test_the_time_list_over_13_choices_is_numbered_and_typing_a_number_works(sql
     assert "\n17. " + Renderer("en").text("booking.choice.other_day") in user.last_text
     assert user.quick_replies[-1]["label"].startswith("17. ")  # the way out stays a button
     user.send("14")  # a time without a button
-    assert Renderer("en").text("booking.choice.confirm") in [a["displayText"] for a in user.quick_replies]
+    assert Renderer("en").text("booking.choice.confirm") in [
+        a["displayText"] for a in user.quick_replies
+    ]
 
 
 def test_stale_postbacks_get_a_friendly_answer_and_the_current_question(harness):
     user = LineUser(harness, USER, language="en")
     user.follow().click("language.native.en")
-    old_agree = next(a for a in user.quick_replies if a["displayText"] == Renderer("en").text("terms.choice.agree"))
+    old_agree = next(
+        a
+        for a in user.quick_replies
+        if a["displayText"] == Renderer("en").text("terms.choice.agree")
+    )
     user.tap(old_agree)
     user.tap(old_agree)  # the same button again (an old chat bubble, a delayed delivery)
     assert user.sees("common.hint.stale")
@@ -165,7 +205,9 @@ def test_a_redelivered_event_has_one_effect(app, fake):
         h.stop()
 
 
-def test_forged_missing_and_reserialised_signatures_are_refused_without_a_trace(sqlite_app, harness):
+def test_forged_missing_and_reserialised_signatures_are_refused_without_a_trace(
+    sqlite_app, harness
+):
     body = webhook_body(text_event(USER, "/start"))
     assert harness.post(body, signature="").status_code == 400
     assert harness.post(body, signature=sign(body, "another-secret")).status_code == 401
@@ -197,9 +239,7 @@ def test_a_push_retried_after_a_timeout_reaches_the_user_once(sqlite_url, fake, 
     h = LineHarness(app, fake, request_timeout=0.5).start()
     try:
         fake.answer_late("push", 1.5)  # LINE takes the push, the answer comes too late
-        with app.db.transaction() as s:  # a counselor-initiated message: always a push
-            outbox.enqueue(s, channel=CHANNEL, recipient=USER, now=app.clock(), payload={
-                "language": "en", "turn": 0, "replies": [reply_to_json(say("common.welcome"))]})
+        queue(app, say("common.welcome"))  # a counselor-initiated message: always a push
         wait_until(lambda: h.idle(USER), timeout=30)
         wait_until(lambda: len(fake.calls) == 2)  # the late answer of the first push
     finally:
@@ -217,9 +257,7 @@ def test_429_and_5xx_are_retried_with_the_same_key_and_arrive_once(sqlite_url, f
     try:
         fake.fail_next("push", status=429)
         fake.fail_next("push", status=500)
-        with app.db.transaction() as s:
-            outbox.enqueue(s, channel=CHANNEL, recipient=USER, now=app.clock(), payload={
-                "language": "ja", "turn": 0, "replies": [reply_to_json(say("common.welcome"))]})
+        queue(app, say("common.welcome"), language="ja")
         wait_until(lambda: h.idle(USER), timeout=30)
     finally:
         h.stop()
@@ -240,27 +278,20 @@ def test_an_old_or_refused_reply_token_falls_back_to_a_push(sqlite_app, harness,
     assert fake.deliveries(USER)[-1].kind == "push"
     assert harness.sender is not None and harness.sender.stats.reply_fallbacks == 1
     # an event handled 55 s after it arrived does not even try its token
-    token = fake.issue_reply_token(USER)
     calls_before = len(fake.calls)
-    with sqlite_app.db.transaction() as s:
-        row = outbox.enqueue(s, channel=CHANNEL, recipient=USER, now=clock(), payload={
-            "language": "en", "turn": 0, "replies": [reply_to_json(say("common.help"))],
-            "reply_token": token, "received_at": clock().isoformat(), "redelivered": False})
-        row.next_attempt_at = clock() + timedelta(seconds=1)  # not before the clock moves
+    row_id = queue(sqlite_app, say("common.help"), **fresh_token(fake, sqlite_app))
+    with sqlite_app.db.transaction() as s:  # not sent before the clock moves
+        s.get(OutboxMessage, row_id).next_attempt_at = clock() + timedelta(seconds=1)
     clock.advance(seconds=55)
     wait_until(lambda: harness.idle(USER))
     assert [c.endpoint for c in fake.calls[calls_before:]] == ["push"]
 
 
-def test_a_long_text_goes_out_in_requests_of_five_first_reply_then_push(sqlite_app, harness, fake, clock):
-    from flows.model import Document, Msg, Reply
-
+def test_a_long_text_goes_out_in_requests_of_five_first_reply_then_push(
+    sqlite_app, harness, fake, clock
+):
     whole = Reply(Msg("terms.page", {"number": 1, "total": 15}), document=Document("terms"))
-    token = fake.issue_reply_token(USER)
-    with sqlite_app.db.transaction() as s:
-        outbox.enqueue(s, channel=CHANNEL, recipient=USER, now=clock(), payload={
-            "language": "ja", "turn": 0, "replies": [reply_to_json(whole)] * 10,
-            "reply_token": token, "received_at": clock().isoformat(), "redelivered": False})
+    queue(sqlite_app, *[whole] * 10, language="ja", **fresh_token(fake, sqlite_app))
     wait_until(lambda: harness.idle(USER))
     kinds = [(d.kind, len(d.messages)) for d in fake.deliveries(USER)]
     assert kinds[0] == ("reply", 5) and all(kind == "push" for kind, _ in kinds[1:])
@@ -286,13 +317,15 @@ def test_unfollow_stops_messages_and_keeps_the_booking(sqlite_app, harness, fake
     wait_until(lambda: harness.processor.pending() == 0)
     with sqlite_app.db.transaction() as s:
         assert s.scalar(select(ChannelContact.unreachable_since)) is not None
-        outbox.enqueue(s, channel=CHANNEL, recipient=USER, now=clock(), payload={
-            "language": "en", "turn": 0, "replies": [reply_to_json(say("common.welcome_back"))]})
+    queue(sqlite_app, say("common.welcome_back"))  # e.g. a counselor's message
     wait_until(lambda: harness.idle(USER))
     assert len(user.messages) == shown  # nothing reaches a user who blocked the account
     with sqlite_app.db.transaction() as s:
         assert s.scalar(select(Booking.status)) == "booked"
-        assert s.scalar(select(OutboxMessage.last_error).order_by(OutboxMessage.id.desc())) == "unfollowed"
+        assert (
+            s.scalar(select(OutboxMessage.last_error).order_by(OutboxMessage.id.desc()))
+            == "unfollowed"
+        )
     user.follow()  # unblocked: reachable again, and welcomed back where they stand
     assert user.sees("common.welcome_back")
     assert count(sqlite_app, Booking) == 1
@@ -367,18 +400,30 @@ def test_one_process_serves_the_webhook_applies_it_and_replies(sqlite_url, fake,
     from bot.runner import web_app
     from tests.bot.telegram.harness import free_port
 
-    app = make_app(sqlite_url, clock, tmp_path, LINE_CHANNEL_SECRET=CHANNEL_SECRET,
-                   LINE_CHANNEL_ACCESS_TOKEN=ACCESS_TOKEN, LINE_API_BASE_URL=fake.url)
+    app = make_app(
+        sqlite_url,
+        clock,
+        tmp_path,
+        LINE_CHANNEL_SECRET=CHANNEL_SECRET,
+        LINE_CHANNEL_ACCESS_TOKEN=ACCESS_TOKEN,
+        LINE_API_BASE_URL=fake.url,
+    )
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(web_app(app, with_sender=True), host="127.0.0.1",
-                                           port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            web_app(app, with_sender=True), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
         wait_until(lambda: server.started)
         body = webhook_body(follow_event(USER, reply_token=fake.issue_reply_token(USER)))
-        response = httpx.post(f"http://127.0.0.1:{port}/line/webhook", content=body,
-                              headers={"x-line-signature": sign(body)})
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/line/webhook",
+            content=body,
+            headers={"x-line-signature": sign(body)},
+        )
         assert response.status_code == 200
         wait_until(lambda: len(fake.messages(USER)) == 1)
         assert Renderer("en").text("language.ask") in fake.messages(USER)[0]["text"]

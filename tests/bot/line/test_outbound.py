@@ -34,8 +34,16 @@ def items(message: dict) -> list[dict]:
 
 
 def test_a_step_is_one_message_with_its_choices_as_quick_replies():
-    messages = render(payload(say("terms.agreed", version="2022-04-01"),
-                              ask("meeting_app.ask", choice("app:agree", "meeting_app.choice.agree"), meeting_app="Zoom")))
+    messages = render(
+        payload(
+            say("terms.agreed", version="2022-04-01"),
+            ask(
+                "meeting_app.ask",
+                choice("app:agree", "meeting_app.choice.agree"),
+                meeting_app="Zoom",
+            ),
+        )
+    )
     assert len(messages) == 1
     assert "2022-04-01" in messages[0]["text"] and "Zoom" in messages[0]["text"]
     [button] = items(messages[0])
@@ -63,14 +71,19 @@ def test_text_is_measured_in_utf16_units_as_line_counts():
 
 
 def test_long_labels_are_cut_to_20_and_the_full_choices_are_listed_by_number():
-    reply = ask("eligibility.registration.ask",
-                choice("reg:office", "eligibility.registration.office"),
-                choice("reg:online", "eligibility.registration.online"),
-                choice("reg:no", "eligibility.registration.not_yet"))
+    reply = ask(
+        "eligibility.registration.ask",
+        choice("reg:office", "eligibility.registration.office"),
+        choice("reg:online", "eligibility.registration.online"),
+        choice("reg:no", "eligibility.registration.not_yet"),
+    )
     for lang in ("ja", "en"):
         [message] = render(payload(reply, language=lang))
         labels = [a["label"] for a in items(message)]
-        full = [Renderer(lang).text(f"eligibility.registration.{k}") for k in ("office", "online", "not_yet")]
+        full = [
+            Renderer(lang).text(f"eligibility.registration.{k}")
+            for k in ("office", "online", "not_yet")
+        ]
         assert all(1 <= utf16_units(label) <= LABEL_LIMIT for label in labels)
         if any(utf16_units(f) > LABEL_LIMIT for f in full):
             assert labels[0].startswith("1. ")
@@ -80,7 +93,9 @@ def test_long_labels_are_cut_to_20_and_the_full_choices_are_listed_by_number():
 
 def test_days_get_short_labels_and_the_long_date_is_echoed():
     days = [date(2026, 11, 25 + n) for n in range(3)]
-    reply = ask("booking.day.ask", *(choice(f"day:{d}", "booking.day.label", date=d) for d in days))
+    reply = ask(
+        "booking.day.ask", *(choice(f"day:{d}", "booking.day.label", date=d) for d in days)
+    )
     [message] = render(payload(reply))
     assert [a["label"] for a in items(message)] == ["Wed, Nov 25", "Thu, Nov 26", "Fri, Nov 27"]
     assert items(message)[0]["displayText"] == "Wednesday, November 25, 2026"
@@ -90,8 +105,16 @@ def test_days_get_short_labels_and_the_long_date_is_echoed():
 
 def test_more_than_13_choices_keep_13_buttons_and_number_every_option():
     at = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
-    times = [choice(f"time:{n}", "booking.time.label", time=Time(at.replace(minute=0, hour=n))) for n in range(17)]
-    reply = ask("booking.time.ask", *times, choice("times:other_day", "booking.choice.other_day"), date=at.date())
+    times = [
+        choice(f"time:{n}", "booking.time.label", time=Time(at.replace(minute=0, hour=n)))
+        for n in range(17)
+    ]
+    reply = ask(
+        "booking.time.ask",
+        *times,
+        choice("times:other_day", "booking.choice.other_day"),
+        date=at.date(),
+    )
     [message] = render(payload(reply))
     buttons = items(message)
     assert len(buttons) == 13
@@ -122,8 +145,16 @@ def test_shorten_marks_a_cut():
 
 def test_the_booking_confirmation_carries_the_link_and_no_file():
     booked = Reply(
-        Msg("booking.booked", {"reference": "HW-ABCDEF", "at": datetime(2026, 11, 25, 0, 0, tzinfo=UTC),
-                               "link": "https://meet/x", "meeting_app": "Zoom", "minutes": 30}),
+        Msg(
+            "booking.booked",
+            {
+                "reference": "HW-ABCDEF",
+                "at": datetime(2026, 11, 25, 0, 0, tzinfo=UTC),
+                "link": "https://meet/x",
+                "meeting_app": "Zoom",
+                "minutes": 30,
+            },
+        ),
         document=Document("calendar"),
     )
     messages = render(payload(booked))
@@ -134,13 +165,24 @@ def test_the_booking_confirmation_carries_the_link_and_no_file():
 def test_group_events_and_standby_events_are_ignored():
     from linebot.v3.webhooks import Event as LineEvent
 
-    base = {"type": "message", "timestamp": 1, "webhookEventId": "01X", "replyToken": "t",
-            "deliveryContext": {"isRedelivery": False},
-            "message": {"type": "text", "id": "1", "quoteToken": "q", "text": "hi"}}
+    base = {
+        "type": "message",
+        "timestamp": 1,
+        "webhookEventId": "01X",
+        "replyToken": "t",
+        "deliveryContext": {"isRedelivery": False},
+        "message": {"type": "text", "id": "1", "quoteToken": "q", "text": "hi"},
+    }
     now = datetime(2026, 11, 24, tzinfo=UTC)
-    group = LineEvent.from_dict({**base, "mode": "active", "source": {"type": "group", "groupId": "C1", "userId": "U1"}})
-    standby = LineEvent.from_dict({**base, "mode": "standby", "source": {"type": "user", "userId": "U1"}})
-    direct = LineEvent.from_dict({**base, "mode": "active", "source": {"type": "user", "userId": "U1"}})
+    group = LineEvent.from_dict(
+        {**base, "mode": "active", "source": {"type": "group", "groupId": "C1", "userId": "U1"}}
+    )
+    standby = LineEvent.from_dict(
+        {**base, "mode": "standby", "source": {"type": "user", "userId": "U1"}}
+    )
+    direct = LineEvent.from_dict(
+        {**base, "mode": "active", "source": {"type": "user", "userId": "U1"}}
+    )
     assert translate(group, received_at=now) is None
     assert translate(standby, received_at=now) is None
     inbound = translate(direct, received_at=now)
