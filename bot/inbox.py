@@ -51,6 +51,7 @@ class InboxProcessor:
         sweep_seconds: float = 5.0,
         workers: int = 1,
         on_applied: Callable[[], None] | None = None,
+        max_defer: float = 0.5,
     ) -> None:
         self.app = app
         self.channel = channel
@@ -59,6 +60,8 @@ class InboxProcessor:
         self.sweep_seconds = sweep_seconds
         self.workers = workers
         self.on_applied = on_applied
+        self.max_defer = max_defer
+        self.answering = 0  # webhook requests being answered now; they go first
         self._queue: asyncio.Queue[Stored] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._waiting: list[tuple[str, asyncio.Future[Stored]]] = []
@@ -96,6 +99,10 @@ class InboxProcessor:
             )
         return [Stored(row_id, body, now) for row_id, body in zip(ids, bodies, strict=True)]
 
+    def count_answering(self, delta: int) -> None:
+        """Count webhook requests being answered (+1 when one starts, -1 when it ends)."""
+        self.answering += delta
+
     def submit(self, row: Stored) -> None:
         """Apply a stored row soon (call from any thread); a lost hand-over is swept later."""
         if self._queue is None or self._loop is None:
@@ -125,6 +132,7 @@ class InboxProcessor:
         assert self._queue is not None
         while not stop.is_set():
             row = await self._queue.get()
+            await self._let_answers_go_first()
             try:
                 await asyncio.to_thread(self.apply_row, row)
             except Exception as exc:  # noqa: BLE001 - the row stays; its lease runs out
@@ -137,6 +145,16 @@ class InboxProcessor:
                 )
             if self.on_applied is not None:
                 self.on_applied()
+
+    async def _let_answers_go_first(self) -> None:
+        """Wait (a little) while webhook requests are being answered.
+
+        Applying an event costs more CPU than answering one; on a busy process, answers
+        that wait for it could miss LINE's 2 s. The body is safe in the inbox meanwhile.
+        """
+        deadline = asyncio.get_running_loop().time() + self.max_defer
+        while self.answering and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.005)
 
     def _claim_abandoned(self) -> list[Stored]:
         with self.app.db.transaction() as session:

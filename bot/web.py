@@ -51,6 +51,7 @@ class LineWebhook:
     validator: SignatureValidator
     store: Callable[[str], Awaitable[Any]]  # keep a verified body durably (committed)
     submit: Callable[[Any], None]  # apply what `store` returned, in the background
+    answering: Callable[[int], None] | None = None  # +1 / -1 around each request
 
 
 async def read_capped(request: Request, limit: int) -> bytes | None:
@@ -106,6 +107,16 @@ def create_web_app(
         return Response(status_code=200)
 
     async def line_webhook(request: Request) -> Response:
+        assert line is not None
+        if line.answering is None:
+            return await line_checked(request)
+        line.answering(1)
+        try:
+            return await line_checked(request)
+        finally:
+            line.answering(-1)
+
+    async def line_checked(request: Request) -> Response:
         assert line is not None
         signature = request.headers.get("x-line-signature", "")
         if not signature:

@@ -49,6 +49,7 @@ class LineChannel:
             validator=SignatureValidator(settings.channel_secret),
             store=self.processor.store,
             submit=self.processor.submit,
+            answering=self.processor.count_answering,
         )
 
     @asynccontextmanager
