@@ -19,12 +19,18 @@ import time
 from pathlib import Path
 
 import aiohttp
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.telegram_channel import backends, free_port, pct, prepare_database  # noqa: E402
+from bench.telegram_channel import (  # noqa: E402
+    TYPED_INTAKE,
+    backends,
+    free_port,
+    pct,
+    prepare_database,
+    wait_healthy,
+)
 from bot.web import LINE_PATH  # noqa: E402
 from storage import inbox  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -36,23 +42,6 @@ from tests.fakes.line_api import (  # noqa: E402
     text_event,
     webhook_body,
 )
-
-TYPED_INTAKE = [
-    "/start",
-    "2",
-    "1",
-    "1",
-    "1",
-    "13010-12345678",
-    "1",
-    *["1"] * 7,
-    *["1"] * 3,
-    "1",
-    "1",
-    "1",
-    "1",
-    "1",
-]
 
 
 def start_web(url: str, data_dir: Path, key: str, port: int) -> subprocess.Popen:
@@ -76,15 +65,7 @@ def start_web(url: str, data_dir: Path, key: str, port: int) -> subprocess.Popen
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError((data_dir / f"web-{port}.log").read_text()[-2000:])
+    return wait_healthy(proc, port, data_dir / f"web-{port}.log")
 
 
 def unprocessed(url: str) -> int:

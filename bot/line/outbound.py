@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import splitting
+from bot import choice_data, splitting
 from bot.rendering import Renderer
 from flows import languages
 from flows.codec import reply_from_json
@@ -30,7 +30,7 @@ Message = dict[str, Any]
 
 def postback_data(turn: int, choice_id: str) -> str:
     """Return the postback data of a choice: the turn it was offered in, and its id."""
-    data = f"{turn}|{choice_id}"
+    data = choice_data.encode(turn, choice_id)
     if len(data) > POSTBACK_DATA_LIMIT:
         raise ValueError(f"postback data over {POSTBACK_DATA_LIMIT} characters: {choice_id!r}")
     return data
@@ -38,10 +38,7 @@ def postback_data(turn: int, choice_id: str) -> str:
 
 def parse_postback_data(data: str) -> tuple[int | None, str]:
     """Return (turn, choice id) of postback data; a malformed one has turn None."""
-    turn, sep, choice_id = data.partition("|")
-    if not sep or not turn.isdigit():
-        return None, ""
-    return int(turn), choice_id
+    return choice_data.decode(data)
 
 
 def shorten(text: str, limit: int) -> str:

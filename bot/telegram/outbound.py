@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot import splitting
+from bot import choice_data, splitting
 from bot.calendar_file import booking_ics
 from bot.rendering import Renderer
 from flows import languages
@@ -54,7 +54,7 @@ class Call:
 
 def callback_data(turn: int, choice_id: str) -> str:
     """Return the callback data of a choice: the turn it was offered in, and its id."""
-    data = f"{turn}|{choice_id}"
+    data = choice_data.encode(turn, choice_id)
     if len(data.encode("utf-8")) > CALLBACK_DATA_LIMIT:
         raise ValueError(f"callback data over {CALLBACK_DATA_LIMIT} bytes: {choice_id!r}")
     return data
@@ -62,10 +62,7 @@ def callback_data(turn: int, choice_id: str) -> str:
 
 def parse_callback_data(data: str) -> tuple[int | None, str]:
     """Return (turn, choice id) of callback data; a malformed one has turn None."""
-    turn, sep, choice_id = data.partition("|")
-    if not sep or not turn.isdigit():
-        return None, ""
-    return int(turn), choice_id
+    return choice_data.decode(data)
 
 
 def _layout(buttons: list[Button]) -> tuple[tuple[Button, ...], ...]:

@@ -199,7 +199,7 @@ class LineUser:
         """Tap the button whose label is this catalog message, in the user's language."""
         return self.tap_label(Renderer(self.language).text(label_id, **params))
 
-    def tap_index(self, index: int) -> LineUser:
+    def press_index(self, index: int) -> LineUser:
         return self.tap(self.quick_replies[index])
 
     def sees(self, message_id: str, **params: Any) -> bool:

@@ -21,7 +21,6 @@ from bot.line import CHANNEL
 from bot.rendering import Renderer
 from flows.codec import reply_to_json
 from flows.dialog import say
-from flows.environment import ENVIRONMENT_ITEMS
 from flows.model import Document, Msg, Reply
 from storage import outbox
 from storage.models import (
@@ -32,6 +31,7 @@ from storage.models import (
     OutboxMessage,
     ProcessedEvent,
 )
+from tests.bot.intake_walk import walk_to_booking, walk_to_day
 from tests.bot.line.harness import LineHarness, LineUser
 from tests.bot.telegram.harness import wait_until
 from tests.conftest import make_app
@@ -96,24 +96,7 @@ def run_intake(user: LineUser, lang: str) -> None:
     """Go from following the account to a booked consultation, tapping by label."""
     user.follow()
     assert [a["label"] for a in user.quick_replies] == ["日本語", "English"]
-    user.click(f"language.native.{lang}")
-    user.language = lang
-    assert user.sees("terms.summary", version="2022-04-01", meeting_app="Zoom")
-    user.click("terms.choice.agree")
-    user.click("meeting_app.choice.agree")
-    user.click("eligibility.registration.office")
-    user.send("１３０１０ー１２３４５６７８")
-    assert user.sees("eligibility.device.ask", meeting_app="Zoom")
-    user.click("common.yes")
-    for _ in ENVIRONMENT_ITEMS:
-        user.click("environment.choice.yes")
-    for _ in range(3):
-        user.click("conditions.choice.agree")
-    user.click("accommodation.kind.none")
-    user.click("accommodation.note.skip")
-    user.tap_index(0)  # first day
-    user.tap_index(0)  # first time
-    user.click("booking.choice.confirm")
+    walk_to_booking(user, lang)
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
@@ -140,20 +123,9 @@ def test_full_intake_books_with_quick_replies_and_reply_tokens(sqlite_app, harne
 
 def test_the_time_list_over_13_choices_is_numbered_and_typing_a_number_works(sqlite_app, harness):
     user = LineUser(harness, USER, language="en")
-    user.follow().click("language.native.en")
-    for label in [
-        "terms.choice.agree",
-        "meeting_app.choice.agree",
-        "eligibility.registration.office",
-    ]:
-        user.click(label)
-    user.send("13010-12345678").click("common.yes")
-    for _ in ENVIRONMENT_ITEMS:
-        user.click("environment.choice.yes")
-    for _ in range(3):
-        user.click("conditions.choice.agree")
-    user.click("accommodation.kind.none").click("accommodation.note.skip")
-    user.tap_index(0)  # a whole day: 16 times and "another day"
+    user.follow()
+    walk_to_day(user, "en")
+    user.press_index(0)  # a whole day: 16 times and "another day"
     assert len(user.quick_replies) == 13
     assert Renderer("en").text("line.choice.type_number") in user.last_text
     assert "\n14. 15:30" in user.last_text
@@ -432,3 +404,36 @@ def test_one_process_serves_the_webhook_applies_it_and_replies(sqlite_url, fake,
         server.should_exit = True
         thread.join(timeout=10)
         app.db.dispose()
+
+
+def test_the_worker_process_delivers_line_messages(sqlite_url, fake, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import TEST_KEY
+
+    app = make_app(sqlite_url, utc_now, tmp_path)
+    queue(app, say("common.welcome"))  # e.g. a reminder: the worker pushes it
+    app.db.dispose()
+    env = {
+        **os.environ,
+        "DATABASE_URL": sqlite_url,
+        "MADOGUCHI_DATA_DIR": str(tmp_path),
+        "MADOGUCHI_SECRET_KEY": TEST_KEY,
+        "LINE_CHANNEL_SECRET": CHANNEL_SECRET,
+        "LINE_CHANNEL_ACCESS_TOKEN": ACCESS_TOKEN,
+        "LINE_API_BASE_URL": fake.url,
+    }
+    root = Path(__file__).resolve().parents[3]
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "worker"], env=env, cwd=root,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    try:
+        wait_until(lambda: len(fake.messages(USER)) == 1 or worker.poll() is not None)
+    finally:
+        worker.terminate()
+        _, err = worker.communicate(timeout=20)
+    assert [d.kind for d in fake.deliveries(USER)] == ["push"], err.decode()[-2000:]
