@@ -83,6 +83,11 @@ def start_bot(command: list[str], url: str, data_dir: Path, key: str, fake: Fake
     log = open(data_dir / f"bot-{port}.log", "wb")  # noqa: SIM115 - lives as long as the process
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", *command], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=log)
+    return wait_healthy(proc, port, data_dir / f"bot-{port}.log")
+
+
+def wait_healthy(proc: subprocess.Popen, port: int, log_path: Path) -> subprocess.Popen:
+    """Return `proc` once it answers /healthz; kill it and raise its log's tail if it never does."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -91,7 +96,7 @@ def start_bot(command: list[str], url: str, data_dir: Path, key: str, fake: Fake
         except httpx.HTTPError:
             time.sleep(0.2)
     proc.kill()
-    raise RuntimeError((data_dir / f"bot-{port}.log").read_text()[-2000:])
+    raise RuntimeError(log_path.read_text()[-2000:])
 
 
 async def webhook_load(port: int, users: int, connections: int) -> dict:

@@ -202,26 +202,31 @@ def main(argv: list[str] | None = None) -> int:
         return _cmd_office(app, args)
     if args.command == "bookings":
         return _cmd_bookings(app, args)
-    if args.command in ("web", "worker") or (args.command is None and settings.telegram):
+    if args.command in ("web", "worker") or (
+        args.command is None and (settings.telegram or settings.line)
+    ):
         return _run_services(app, args.command)
     run_chat(app, user_ref=getattr(args, "user", "local"))
     return 0
 
 
 def _run_services(app: App, command: str | None) -> int:
-    """Run the web process, the worker, or (no command) everything Telegram needs."""
+    """Run the web process, the worker, or (no command) everything the channels need."""
     import asyncio
 
-    from bot.telegram import runner
+    from bot import runner
 
+    telegram = app.settings.telegram
     if command == "worker":
         asyncio.run(runner.run_worker(app))
     elif command == "web":
         runner.run_web(app, with_sender=False)
-    elif app.settings.telegram and app.settings.telegram.uses_webhook:
+    elif app.settings.line or (telegram and telegram.uses_webhook):
         runner.run_web(app, with_sender=True)
     else:
-        asyncio.run(runner.run_polling(app))
+        from bot.telegram.runner import run_polling
+
+        asyncio.run(run_polling(app))
     return 0
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from storage.offices import check_link_template
@@ -51,6 +51,15 @@ class SlackSettings:
 
 
 @dataclass(frozen=True)
+class LineSettings:
+    """LINE is enabled by LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN (both needed)."""
+
+    channel_secret: str = field(repr=False)
+    access_token: str = field(repr=False)
+    api_base_url: str = "https://api.line.me"
+
+
+@dataclass(frozen=True)
 class Settings:
     """The validated configuration of one process."""
 
@@ -64,6 +73,7 @@ class Settings:
     log_level: str
     telegram: TelegramSettings | None = None
     slack: SlackSettings | None = None
+    line: LineSettings | None = None
     host: str = "0.0.0.0"
     port: int = 8000
 
@@ -124,6 +134,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
 
     telegram = _telegram(env, problems)
     slack = _slack(env, problems)
+    line = _line(env, problems)
     port_raw = env.get("PORT", "8000")
     if not port_raw.isdigit() or not 0 < int(port_raw) < 65536:
         problems.append("PORT must be a TCP port number")
@@ -141,6 +152,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
         log_level=level,
         telegram=telegram,
         slack=slack,
+        line=line,
         host=env.get("HOST", "0.0.0.0"),
         port=int(port_raw) if port_raw.isdigit() else 8000,
     )
@@ -183,6 +195,28 @@ def _telegram(env: dict[str, str], problems: list[str]) -> TelegramSettings | No
         webhook_secret=secret,
         max_connections=int(connections) if connections.isdigit() else 40,
         per_second=per_second,
+    )
+
+
+def _line(env: dict[str, str], problems: list[str]) -> LineSettings | None:
+    """Read the LINE settings; None when LINE is not enabled."""
+    names = ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN")
+    if not any(name in env for name in names):
+        return None
+    values = {name: env.get(name, "").strip() for name in names}
+    for name, value in values.items():
+        if not value:
+            problems.append(
+                f"{name} is empty or missing: LINE needs both LINE_CHANNEL_SECRET and "
+                "LINE_CHANNEL_ACCESS_TOKEN (from the LINE Developers console)"
+            )
+    base = env.get("LINE_API_BASE_URL", "https://api.line.me").strip().rstrip("/")
+    if not base.startswith(("https://", "http://")):
+        problems.append("LINE_API_BASE_URL must be an http(s) URL")
+    return LineSettings(
+        channel_secret=values["LINE_CHANNEL_SECRET"],
+        access_token=values["LINE_CHANNEL_ACCESS_TOKEN"],
+        api_base_url=base,
     )
 
 

@@ -1,5 +1,5 @@
 """Logging set-up: our loggers at the configured level; third-party loggers that would
-print chat ids, message texts or the bot token (PTB and httpx request logs) held back."""
+print chat ids, message texts or tokens (PTB, httpx and line-bot-sdk request logs) held back."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ QUIET = {
     "httpx": logging.WARNING,  # logs request URLs, which carry the bot token
     "httpcore": logging.WARNING,
     "telegram": logging.WARNING,  # DEBUG logs every request's parameters (chat ids, texts)
+    "linebot": logging.WARNING,  # DEBUG logs response bodies of the Messaging API
+    "aiohttp": logging.WARNING,
     "apscheduler": logging.WARNING,
     "alembic": logging.WARNING,
     "uvicorn.access": logging.WARNING,

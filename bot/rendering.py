@@ -15,7 +15,7 @@ from importlib import resources
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_time, get_timezone_name
+from babel.dates import format_date, format_skeleton, format_time, get_timezone_name
 from babel.messages.pofile import read_po
 
 from flows import languages
@@ -49,6 +49,7 @@ class Renderer:
 
     language: str
     tz: ZoneInfo = OFFICE_TZ
+    compact: bool = False  # short dates ("Wed, Nov 25"), for buttons with a small label limit
 
     @property
     def locale(self) -> Locale:
@@ -77,12 +78,20 @@ class Renderer:
         if isinstance(value, datetime):
             return self.when(value)
         if isinstance(value, date):
+            if self.compact:
+                return format_skeleton("MMMEd", value, locale=self.locale)
             return format_date(value, "full", locale=self.locale)
         return str(value)
 
     def when(self, at: datetime) -> str:
         """Spell out a date and time with the time zone, e.g. for a booking."""
         local = at.astimezone(self.tz)
+        if self.compact:
+            return self.text(
+                "common.datetime_short",
+                date=format_skeleton("MMMEd", local, locale=self.locale),
+                time=format_time(local, "HH:mm", locale=self.locale),
+            )
         return self.text(
             "common.datetime",
             date=format_date(local.date(), "full", locale=self.locale),

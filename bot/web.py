@@ -1,8 +1,10 @@
-"""The ASGI `web` process: messenger webhooks (Telegram today), each on its own path.
+"""The ASGI `web` process: messenger webhooks (Telegram, LINE), each on its own path.
 
 Every request is checked at the edge on raw bytes before anything is parsed: the secret
-(constant-time), the body size, the JSON. Handling runs in a thread (the storage layer is
-synchronous) and the answer is 200 once the update is committed.
+(constant-time) or signature, the body size, the JSON. Telegram's update is handled in a
+thread (the storage layer is synchronous) and answered 200 once committed; a LINE body is
+stored in the inbox and answered 200 at once (LINE waits 2 s), then applied in the
+background. Nothing here logs a body, a user id or a secret.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from linebot.v3.webhook import SignatureValidator
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -29,6 +32,7 @@ log = logging.getLogger("madoguchi.web")
 
 MAX_BODY = 256 * 1024
 TELEGRAM_PATH = "/telegram/webhook"
+LINE_PATH = "/line/webhook"
 
 
 @dataclass
@@ -38,6 +42,16 @@ class TelegramWebhook:
     bot: Bot
     secret: str
     on_update: Callable[[], None] | None = None  # e.g. wake an in-process sender
+
+
+@dataclass
+class LineWebhook:
+    """What the LINE route needs: the channel secret's validator, and where bodies go."""
+
+    validator: SignatureValidator
+    store: Callable[[str], Awaitable[Any]]  # keep a verified body durably (committed)
+    submit: Callable[[Any], None]  # apply what `store` returned, in the background
+    answering: Callable[[int], None] | None = None  # +1 / -1 around each request
 
 
 async def read_capped(request: Request, limit: int) -> bytes | None:
@@ -61,6 +75,7 @@ def create_web_app(
     *,
     telegram: TelegramWebhook | None = None,
     slack: Any = None,
+    line: LineWebhook | None = None,
     lifespan: Callable[[Starlette], AsyncIterator[None]] | None = None,
 ) -> Starlette:
     """Return the ASGI application with a route per configured channel.
@@ -111,9 +126,48 @@ def create_web_app(
             return JSONResponse({"method": "answerCallbackQuery", "callback_query_id": callback_id})
         return Response(status_code=200)
 
+    async def line_webhook(request: Request) -> Response:
+        assert line is not None
+        if line.answering is None:
+            return await line_checked(request)
+        line.answering(1)
+        try:
+            return await line_checked(request)
+        finally:
+            line.answering(-1)
+
+    async def line_checked(request: Request) -> Response:
+        assert line is not None
+        signature = request.headers.get("x-line-signature", "")
+        if not signature:
+            return PlainTextResponse("missing signature", status_code=400)
+        body = await read_capped(request, MAX_BODY)
+        if body is None:
+            return PlainTextResponse("too large", status_code=413)
+        try:
+            text = body.decode("utf-8")  # LINE signs UTF-8 JSON; other bytes cannot be its
+        except UnicodeDecodeError:
+            return PlainTextResponse("invalid signature", status_code=401)
+        if not line.validator.validate(text, signature):
+            return PlainTextResponse("invalid signature", status_code=401)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            return PlainTextResponse("malformed JSON", status_code=400)
+        events = data.get("events") if isinstance(data, dict) else None
+        if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+            return PlainTextResponse("not a webhook body", status_code=400)
+        if not events:  # the console's "Verify" button: nothing to keep
+            return Response(status_code=200)
+        stored = await line.store(text)
+        line.submit(stored)
+        return Response(status_code=200)
+
     routes = [Route("/healthz", health)]
     if telegram is not None:
         routes.append(Route(TELEGRAM_PATH, telegram_webhook, methods=["POST"]))
     if slack_handler is not None:
         routes.append(Route(SLACK_PATH, slack_events, methods=["POST"]))
+    if line is not None:
+        routes.append(Route(LINE_PATH, line_webhook, methods=["POST"]))
     return Starlette(routes=routes, lifespan=asynccontextmanager(lifespan) if lifespan else None)

@@ -51,3 +51,18 @@ def keyboard_messages(session: Session, channel: str, user_refs: list[str]) -> d
         )
     ).all()
     return {user_ref: message_id for user_ref, message_id in rows}
+
+
+def unreachable(session: Session, channel: str, user_refs: list[str]) -> set[str]:
+    """Return which of these users cannot be messaged (blocked the bot, unfollowed)."""
+    if not user_refs:
+        return set()
+    return set(
+        session.scalars(
+            select(ChannelContact.user_ref).where(
+                ChannelContact.channel == channel,
+                ChannelContact.user_ref.in_(user_refs),
+                ChannelContact.unreachable_since.is_not(None),
+            )
+        )
+    )

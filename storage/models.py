@@ -325,3 +325,22 @@ class ProcessedEvent(Base):
     channel: Mapped[str] = mapped_column(String(20))
     event_key: Mapped[str] = mapped_column(String(128))
     processed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InboundEvent(Base):
+    """A verified webhook body kept until it is applied (LINE acknowledges before handling).
+
+    The receiving process leases the row for itself; if it dies before `processed_at` is set,
+    the lease runs out and any process applies the body (its events are deduplicated by key).
+    """
+
+    __tablename__ = "inbound_events"
+    __table_args__ = (Index("ix_inbound_events_pending", "channel", "processed_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -67,3 +67,17 @@ def record_failed_event(
     session.add(
         FailedEvent(channel=channel, event_key=event_key, pseudonym=pseudonym, error=error[:200], at=now)
     )
+
+
+def first_processing(session: Session, *, channel: str, event_key: str, now: datetime) -> bool:
+    """Record a platform event key; return False when it was recorded before (a duplicate)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from storage.models import ProcessedEvent
+
+    try:
+        with session.begin_nested():
+            session.add(ProcessedEvent(channel=channel, event_key=event_key, processed_at=now))
+    except IntegrityError:
+        return False
+    return True

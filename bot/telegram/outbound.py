@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from bot import choice_data, splitting
 from bot.calendar_file import booking_ics
 from bot.rendering import Renderer
 from flows import languages
@@ -53,7 +54,7 @@ class Call:
 
 def callback_data(turn: int, choice_id: str) -> str:
     """Return the callback data of a choice: the turn it was offered in, and its id."""
-    data = f"{turn}|{choice_id}"
+    data = choice_data.encode(turn, choice_id)
     if len(data.encode("utf-8")) > CALLBACK_DATA_LIMIT:
         raise ValueError(f"callback data over {CALLBACK_DATA_LIMIT} bytes: {choice_id!r}")
     return data
@@ -61,10 +62,7 @@ def callback_data(turn: int, choice_id: str) -> str:
 
 def parse_callback_data(data: str) -> tuple[int | None, str]:
     """Return (turn, choice id) of callback data; a malformed one has turn None."""
-    turn, sep, choice_id = data.partition("|")
-    if not sep or not turn.isdigit():
-        return None, ""
-    return int(turn), choice_id
+    return choice_data.decode(data)
 
 
 def _layout(buttons: list[Button]) -> tuple[tuple[Button, ...], ...]:
@@ -83,47 +81,13 @@ def _layout(buttons: list[Button]) -> tuple[tuple[Button, ...], ...]:
 
 
 def pack(blocks: list[str], limit: int = TEXT_LIMIT) -> list[str]:
-    """Pack blocks (articles, replies) into messages within `limit`, never splitting a block
-    that fits in one message."""
-    chunks: list[str] = []
-    current = ""
-    for block in blocks:
-        candidate = f"{current}\n\n{block}" if current else block
-        if len(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            chunks.append(current)
-        pieces = split_text(block, limit)
-        chunks += pieces[:-1]
-        current = pieces[-1]
-    if current:
-        chunks.append(current)
-    return chunks or [""]
+    """Pack blocks (articles, replies) into messages within `limit` characters."""
+    return splitting.pack(blocks, limit)
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     """Split a text within `limit` characters, at blank lines, then lines, then hard."""
-    if len(text) <= limit:
-        return [text]
-    chunks: list[str] = []
-    current = ""
-    for block in text.split("\n\n"):
-        candidate = f"{current}\n\n{block}" if current else block
-        if len(candidate) <= limit:
-            current = candidate
-            continue
-        if current:
-            chunks.append(current)
-        while len(block) > limit:
-            cut = block.rfind("\n", 0, limit)
-            cut = cut if cut > 0 else limit
-            chunks.append(block[:cut])
-            block = block[cut:].lstrip("\n")
-        current = block
-    if current:
-        chunks.append(current)
-    return chunks
+    return splitting.split_text(text, limit)
 
 
 def _calendar(reply: Reply, renderer: Renderer) -> Part:

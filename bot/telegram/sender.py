@@ -12,14 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot import logs
+from bot.delivery import OutboxSender
 from bot.pacing import Pacer
 from bot.telegram import CHANNEL
 from bot.telegram.outbound import Call, markup, plan, render
@@ -29,17 +28,6 @@ from storage.db import Database
 log = logging.getLogger("madoguchi.telegram.sender")
 
 HARMLESS_EDIT_ERRORS = ("not modified", "message to edit not found", "can't be edited")
-
-
-@dataclass
-class SenderStats:
-    """Counters a benchmark or an operator can read."""
-
-    calls: int = 0
-    rate_limited: int = 0
-    retried: int = 0
-    failed: int = 0
-    delivered: int = 0
 
 
 def _keyboard(raw: dict[str, Any] | None) -> InlineKeyboardMarkup | None:
@@ -57,8 +45,10 @@ def _seconds(retry_after: Any) -> float:
     return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
 
 
-class TelegramSender:
+class TelegramSender(OutboxSender):
     """Drains the Telegram outbox."""
+
+    channel = CHANNEL
 
     def __init__(
         self,
@@ -73,61 +63,12 @@ class TelegramSender:
         batch: int = 200,
         max_in_flight: int = 100,
     ) -> None:
-        self.db = db
+        super().__init__(
+            db, clock=clock, lease=lease, idle_seconds=idle_seconds, batch=batch,
+            max_in_flight=max_in_flight,
+        )
         self.bot = bot
-        self.clock = clock
         self.pacer = Pacer(per_second=per_second, per_key_interval=per_chat_interval, window=29)
-        self.lease = lease
-        self.idle_seconds = idle_seconds
-        self.batch = batch
-        self.max_in_flight = max_in_flight  # ~3 s of messages at 30/s: leases stay short
-        self.stats = SenderStats()
-        self.wake = asyncio.Event()
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set; wake early when `wake` is set."""
-        tasks: dict[int, asyncio.Task[None]] = {}
-        while not stop.is_set():
-            room = self.max_in_flight - len(tasks)
-            rows = await asyncio.to_thread(self._claim, room) if room > 0 else []
-            for row_id, chat, payload, parts_sent, attempts, context in rows:
-                if row_id not in tasks:
-                    tasks[row_id] = asyncio.create_task(
-                        self._deliver(row_id, chat, payload, parts_sent, attempts, context)
-                    )
-            done = [rid for rid, task in tasks.items() if task.done()]
-            for rid in done:
-                exc = tasks.pop(rid).exception()
-                if exc is not None:
-                    log.error("delivery of outbox %s crashed: %s\n%s", rid, type(exc).__name__, logs.frames(exc))
-            if not rows and not tasks:
-                self.wake.clear()
-                try:
-                    await asyncio.wait_for(self.wake.wait(), self.idle_seconds)
-                except TimeoutError:
-                    pass
-            elif not rows:
-                await asyncio.sleep(0.05)  # in flight: look again shortly
-            else:
-                await asyncio.sleep(0)
-        for task in tasks.values():
-            task.cancel()
-
-    async def drain(self, *, timeout: float = 30.0) -> None:
-        """Deliver everything pending now (tests, benchmarks, the polling loop's tail)."""
-        stop = asyncio.Event()
-        runner = asyncio.create_task(self.run(stop))
-        deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
-            if not await asyncio.to_thread(self._pending_count):
-                break
-            await asyncio.sleep(0.05)
-        stop.set()
-        await runner
-
-    def _pending_count(self) -> int:
-        with self.db.transaction() as session:
-            return len(outbox.pending(session, channel=CHANNEL, limit=1))
 
     def _claim(self, room: int) -> list[tuple[int, str, dict[str, Any], int, int, dict[str, Any]]]:
         """Lease a batch and fix each row's plan context, in one transaction."""
@@ -166,15 +107,6 @@ class TelegramSender:
                 contact = contacts.get(session, CHANNEL, chat)
                 if contact.keyboard_message_id == str(call.params["message_id"]):
                     contact.keyboard_message_id = None
-
-    def _finish(self, row_id: int, *, status: str = "sent", error: str | None = None) -> None:
-        with self.db.transaction() as session:
-            outbox.finish(session, row_id, self.clock(), status=status, error=error)
-
-    def _retry(self, row_id: int, attempts: int, error: str) -> None:
-        delay = min(300.0, 0.5 * 2 ** min(attempts, 10))
-        with self.db.transaction() as session:
-            outbox.retry_later(session, row_id, self.clock() + timedelta(seconds=delay), error)
 
     def _unreachable(self, chat: str) -> None:
         with self.db.transaction() as session:

@@ -11,13 +11,11 @@ from typing import Any
 
 from telegram import Bot, Update
 
-from bot import logs
+from bot import events
 from bot.app import App
 from bot.telegram import CHANNEL
 from bot.telegram.inbound import translate
-from flows.codec import reply_to_json
-from flows.dialog import say
-from storage import outbox, records
+from storage import records
 
 log = logging.getLogger("madoguchi.telegram")
 
@@ -33,41 +31,15 @@ def process(app: App, update: Update) -> str | None:
     if inbound is None:
         log.debug("update %s ignored (not a private message or button)", update.update_id)
         return None
-    try:
-        app.intake.handle_event(
-            CHANNEL,
-            inbound.user_ref,
-            inbound.event,
-            event_key=inbound.event_key,
-            delivery=inbound.delivery,
-        )
-    except Exception as exc:  # noqa: BLE001 - one bad update must not stop the chat
-        pseudonym = app.vault.pseudonym(CHANNEL, inbound.user_ref)
-        log.error(
-            "update %s of %s failed: %s\n%s",
-            inbound.event_key, pseudonym, type(exc).__name__, logs.frames(exc),
-        )
-        with app.db.transaction() as session:
-            records.record_failed_event(
-                session,
-                channel=CHANNEL,
-                event_key=inbound.event_key,
-                pseudonym=pseudonym,
-                error=type(exc).__name__,
-                now=app.clock(),
-            )
-            outbox.enqueue(
-                session,
-                channel=CHANNEL,
-                recipient=inbound.user_ref,
-                payload={
-                    "language": None,
-                    "turn": -1,
-                    "replies": [reply_to_json(say("common.error"))],
-                    "keep_keyboard": True,  # the question's buttons stay usable
-                },
-                now=app.clock(),
-            )
+    events.apply(
+        app,
+        CHANNEL,
+        inbound.user_ref,
+        inbound.event,
+        event_key=inbound.event_key,
+        delivery=inbound.delivery,
+        error_delivery={"keep_keyboard": True},  # the question's buttons stay usable
+    )
     return inbound.callback_query_id
 
 

@@ -55,3 +55,30 @@ def test_office_settings_are_checked(tmp_path, monkeypatch, capsys):
     assert cli.main(["office", "set", "meeting_link_template", "http://insecure/{token}"]) == 2
     assert cli.main(["office", "set", "hours", "mon-fri 09:00-16:00"]) == 0
     assert cli.main(["office", "set", "colour", "blue"]) == 2
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"LINE_CHANNEL_SECRET": "secret"},
+        {"LINE_CHANNEL_ACCESS_TOKEN": "token"},
+        {"LINE_CHANNEL_SECRET": "", "LINE_CHANNEL_ACCESS_TOKEN": "token"},
+        {"LINE_CHANNEL_SECRET": "secret", "LINE_CHANNEL_ACCESS_TOKEN": "  "},
+    ],
+)
+def test_line_needs_both_its_secret_and_its_token(tmp_path, env):
+    with pytest.raises(config.ConfigError) as err:
+        config.load({"MADOGUCHI_DATA_DIR": str(tmp_path), **env})
+    assert "LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN" in str(err.value)
+
+
+def test_line_settings_are_read_and_never_printed(tmp_path):
+    settings = config.load({
+        "MADOGUCHI_DATA_DIR": str(tmp_path),
+        "LINE_CHANNEL_SECRET": "the-secret",
+        "LINE_CHANNEL_ACCESS_TOKEN": "the-token",
+        "LINE_API_BASE_URL": "http://127.0.0.1:9/",
+    })
+    assert settings.line is not None and settings.line.api_base_url == "http://127.0.0.1:9"
+    assert "the-secret" not in repr(settings) and "the-token" not in repr(settings)
+    assert config.load({"MADOGUCHI_DATA_DIR": str(tmp_path)}).line is None

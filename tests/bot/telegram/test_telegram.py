@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from bot import logs
 from bot.rendering import Renderer
 from bot.telegram.setup import make_bot, register_commands
-from flows.environment import ENVIRONMENT_ITEMS
 from storage.models import Booking, Conversation, FailedEvent, OutboxMessage
+from tests.bot.intake_walk import walk_to_booking
 from tests.bot.telegram.harness import WEBHOOK_SECRET, Harness, TelegramUser, wait_until
 from tests.conftest import make_app
 from tests.fakes.telegram_api import FakeTelegram, message_update
@@ -38,24 +38,7 @@ def run_intake(user: TelegramUser, lang: str) -> None:
     user.send("/start")
     first = user.buttons()[0]["text"]
     assert first == Renderer(lang).text(f"language.native.{lang}")  # pre-selected by language_code
-    user.click(f"language.native.{lang}")
-    user.language = lang
-    assert user.sees("terms.summary", version="2022-04-01", meeting_app="Zoom")
-    user.click("terms.choice.agree")
-    user.click("meeting_app.choice.agree")
-    user.click("eligibility.registration.office")
-    user.send("１３０１０ー１２３４５６７８")
-    assert user.sees("eligibility.device.ask", meeting_app="Zoom")
-    user.click("common.yes")
-    for _ in ENVIRONMENT_ITEMS:
-        user.click("environment.choice.yes")
-    for _ in range(3):
-        user.click("conditions.choice.agree")
-    user.click("accommodation.kind.none")
-    user.click("accommodation.note.skip")
-    user.press_index(0)  # first day
-    user.press_index(0)  # first time
-    user.click("booking.choice.confirm")
+    walk_to_booking(user, lang)
 
 
 @pytest.mark.parametrize("mode", ["polling", "webhook"])

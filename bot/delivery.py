@@ -1,0 +1,124 @@
+"""The part of every channel's sender that is the same: lease outbox rows, run one delivery
+task per row, give rows back for a retry with backoff, and mark them finished.
+
+A channel's sender subclasses `OutboxSender` with how it claims (what its plan depends on)
+and how it delivers one row. Nothing here talks to a platform or logs message content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot import logs
+from storage import outbox
+from storage.db import Database
+
+log = logging.getLogger("madoguchi.delivery")
+
+
+@dataclass
+class SenderStats:
+    """Counters a benchmark or an operator can read."""
+
+    calls: int = 0
+    rate_limited: int = 0
+    retried: int = 0
+    failed: int = 0
+    delivered: int = 0
+
+
+class OutboxSender:
+    """Drains one channel's outbox; subclasses implement `_claim` and `_deliver`."""
+
+    channel: str
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], datetime],
+        lease: timedelta = timedelta(seconds=120),
+        idle_seconds: float = 0.2,
+        batch: int = 200,
+        max_in_flight: int = 100,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.lease = lease
+        self.idle_seconds = idle_seconds
+        self.batch = batch
+        # About three seconds of messages at 30/s: leases stay short, and the pacer never
+        # holds thousands of waiting tasks.
+        self.max_in_flight = max_in_flight
+        self.stats = SenderStats()
+        self.wake = asyncio.Event()
+
+    def _claim(self, room: int) -> list[tuple[Any, ...]]:
+        """Lease at most `room` rows; return one argument tuple for `_deliver` per row (id first)."""
+        raise NotImplementedError
+
+    async def _deliver(self, row_id: int, *args: Any) -> None:
+        """Deliver one leased row."""
+        raise NotImplementedError
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; wake early when `wake` is set."""
+        tasks: dict[int, asyncio.Task[None]] = {}
+        while not stop.is_set():
+            room = self.max_in_flight - len(tasks)
+            rows = await asyncio.to_thread(self._claim, room) if room > 0 else []
+            for row in rows:
+                if row[0] not in tasks:
+                    tasks[row[0]] = asyncio.create_task(self._deliver(*row))
+            done = [rid for rid, task in tasks.items() if task.done()]
+            for rid in done:
+                exc = tasks.pop(rid).exception()
+                if exc is not None:
+                    log.error(
+                        "delivery of outbox %s crashed: %s\n%s",
+                        rid,
+                        type(exc).__name__,
+                        logs.frames(exc),
+                    )
+            if not rows and not tasks:
+                self.wake.clear()
+                try:
+                    await asyncio.wait_for(self.wake.wait(), self.idle_seconds)
+                except TimeoutError:
+                    pass
+            elif not rows:
+                await asyncio.sleep(0.05)  # deliveries in flight: look again shortly
+            else:
+                await asyncio.sleep(0)
+        for task in tasks.values():
+            task.cancel()
+
+    async def drain(self, *, timeout: float = 30.0) -> None:
+        """Deliver everything pending now (tests, benchmarks, the polling loop's tail)."""
+        stop = asyncio.Event()
+        runner = asyncio.create_task(self.run(stop))
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            if not await asyncio.to_thread(self._pending_count):
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+        await runner
+
+    def _pending_count(self) -> int:
+        with self.db.transaction() as session:
+            return len(outbox.pending(session, channel=self.channel, limit=1))
+
+    def _finish(self, row_id: int, *, status: str = "sent", error: str | None = None) -> None:
+        with self.db.transaction() as session:
+            outbox.finish(session, row_id, self.clock(), status=status, error=error)
+
+    def _retry(self, row_id: int, attempts: int, error: str) -> None:
+        delay = min(300.0, 0.5 * 2 ** min(attempts, 10))
+        with self.db.transaction() as session:
+            outbox.retry_later(session, row_id, self.clock() + timedelta(seconds=delay), error)

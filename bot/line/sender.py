@@ -1,0 +1,224 @@
+"""Outbound, I/O part: deliver LINE outbox rows through the Messaging API, reliably.
+
+A row's messages go out in requests of at most five. The first request answers with the
+event's reply token when that is safe (first attempt, not a redelivery, under 50 s old:
+tokens are single-use and expire after about a minute); everything else is a push carrying
+an `X-Line-Retry-Key` fixed at the first attempt, so a retry after a timeout or a crash is
+recognised by LINE (409: already accepted) and shown once. 429, 5xx and network errors
+retry later with backoff; a refused reply token falls back to a push at once. Rows of users
+who unfollowed are dropped, never sent. Logs carry row ids and statuses only: never a user
+id, a text, a token or the access token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+
+import aiohttp
+from linebot.v3.messaging import (
+    ApiException,
+    AsyncApiClient,
+    AsyncMessagingApi,
+    Configuration,
+    PushMessageRequest,
+    ReplyMessageRequest,
+)
+
+from bot.delivery import OutboxSender, SenderStats
+from bot.line import CHANNEL
+from bot.line.outbound import Message, render, requests
+from bot.pacing import Pacer
+from storage import contacts, outbox
+from storage.db import Database
+
+log = logging.getLogger("madoguchi.line.sender")
+
+REPLY_TOKEN_MAX_AGE = timedelta(seconds=50)
+
+
+@dataclass
+class LineStats(SenderStats):
+    """SenderStats, with how each request went out."""
+
+    replies: int = 0
+    pushes: int = 0
+    reply_fallbacks: int = 0  # a reply token refused (expired, used), pushed instead
+    accepted_before: int = 0  # 409 on a retried push: LINE had it already
+    dropped: int = 0  # rows of users who unfollowed
+
+
+class Result(Enum):
+    """How one request ended."""
+
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+def make_api(access_token: str, api_base_url: str) -> AsyncApiClient:
+    """Return an async API client for `api_base_url` (LINE, or a test fake); call in a loop."""
+    return AsyncApiClient(Configuration(host=api_base_url, access_token=access_token))
+
+
+def retry_key(base: str, index: int) -> str:
+    """Return the X-Line-Retry-Key of request `index` of a row (a UUID, stable per row)."""
+    return str(uuid.uuid5(uuid.UUID(base), str(index)))
+
+
+def reply_token_usable(payload: dict[str, Any], now: datetime) -> bool:
+    """Return True when the payload's reply token is fresh enough to try once."""
+    token, received = payload.get("reply_token"), payload.get("received_at")
+    if not token or not received or payload.get("redelivered"):
+        return False
+    return now - datetime.fromisoformat(received) < REPLY_TOKEN_MAX_AGE
+
+
+def _error_detail(exc: ApiException) -> str:
+    """Return the status and LINE's own message of an error answer (no request content)."""
+    message = ""
+    try:
+        message = str(json.loads(exc.body or "{}").get("message", ""))
+    except (ValueError, AttributeError):
+        pass
+    return f"LINE {exc.status} {message}".strip()[:200]
+
+
+def _outcome(exc: ApiException) -> Result:
+    """Return what to do after an error answer: 429 and 5xx are worth another try."""
+    status = exc.status or 0
+    return Result.RETRY if status == 429 or status >= 500 else Result.FAILED
+
+
+class LineSender(OutboxSender):
+    """Drains the LINE outbox."""
+
+    channel = CHANNEL
+
+    def __init__(
+        self,
+        db: Database,
+        api: AsyncMessagingApi,
+        *,
+        clock: Callable[[], datetime],
+        per_second: float = 200.0,
+        request_timeout: float = 10.0,
+        lease: timedelta = timedelta(seconds=120),
+        idle_seconds: float = 0.2,
+        batch: int = 200,
+    ) -> None:
+        super().__init__(db, clock=clock, lease=lease, idle_seconds=idle_seconds, batch=batch)
+        self.api = api
+        # LINE allows 2,000 push requests/s per channel; no per-user spacing is needed.
+        self.pacer = Pacer(per_second=per_second, per_key_interval=0.0)
+        self.request_timeout = request_timeout
+        self.stats: LineStats = LineStats()
+
+    def _claim(self, room: int) -> list[tuple[int, str, dict[str, Any], int, int, dict[str, Any]]]:
+        """Lease a batch, drop rows of unreachable users, fix each row's retry key."""
+        now = self.clock()
+        claimed = []
+        with self.db.transaction() as session:
+            rows = outbox.claim_batch(
+                session, channel=CHANNEL, now=now, lease=self.lease, limit=min(room, self.batch)
+            )
+            blocked = contacts.unreachable(session, CHANNEL, [r.recipient for r in rows])
+            for r in rows:
+                if r.recipient in blocked:
+                    outbox.finish(session, r.id, now, status="failed", error="unfollowed")
+                    self.stats.dropped += 1
+                    continue
+                first_attempt = r.plan_context is None and r.parts_sent == 0
+                context = outbox.start_plan(session, r.id, {"retry_key": str(uuid.uuid4())})
+                context["reply"] = first_attempt and reply_token_usable(r.payload, now)
+                claimed.append((r.id, r.recipient, r.payload, r.parts_sent, r.attempts, context))
+        return claimed
+
+    def _after_request(self, row_id: int, *, last: bool) -> None:
+        """Record a delivered request (and, after the last one, the row) in one transaction."""
+        with self.db.transaction() as session:
+            outbox.record_part(session, row_id)
+            if last:
+                outbox.finish(session, row_id, self.clock())
+
+    async def _deliver(
+        self,
+        row_id: int,
+        user: str,
+        payload: dict[str, Any],
+        parts_sent: int,
+        attempts: int,
+        context: dict[str, Any],
+    ) -> None:
+        batches = requests(render(payload))
+        for index, messages in enumerate(batches):
+            if index < parts_sent:
+                continue
+            await self.pacer.slot(user)
+            token = payload.get("reply_token") if context["reply"] and index == 0 else None
+            result, error = await self._send(
+                user, messages, reply_token=token, key=retry_key(context["retry_key"], index)
+            )
+            if result is Result.RETRY:
+                self.stats.retried += 1
+                log.warning("outbox %s: %s; retrying later", row_id, error)
+                await asyncio.to_thread(self._retry, row_id, attempts, error)
+                return
+            if result is Result.FAILED:
+                self.stats.failed += 1
+                log.error("outbox %s refused by LINE: %s", row_id, error)
+                await asyncio.to_thread(self._finish, row_id, status="failed", error=error)
+                return
+            self.stats.calls += 1
+            last = index == len(batches) - 1
+            await asyncio.to_thread(self._after_request, row_id, last=last)
+        if len(batches) <= parts_sent:  # everything was sent before a crash; close the row
+            await asyncio.to_thread(self._finish, row_id)
+        self.stats.delivered += 1
+
+    async def _send(
+        self, user: str, messages: list[Message], *, reply_token: str | None, key: str
+    ) -> tuple[Result, str]:
+        """Send one request: reply when given a token (push if LINE refuses it), else push."""
+        if reply_token is not None:
+            result, error = await self._reply(reply_token, messages)
+            if result is not Result.FAILED:
+                return result, error
+            self.stats.reply_fallbacks += 1  # expired or used: the push below delivers it
+        return await self._push(user, messages, key)
+
+    async def _reply(self, token: str, messages: list[Message]) -> tuple[Result, str]:
+        request = ReplyMessageRequest.from_dict({"replyToken": token, "messages": messages})
+        try:
+            await self.api.reply_message(request, _request_timeout=self.request_timeout)
+        except ApiException as exc:
+            return _outcome(exc), _error_detail(exc)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            # Unknown whether LINE took it; the retry pushes (the one case that may show twice).
+            return Result.RETRY, type(exc).__name__
+        self.stats.replies += 1
+        return Result.SENT, ""
+
+    async def _push(self, user: str, messages: list[Message], key: str) -> tuple[Result, str]:
+        request = PushMessageRequest.from_dict({"to": user, "messages": messages})
+        try:
+            await self.api.push_message(
+                request, x_line_retry_key=key, _request_timeout=self.request_timeout
+            )
+        except ApiException as exc:
+            if exc.status == 409:  # this retry key was accepted before: delivered once
+                self.stats.accepted_before += 1
+                return Result.SENT, ""
+            self.stats.rate_limited += exc.status == 429
+            return _outcome(exc), _error_detail(exc)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            return Result.RETRY, type(exc).__name__
+        self.stats.pushes += 1
+        return Result.SENT, ""
