@@ -66,10 +66,12 @@ def _deliver(app, user: str) -> list:  # type: ignore[no-untyped-def]
     return [reply_from_json(r) for row in rows for r in row.payload["replies"]]
 
 
-def run_user(app, user: str, rng: random.Random) -> tuple[dict[str, list[float]], bool]:  # type: ignore[no-untyped-def]
+def run_user(app, user: str, rng: random.Random, number: int) -> tuple[dict[str, list[float]], bool]:  # type: ignore[no-untyped-def]
     timings: dict[str, list[float]] = defaultdict(list)
     replies: list = []
     for name, event in _script():
+        if name == "jobseeker_number":  # each simulated jobseeker is a different person
+            event = Event("text", f"13010-{number:08d}")
         if event is None:
             offered = [c.id for r in replies for c in r.choices if not c.id.startswith(("times:", "days:"))]
             event = Event("text", str(rng.randint(1, max(1, len(offered)))))
@@ -95,7 +97,10 @@ def bench(url: str, label: str, users: int, concurrency: int, data_dir: Path) ->
     booked = 0
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        futures = [pool.submit(run_user, app, f"bench-{label}-{n}", random.Random(rng.random())) for n in range(users)]
+        futures = [
+            pool.submit(run_user, app, f"bench-{label}-{n}", random.Random(rng.random()), n)
+            for n in range(users)
+        ]
         for future in futures:
             user_timings, ok = future.result()
             booked += ok

@@ -123,6 +123,8 @@ async def webhook_load(port: int, users: int, connections: int) -> dict:
 
         async def one_user(chat_id: int) -> None:
             for text in TYPED_INTAKE:
+                if text == "13010-12345678":  # each simulated user is a different jobseeker
+                    text = f"13010-{chat_id:08d}"
                 update = {"update_id": next(next_id), **message_update(chat_id, text, language_code="en")}
                 async with semaphore:
                     started = time.perf_counter()
@@ -189,7 +191,7 @@ async def intakes(port: int, fake: FakeTelegram, users: int) -> dict:
 
         async def one_user(chat_id: int) -> bool:
             turn, message = -1, None
-            steps = ["/start", "button", "button", "button", "button", "13010-12345678",
+            steps = ["/start", "button", "button", "button", "button", f"13010-{chat_id:08d}",
                      *["button"] * 13, "button", "button", "button"]  # day, time, confirm
             for step in steps:
                 if step == "button":

@@ -48,6 +48,7 @@ class SlackSettings:
     channel_id: str
     counselor_ids: frozenset[str]
     api_base_url: str
+    app_token: str = field(default="", repr=False)  # xapp-…: Socket Mode, no public endpoint
 
 
 @dataclass(frozen=True)
@@ -182,12 +183,12 @@ def _telegram(env: dict[str, str], problems: list[str]) -> TelegramSettings | No
     if not connections.isdigit() or not 1 <= int(connections) <= 100:
         problems.append("TELEGRAM_WEBHOOK_MAX_CONNECTIONS must be 1 to 100")
     try:
-        per_second = float(env.get("TELEGRAM_MESSAGES_PER_SECOND", "28.5"))
+        per_second = float(env.get("TELEGRAM_MESSAGES_PER_SECOND", "28"))
         if not 0 < per_second <= 30:
             raise ValueError
     except ValueError:
         problems.append("TELEGRAM_MESSAGES_PER_SECOND must be above 0 and at most 30")
-        per_second = 28.5
+        per_second = 28.0
     return TelegramSettings(
         token=token,
         api_base_url=base,
@@ -252,10 +253,14 @@ def _slack(env: dict[str, str], problems: list[str]) -> SlackSettings | None:
     if not base.startswith(("https://", "http://")):
         problems.append("SLACK_API_BASE_URL must be an http(s) URL")
     ids = frozenset(i.strip() for i in env.get("SLACK_COUNSELOR_IDS", "").split(",") if i.strip())
+    app_token = env.get("SLACK_APP_TOKEN", "").strip()
+    if "SLACK_APP_TOKEN" in env and not app_token.startswith("xapp-"):
+        problems.append("SLACK_APP_TOKEN (Socket Mode) must be an app-level token (xapp-...)")
     return SlackSettings(
         bot_token=token,
         signing_secret=secret,
         channel_id=channel,
         counselor_ids=ids,
         api_base_url=base if base.endswith("/") else base + "/",
+        app_token=app_token,
     )

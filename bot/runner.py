@@ -85,12 +85,36 @@ async def run_worker(app: App) -> None:
         from bot.line import runner as line_runner
 
         tasks.append(line_runner.deliver(app, stop))
+    slack = app.settings.slack
+    if slack is not None and slack.app_token:
+        tasks.append(slack_socket_mode(app, stop))
     scheduler = start_scheduler(app)
     log.info("worker started: scheduler and senders")
     try:
         await asyncio.gather(*tasks)
     finally:
         scheduler.shutdown(wait=False)
+
+
+async def slack_socket_mode(app: App, stop: asyncio.Event) -> None:
+    """Receive Slack's interactions over Socket Mode (an office without a public endpoint).
+
+    The same bolt app and listeners as `/slack/events`; Slack authenticates the connection
+    with the app-level token instead of signing each request.
+    """
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    from bot.slack.app import build_slack_app
+
+    assert app.settings.slack is not None
+    bolt, context = build_slack_app(app, app.settings.slack)
+    handler = AsyncSocketModeHandler(bolt, app_token=app.settings.slack.app_token, web_client=context.client)
+    await handler.connect_async()
+    log.info("Slack Socket Mode connected")
+    try:
+        await stop.wait()
+    finally:
+        await handler.close_async()
 
 
 def web_app(app: App, *, with_sender: bool) -> Starlette:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -187,6 +187,7 @@ def confirm(
     booking = session.scalar(select(Booking).where(Booking.hold_key == hold_key).with_for_update())
     if booking is None:
         raise LookupError("unknown hold")
+    _lock_jobseeker(session, booking.pseudonym, jobseeker_key)
     active = [
         b for b in active_bookings(session, pseudonym=booking.pseudonym, jobseeker_key=jobseeker_key, now=now)
         if replacing is None or b.id != replacing.id
@@ -209,6 +210,18 @@ def confirm(
         booking.replaces_id = replacing.id
     session.flush()
     return booking
+
+
+def _lock_jobseeker(session: Session, pseudonym: str, jobseeker_key: str | None) -> None:
+    """Serialise bookings of one person, so the limit holds under concurrency.
+
+    PostgreSQL: transaction-scoped advisory locks on the pseudonym and the jobseeker key
+    (the same person on two channels). SQLite already runs one writer at a time.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(k for k in (pseudonym, jobseeker_key) if k):
+        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
 
 
 def cancel(session: Session, booking: Booking, *, reason: str, now: datetime) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 from typing import TextIO
 
 from bot import counselors
@@ -76,11 +77,28 @@ def run_chat(
 
         scheduler = build_scheduler(app)
         scheduler.start()
+    stop = threading.Event()
+    if interactive:  # reminders and offers that arrive on their own show up while waiting
+        threading.Thread(
+            target=_deliver_meanwhile, args=(app, user_ref, stdout, stop), daemon=True
+        ).start()
     try:
         _chat_loop(app, user_ref, stdin, stdout, counselor_out, interactive)
     finally:
+        stop.set()
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+
+
+def _deliver_meanwhile(app: App, user_ref: str, out: TextIO, stop: threading.Event) -> None:
+    """Print messages that were not answers to a typed line (every two seconds)."""
+    while not stop.wait(2.0):
+        try:
+            if deliver(app, user_ref, out):
+                out.write("> ")
+                out.flush()
+        except Exception as exc:  # noqa: BLE001 - the chat goes on; the next typed line delivers
+            log.warning("background delivery failed: %s", type(exc).__name__)
 
 
 def _chat_loop(

@@ -56,7 +56,7 @@ class TelegramSender(OutboxSender):
         bot: Bot,
         *,
         clock: Callable[[], datetime],
-        per_second: float = 28.5,
+        per_second: float = 28.0,
         per_chat_interval: float = 1.05,
         lease: timedelta = timedelta(seconds=120),
         idle_seconds: float = 0.2,
@@ -68,7 +68,7 @@ class TelegramSender(OutboxSender):
             max_in_flight=max_in_flight,
         )
         self.bot = bot
-        self.pacer = Pacer(per_second=per_second, per_key_interval=per_chat_interval, window=29)
+        self.pacer = Pacer(per_second=per_second, per_key_interval=per_chat_interval, window=28)
 
     def _claim(self, room: int) -> list[tuple[int, str, dict[str, Any], int, int, dict[str, Any]]]:
         """Lease a batch and fix each row's plan context, in one transaction."""

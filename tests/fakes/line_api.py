@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.telegram_api import _QuickServer
+from tests.fakes.server import ServedApp
 
 JSONDict = dict[str, Any]
 
@@ -90,7 +90,7 @@ class _Refused(Exception):
         self.message = message
 
 
-class FakeLine:
+class FakeLine(ServedApp):
     """A fake Messaging API for one channel. Use as a context manager.
 
     Args:
@@ -124,57 +124,10 @@ class FakeLine:
                 Route("/v2/bot/message/push", self._push, methods=["POST"]),
             ]
         )
-        self._server: _QuickServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self) -> FakeLine:
-        """Serve on 127.0.0.1 at a free port in a daemon thread."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self._app,
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            loop="asyncio",
-            http="h11",
-            ws="none",
-        )
-        self._server = _QuickServer(config)
-        server = self._server
-        self._thread = threading.Thread(
-            target=lambda: asyncio.run(server.serve(sockets=[sock])), name="fake-line", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the fake LINE server did not start")
-            time.sleep(0.002)
-        return self
-
-    def stop(self) -> None:
-        """Stop serving; what was recorded is kept."""
-        if self._server is None or self._thread is None:
-            return
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeLine:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    _name = "fake-line"
 
     @property
     def url(self) -> str:

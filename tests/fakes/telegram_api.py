@@ -31,6 +31,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.fakes.server import ServedApp
+
 JSONDict = dict[str, Any]
 
 BOT_USERNAME = "madoguchi_test_bot"
@@ -181,46 +183,7 @@ def _too_many_requests(retry_after: int) -> _ApiError:
     return _ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
 
 
-class _QuickServer(uvicorn.Server):
-    """A uvicorn server that stops at once when asked, not at its next 0.1 s tick.
-
-    Only the main loop and the shutdown differ from uvicorn's (no lifespan here, and no
-    fixed 0.1 s pause before connections are drained), so a test's teardown is quick.
-    """
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self._wakeup: asyncio.Event | None = None
-
-    def wake(self) -> None:
-        """Make the main loop look at ``should_exit`` now (call it in the server's loop)."""
-        if self._wakeup is not None:
-            self._wakeup.set()
-
-    async def main_loop(self) -> None:
-        self._wakeup = asyncio.Event()
-        counter = 0
-        while not await self.on_tick(counter):
-            counter = (counter + 1) % 864_000
-            try:
-                await asyncio.wait_for(self._wakeup.wait(), 0.1)
-            except TimeoutError:
-                pass
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        for server in self.servers:
-            server.close()
-        for sock in sockets or []:
-            sock.close()
-        for connection in list(self.server_state.connections):
-            connection.shutdown()
-        deadline = time.monotonic() + 5
-        state = self.server_state
-        while (state.connections or state.tasks) and time.monotonic() < deadline:
-            await asyncio.sleep(0.005)
-
-
-class FakeTelegram:
+class FakeTelegram(ServedApp):
     """A fake Bot API server for one bot; point ``telegram.Bot(token, base_url=...)`` at it.
 
     Use it as a context manager (or call :meth:`start` and :meth:`stop`). Everything it keeps
@@ -310,87 +273,22 @@ class FakeTelegram:
                 Route("/file/bot{token}/{file_path:path}", self._file_endpoint, methods=["GET"]),
             ]
         )
-        self._server: _QuickServer | None = None
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._update_event: asyncio.Event | None = None
         self._closing = False
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self) -> FakeTelegram:
-        """Serve on 127.0.0.1 at a free port in a daemon thread; return once it accepts requests.
+    _name = "fake-telegram"
 
-        Returns:
-            This fake, started.
-
-        Raises:
-            RuntimeError: If it is already running or the server did not come up.
-        """
-        if self._thread is not None:
-            raise RuntimeError("the fake Telegram server is already running")
-        # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP;
-        # without it every keep-alive answer waits ~40 ms for a delayed ACK.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self._app,
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            loop="asyncio",
-            http="h11",
-            ws="none",
-        )
-        server = _QuickServer(config)
-        self._server = server
+    async def _on_serving(self) -> None:
         self._closing = False
-        self._thread = threading.Thread(
-            target=self._run, args=(server, sock), name="fake-telegram", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the fake Telegram server did not start")
-            time.sleep(0.002)
-        return self
-
-    def _run(self, server: _QuickServer, sock: socket.socket) -> None:
-        asyncio.run(self._serve(server, sock))
-
-    async def _serve(self, server: _QuickServer, sock: socket.socket) -> None:
-        self._loop = asyncio.get_running_loop()
         self._update_event = asyncio.Event()
-        await server.serve(sockets=[sock])
 
-    def stop(self) -> None:
-        """Stop serving (pending long polls return at once); the recorded state is kept."""
-        server, thread = self._server, self._thread
-        if server is None or thread is None:
-            return
+    def _on_stopping(self) -> None:
+        """Release pending long polls at once; the recorded state is kept."""
         with self._lock:
             self._closing = True
-        server.should_exit = True
-        self._call_in_loop(server.wake)
         self._call_in_loop(self._wake)
-        thread.join(timeout=10)
-        self._server = self._thread = None
-        self._loop = self._update_event = None
-
-    def __enter__(self) -> FakeTelegram:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:
@@ -628,14 +526,6 @@ class FakeTelegram:
 
     def _wake_pollers(self) -> None:
         self._call_in_loop(self._wake)
-
-    def _call_in_loop(self, callback: Callable[[], None]) -> None:
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            try:
-                loop.call_soon_threadsafe(callback)
-            except RuntimeError:  # the loop closed meanwhile
-                pass
 
     def _wake(self) -> None:
         event, self._update_event = self._update_event, asyncio.Event()

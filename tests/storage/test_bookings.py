@@ -164,3 +164,37 @@ def test_calendar_rules_shape_the_bookable_days(app):
     tuesday = [at.astimezone(cal.tz).hour for at, _ in free if at.astimezone(cal.tz).date() == holiday]
     assert max(tuesday) == 11
     assert datetime(2026, 12, 29).date() not in days  # year-end closure
+
+
+def _confirm_same_person(url: str, key: str, start, results) -> None:  # type: ignore[no-untyped-def]
+    db = Database(url)
+    now = datetime(2026, 11, 24, 0, 0, tzinfo=UTC)
+    start.wait()
+    try:
+        with db.transaction() as s:
+            office = offices.get_office(s, "shinagawa")
+            cal = offices.calendar(s, office)
+            at = SLOT if key.endswith("0") else SLOT + timedelta(minutes=30)
+            holder = bookings.Holder("telegram" if key.endswith("0") else "line", f"u-{key}", f"p-{key}", "ja")
+            bookings.hold(s, office, cal, hold_key=key, starts_at=at, expires_at=now + timedelta(minutes=10),
+                          holder=holder, now=now)
+            bookings.confirm(s, office, cal, hold_key=key, reference=f"HW-{key}", meeting_token=key,
+                             meeting_url="https://x", details_sealed="", now=now, jobseeker_key="same-person")
+        results.put("booked")
+    except bookings.BookingLimitReached:
+        results.put("limit")
+    finally:
+        db.dispose()
+
+
+def test_one_person_booking_twice_at_once_from_two_channels_gets_one(app):
+    ctx = multiprocessing.get_context("spawn")
+    start, results = ctx.Event(), ctx.Queue()
+    workers = [ctx.Process(target=_confirm_same_person, args=(app.db.url, f"S{n}", start, results)) for n in range(2)]
+    for w in workers:
+        w.start()
+    start.set()
+    outcomes = sorted(results.get(timeout=120) for _ in workers)
+    for w in workers:
+        w.join(timeout=60)
+    assert outcomes == ["booked", "limit"]

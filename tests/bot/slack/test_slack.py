@@ -277,3 +277,12 @@ def test_an_empty_signing_secret_refuses_to_start(tmp_path):
     with pytest.raises(config.ConfigError, match="SLACK_SIGNING_SECRET"):
         config.load({"MADOGUCHI_DATA_DIR": str(tmp_path), "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "",
                      "SLACK_CHANNEL_ID": CHANNEL})
+
+
+def test_socket_mode_needs_an_app_level_token(tmp_path):
+    env = {"MADOGUCHI_DATA_DIR": str(tmp_path), "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s",
+           "SLACK_CHANNEL_ID": CHANNEL}
+    with pytest.raises(config.ConfigError, match="SLACK_APP_TOKEN"):
+        config.load({**env, "SLACK_APP_TOKEN": "xoxb-not-an-app-token"})
+    assert config.load({**env, "SLACK_APP_TOKEN": "xapp-1-A-1-abc"}).slack.app_token == "xapp-1-A-1-abc"
+    assert "xapp" not in repr(config.load({**env, "SLACK_APP_TOKEN": "xapp-1-A-1-abc"}).slack)
