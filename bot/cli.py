@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date, datetime, time, timedelta
+from datetime import date, time
 
 from bot import config, logs, operations
 from bot.app import App, SchemaBehind, build

@@ -12,6 +12,7 @@ from typing import TextIO
 
 from flows.model import Msg
 from flows.text_input import mask_jobseeker_number
+from bot.operations import Consultation
 from bot.rendering import Renderer
 from storage import outbox
 from storage.db import Database
@@ -48,12 +49,27 @@ def notification_text(
     return renderer.text("counselor.booked", **params)
 
 
+def consultation_line(c: Consultation, renderer: Renderer) -> str:
+    """Return one consultation as a line: time, reference, language, accommodations, owner."""
+    acc = c.accommodation
+    return renderer.text(
+        "slack.schedule.line",
+        at=c.starts_at,
+        reference=c.reference,
+        language=Msg(f"language.native.{c.language}") if c.language else "",
+        channel=Msg(f"channel.{c.channel}"),
+        accommodation=Msg(f"accommodation.summary.{acc['kind']}", {k: v for k, v in acc.items() if k != "kind"}),
+        number=c.masked_number or Msg("booking.summary.number_unknown"),
+        note=c.note or Msg("booking.summary.no_note"),
+        owner=f"<@{c.claimed_by}>" if c.claimed_by else Msg("slack.schedule.unclaimed"),
+    )
+
+
 def digest_text(session, payload: dict, vault: Vault, renderer: Renderer) -> str:  # type: ignore[no-untyped-def]
     """Return the morning digest as text (the day's consultations)."""
     from datetime import date
 
     from bot import operations
-    from bot.slack.blocks import consultation_line
     from storage import offices
 
     office = offices.get_office(session, payload.get("office", offices.DEFAULT_OFFICE))

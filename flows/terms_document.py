@@ -30,10 +30,6 @@ class TermsDocument:
     sections: tuple[TermsSection, ...]
     sha256: str
 
-    def full_text(self) -> str:
-        """Return every section, headings included, as one text."""
-        return "\n\n".join(f"{s.heading}\n\n{s.body}" for s in self.sections)
-
 
 def parse_terms(text: str, *, language: str) -> TermsDocument:
     """Parse the header (`key: value` lines) and the `## ` sections of a terms file."""

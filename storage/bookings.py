@@ -10,8 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -304,12 +303,6 @@ def slot_usage(session: Session, office: Office, day_start: datetime, day_end: d
 
 def day_bounds(cal: OfficeCalendar, day: date) -> tuple[datetime, datetime]:
     """Return the aware start and end of an office-local day."""
-    from datetime import time, timedelta
-
     start = datetime.combine(day, time(0), cal.tz)
     return start, start + timedelta(days=1)
 
-
-def booking_details(booking: Booking, vault: Any) -> dict[str, Any]:
-    """Return a booking's sealed answers, opened."""
-    return vault.open(booking.details_sealed)

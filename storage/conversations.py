@@ -67,9 +67,3 @@ def save(row: Conversation, conv: FlowConversation, *, vault: Vault, now: dateti
     row.data_sealed = vault.seal(conv.data)
     row.updated_at = now
 
-
-def find(session: Session, channel: str, user_ref: str) -> Conversation | None:
-    """Return the stored conversation of a user, if any."""
-    return session.scalar(
-        select(Conversation).where(Conversation.channel == channel, Conversation.user_ref == user_ref)
-    )

@@ -302,7 +302,7 @@ class Intake:
         ports = StoredIntakePorts(
             session, office, now, pseudonym=row.pseudonym, jobseeker_key=booking.jobseeker_key
         )
-        self._save(session, row, step(conv, Event("system", system), ports), now, {"keep_keyboard": False})
+        self._save(session, row, step(conv, Event("system", system), ports), now, None)
 
     def _already_processed(self, channel: str, event_key: str) -> bool:
         with self.db.transaction() as session:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.counselors import notification_text
+from bot.counselors import consultation_line, notification_text
 from bot.operations import Consultation
 from bot.rendering import Renderer
 from flows.model import Msg
@@ -109,19 +109,3 @@ def schedule_blocks(title: str, rows: list[Consultation], renderer: Renderer) ->
     if len(rows) > MAX_BLOCKS - 2:
         blocks.append(_section(renderer.text("slack.schedule.more", count=len(rows) - (MAX_BLOCKS - 2))))
     return blocks
-
-
-def consultation_line(c: Consultation, renderer: Renderer) -> str:
-    """Return one consultation as a line: time, reference, language, accommodations, owner."""
-    acc = c.accommodation
-    return renderer.text(
-        "slack.schedule.line",
-        at=c.starts_at,
-        reference=c.reference,
-        language=Msg(f"language.native.{c.language}") if c.language else "",
-        channel=Msg(f"channel.{c.channel}"),
-        accommodation=Msg(f"accommodation.summary.{acc['kind']}", {k: v for k, v in acc.items() if k != "kind"}),
-        number=c.masked_number or Msg("booking.summary.number_unknown"),
-        note=c.note or Msg("booking.summary.no_note"),
-        owner=f"<@{c.claimed_by}>" if c.claimed_by else Msg("slack.schedule.unclaimed"),
-    )

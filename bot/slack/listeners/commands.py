@@ -10,7 +10,8 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import operations
 from bot.slack.app import SlackContext
-from bot.slack.blocks import consultation_line, schedule_blocks
+from bot.counselors import consultation_line
+from bot.slack.blocks import schedule_blocks
 from storage import offices
 
 
