@@ -92,12 +92,55 @@ class Reply:
     expects_text: bool = False
 
 
+# --- system events: what the service tells the flow (typed, never strings to parse) --------
+
+
+@dataclass(frozen=True)
+class SlotTaken:
+    """The place the user wanted was taken by someone else just now."""
+
+    starts_at: datetime
+
+
+@dataclass(frozen=True)
+class BookingRefused:
+    """Storage refused the booking: the limit of active bookings, or the service is stopped."""
+
+    reason: Literal["limit", "service_stopped"]
+
+
+@dataclass(frozen=True)
+class PlaceOffered:
+    """A place opened and is held for this waiting user until `expires_at`."""
+
+    hold_key: str
+    starts_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class CancelledByOffice:
+    """A counselor cancelled the user's booking."""
+
+    reference: str
+
+
+@dataclass(frozen=True)
+class StoppedByOffice:
+    """The office stopped the service for this person (terms art. 12(1))."""
+
+
+SystemEvent: TypeAlias = (
+    SlotTaken | BookingRefused | PlaceOffered | CancelledByOffice | StoppedByOffice
+)
+
+
 @dataclass(frozen=True)
 class Event:
-    """What the user did, channel-neutral.
+    """What the user did (or what happened to their booking), channel-neutral.
 
     kind: "text" (free text), "choice" (a button; `turn` says which question it belonged to),
-    "command" (`/help` etc., value without the slash) or "system" (e.g. "slot_taken").
+    "command" (`/help` etc., value without the slash) or "system" (`system` says what).
     `language_hint` is the platform's idea of the user's language (e.g. Telegram's
     `language_code`), used only to pre-select the language offer.
     """
@@ -106,6 +149,12 @@ class Event:
     value: str = ""
     turn: int | None = None
     language_hint: str | None = None
+    system: SystemEvent | None = None
+
+    @staticmethod
+    def happened(what: SystemEvent) -> Event:
+        """Return the system event that tells the flow `what` happened."""
+        return Event("system", system=what)
 
 
 @dataclass
