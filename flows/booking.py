@@ -13,6 +13,7 @@ from flows.dialog import StateSpec, ask, choice, goto, register, say
 from flows.environment import declaration_complete
 from flows.my_booking import open_my_booking
 from flows.model import (
+    BookingRefused,
     ConfirmBooking,
     Conversation,
     Document,
@@ -23,8 +24,10 @@ from flows.model import (
     LeaveWaitlist,
     Msg,
     Outcome,
+    PlaceOffered,
     ReleaseHold,
     Reply,
+    SlotTaken,
     State,
     Time,
 )
@@ -121,15 +124,16 @@ def answer_time(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome
 
 def on_system(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
     """React to what storage reported: a place taken, or the booking limit reached."""
-    if event.value in ("booking_limit", "service_stopped"):
+    if isinstance(event.system, BookingRefused):
         conv.data.pop("hold", None)
         return goto(conv, State.CHOOSING_DAY, ports)
-    return slot_taken(conv, event, ports)
+    assert isinstance(event.system, SlotTaken)
+    return slot_taken(conv, event.system, ports)
 
 
-def slot_taken(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+def slot_taken(conv: Conversation, taken: SlotTaken, ports: IntakePorts) -> Outcome:
     """Say the slot was just taken and offer the nearest free alternatives."""
-    wanted = datetime.fromisoformat(event.value.split(":", 1)[1])
+    wanted = taken.starts_at
     conv.data.pop("hold", None)
     nearest = ports.nearest_free(wanted, limit=ALTERNATIVES_OFFERED)
     conv.data["day"] = conv.data.get("day") or wanted.date().isoformat()
@@ -261,9 +265,14 @@ def answer_waitlisted(conv: Conversation, event: Event, ports: IntakePorts) -> O
 
 def place_offered(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
     """A place opened and is held for this waiting user: ask them to confirm it."""
-    key, starts_at, expires_at = event.value.split(":", 1)[1].split("|")
-    conv.data["hold"] = {"key": key, "starts_at": starts_at, "expires_at": expires_at}
-    conv.data["day"] = datetime.fromisoformat(starts_at).date().isoformat()
+    offer = event.system
+    assert isinstance(offer, PlaceOffered)
+    conv.data["hold"] = {
+        "key": offer.hold_key,
+        "starts_at": offer.starts_at.isoformat(),
+        "expires_at": offer.expires_at.isoformat(),
+    }
+    conv.data["day"] = offer.starts_at.date().isoformat()
     before = [say("waitlist.offer")]
     return goto(conv, State.CONFIRMING_BOOKING, ports, before=before)
 

@@ -21,7 +21,20 @@ from flows import (
     terms,
 )
 from flows.dialog import PREVIOUS, StateSpec, ask, choice, goto, register, say, specs, stay
-from flows.model import Conversation, Event, IntakePorts, Outcome, ReleaseHold, Reply, State
+from flows.model import (
+    BookingRefused,
+    CancelledByOffice,
+    Conversation,
+    Event,
+    IntakePorts,
+    Outcome,
+    PlaceOffered,
+    ReleaseHold,
+    Reply,
+    SlotTaken,
+    State,
+    StoppedByOffice,
+)
 
 STEP_MODULES = (
     language, terms, eligibility, environment, conditions, accommodations, booking, my_booking
@@ -147,9 +160,21 @@ def _command(conv: Conversation, name: str, ports: IntakePorts) -> Outcome:
     return stay(conv, ports, before=[say("common.welcome_back")])
 
 
+_SYSTEM_TRIGGERS = {
+    SlotTaken: "slot_taken",
+    PlaceOffered: "place_offered",
+    CancelledByOffice: "cancelled_by_office",
+    StoppedByOffice: "stopped_by_office",
+}
+
+
 def _trigger(event: Event) -> str:
     if event.kind == "text":
         return "text"
+    if event.kind == "system":
+        if isinstance(event.system, BookingRefused):
+            return "booking_limit" if event.system.reason == "limit" else "service_stopped"
+        return _SYSTEM_TRIGGERS[type(event.system)]
     return event.value.split(":", 1)[0]
 
 
@@ -199,11 +224,11 @@ def step(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
             outcome.conversation.turn = conv.turn + 1
         return outcome
 
-    if event.kind == "system" and event.value.startswith("cancelled_by_office:"):
-        outcome = my_booking.office_cancelled(conv, event.value.split(":", 1)[1], ports)
+    if isinstance(event.system, CancelledByOffice):
+        outcome = my_booking.office_cancelled(conv, event.system.reference, ports)
         outcome.conversation.turn = conv.turn + 1
         return outcome
-    if event.kind == "system" and event.value == "stopped_by_office":
+    if isinstance(event.system, StoppedByOffice):
         outcome = my_booking.office_stopped_service(conv, ports)
         outcome.conversation.turn = conv.turn + 1
         return outcome

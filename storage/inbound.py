@@ -23,6 +23,8 @@ from flows.codec import reply_to_json
 from flows.machine import step
 from flows.model import (
     BookingInfo,
+    BookingRefused,
+    CancelledByOffice,
     CancelBooking,
     ConfirmBooking,
     Event,
@@ -31,8 +33,12 @@ from flows.model import (
     LeaveWaitlist,
     OfficeProfile,
     Outcome,
+    PlaceOffered,
     RecordConsent,
     ReleaseHold,
+    SlotTaken,
+    StoppedByOffice,
+    SystemEvent,
 )
 from flows.model import Conversation as FlowConversation
 from flows.office_calendar import OfficeCalendar
@@ -276,7 +282,7 @@ class Intake:
             if not bookings.cancel(session, booking, reason="office", now=now):
                 return "already"
             reminders.cancel_for(session, booking.id, now)
-            self._tell_jobseeker(session, office, booking, f"cancelled_by_office:{booking.reference}", now)
+            self._tell_jobseeker(session, office, booking, CancelledByOffice(booking.reference or ""), now)
             self._offer_places(session, office, [booking.starts_at], now, skip=None)
             return "done"
         if action == "stop_service":
@@ -287,11 +293,13 @@ class Intake:
             ):
                 reminders.cancel_for(session, later.id, now)
             waitlist.leave(session, channel=booking.channel, user_ref=booking.user_ref)
-            self._tell_jobseeker(session, office, booking, "stopped_by_office", now)
+            self._tell_jobseeker(session, office, booking, StoppedByOffice(), now)
             return "done"
         raise ValueError(f"unknown action {action!r}")
 
-    def _tell_jobseeker(self, session: Session, office: Office, booking: Booking, system: str, now: datetime) -> None:
+    def _tell_jobseeker(
+        self, session: Session, office: Office, booking: Booking, system: SystemEvent, now: datetime
+    ) -> None:
         """Move the jobseeker's conversation on and tell them, in their language."""
         row, conv = conversations.load_for_update(
             session, channel=booking.channel, user_ref=booking.user_ref, office_id=office.id,
@@ -302,7 +310,7 @@ class Intake:
         ports = StoredIntakePorts(
             session, office, now, pseudonym=row.pseudonym, jobseeker_key=booking.jobseeker_key
         )
-        self._save(session, row, step(conv, Event("system", system), ports), now, None)
+        self._save(session, row, step(conv, Event.happened(system), ports), now, None)
 
     def _already_processed(self, channel: str, event_key: str) -> bool:
         with self.db.transaction() as session:
@@ -360,12 +368,12 @@ class Intake:
             ports.forget_availability()
             if isinstance(refused, bookings.SlotUnavailable):
                 log.info("slot taken for %s at %s", row.pseudonym, refused.starts_at.isoformat())
-                retry = Event("system", f"slot_taken:{refused.starts_at.isoformat()}")
+                retry = Event.happened(SlotTaken(refused.starts_at))
             elif isinstance(refused, ServiceStopped):
-                retry = Event("system", "service_stopped")
+                retry = Event.happened(BookingRefused("service_stopped"))
             else:
                 log.info("booking limit reached for %s", row.pseudonym)
-                retry = Event("system", "booking_limit")
+                retry = Event.happened(BookingRefused("limit"))
             actor.freed.clear()
             outcome = step(conv, retry, ports)
             with session.begin_nested():
@@ -553,7 +561,7 @@ class Intake:
                         )
                 except bookings.SlotUnavailable:
                     break  # someone took the place already
-                offer = Event("system", f"place_offered:{key}|{starts_at.isoformat()}|{expires.isoformat()}")
+                offer = Event.happened(PlaceOffered(key, starts_at, expires))
                 number = conv.data.get("jobseeker_number")
                 ports = StoredIntakePorts(
                     session, office, now, pseudonym=row.pseudonym,
