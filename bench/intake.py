@@ -1,8 +1,9 @@
 """Benchmark: N simulated jobseekers through the whole intake, on SQLite and PostgreSQL.
 
-Each jobseeker runs the full intake (language → terms → eligibility → 7 environment items →
-3 conditions → accommodation → day → time → confirm) through the real `Intake.handle_event`
-and the outbox rendering, from C worker threads. Prints steps/s and p50/p99 per step.
+Each jobseeker walks the scripted path of the intake table (`flows/script.py`: language →
+terms → eligibility → environment items → conditions → accommodation → day → time →
+confirm) through the real `handle_event` and the outbox rendering, from C worker threads.
+Prints steps/s and p50/p99 per state.
 
     python bench/intake.py --users 200 --concurrency 8
 """
@@ -25,37 +26,12 @@ from bot import config  # noqa: E402
 from bot.app import build  # noqa: E402
 from bot.console.chat import CHANNEL, render  # noqa: E402
 from flows.codec import reply_from_json  # noqa: E402
+from flows.intake import State  # noqa: E402
 from flows.model import Event  # noqa: E402
+from flows.script import typed_line  # noqa: E402
 from storage import offices, outbox  # noqa: E402
 from storage.throwaway_pg import PostgresUnavailable, ThrowawayPostgres  # noqa: E402
 from storage.vault import Vault  # noqa: E402
-
-ENVIRONMENT_ITEMS = 7
-
-
-def _script() -> list[tuple[str, Event | None]]:
-    """Return (step name, event) pairs; None means 'pick a random offered choice'."""
-    steps: list[tuple[str, Event | None]] = [
-        ("start", Event("command", "start")),
-        ("language", Event("text", "2")),
-        ("terms", Event("text", "1")),
-        ("meeting_app", Event("text", "1")),
-        ("registration", Event("text", "1")),
-        ("jobseeker_number", Event("text", "13010-12345678")),
-        ("device", Event("text", "1")),
-    ]
-    steps += [("environment", Event("text", "1"))] * ENVIRONMENT_ITEMS
-    steps += [("conditions", Event("text", "1"))] * 3
-    steps += [
-        ("accommodation", Event("text", "2")),
-        ("interpreter_language", Event("text", "Tiếng Việt")),
-        ("note", Event("text", "1")),
-        ("day", None),
-        ("time", None),
-        ("confirm", Event("text", "1")),
-    ]
-    return steps
-
 
 def _deliver(app, user: str) -> list:  # type: ignore[no-untyped-def]
     with app.db.transaction() as session:
@@ -67,18 +43,32 @@ def _deliver(app, user: str) -> list:  # type: ignore[no-untyped-def]
 
 
 def run_user(app, user: str, rng: random.Random, number: int) -> tuple[dict[str, list[float]], bool]:  # type: ignore[no-untyped-def]
+    """Walk one jobseeker along the scripted path (flows/script.py), typing option numbers;
+    each has their own number, asks for an interpreter and picks a random day and time."""
     timings: dict[str, list[float]] = defaultdict(list)
-    replies: list = []
-    for name, event in _script():
-        if name == "jobseeker_number":  # each simulated jobseeker is a different person
-            event = Event("text", f"13010-{number:08d}")
+    started = time.perf_counter()
+    state = app.intake.handle_event(CHANNEL, user, Event("command", "start")).state
+    replies = _deliver(app, user)
+    timings["start"].append(time.perf_counter() - started)
+    for _ in range(200):
+        offered = [c.id for r in replies for c in r.choices]
+        if state == State.ASKING_JOBSEEKER_NUMBER:  # each simulated jobseeker is another person
+            event: Event | None = Event("text", f"13010-{number:08d}")
+        elif state == State.CHOOSING_ACCOMMODATION:
+            event = Event("text", str(offered.index("acc:interpreter") + 1))
+        elif state in (State.CHOOSING_DAY, State.CHOOSING_TIME):
+            picks = [c for c in offered if not c.startswith(("times:", "days:"))]
+            event = Event("text", str(offered.index(rng.choice(picks)) + 1))
+        else:
+            line = typed_line(state, offered, language="en")
+            event = None if line is None else Event("text", line)
         if event is None:
-            offered = [c.id for r in replies for c in r.choices if not c.id.startswith(("times:", "days:"))]
-            event = Event("text", str(rng.randint(1, max(1, len(offered)))))
+            break
         started = time.perf_counter()
-        app.intake.handle_event(CHANNEL, user, event)
+        handled = app.intake.handle_event(CHANNEL, user, event)
         replies = _deliver(app, user)
-        timings[name].append(time.perf_counter() - started)
+        timings[state].append(time.perf_counter() - started)
+        state = handled.state
     booked = any(r.body.id == "booking.booked" for r in replies)
     return timings, booked
 

@@ -13,6 +13,10 @@ from datetime import date, time
 from bot import config, logs, operations
 from bot.app import App, SchemaBehind, build
 from bot.console import run_chat
+from bot.console.chat import run_script
+from flows import languages
+from bot.rendering import Renderer
+from flows.intake import answers_summary
 from storage import offices, schema
 from storage.db import Database
 from storage.vault import Vault
@@ -46,6 +50,11 @@ def parser() -> argparse.ArgumentParser:
 
     chat = sub.add_parser("chat", help="the intake in this terminal (the default)")
     chat.add_argument("--user", default="local", help="who is chatting (keeps their own conversation)")
+    chat.add_argument(
+        "--script",
+        metavar="LANG",
+        help="let a scripted jobseeker answer every question in LANG (a demo; books a slot)",
+    )
 
     db = sub.add_parser("db", help="database schema")
     db.add_argument("action", choices=["upgrade", "current"])
@@ -164,10 +173,11 @@ def _cmd_bookings(app: App, args: argparse.Namespace) -> int:
         tz = offices.calendar(session, office).tz
         day = args.day or app.clock().astimezone(tz).date()
         rows = operations.schedule(session, office, app.vault, day, 1)
+        renderer = Renderer(app.settings.counselor_language)
         for c in rows:
             print(
                 f"{c.starts_at.astimezone(tz):%Y-%m-%d %H:%M} {c.reference} {c.language} "
-                f"{c.channel} {c.masked_number or '(unknown)'} accommodation={c.accommodation['kind']}"
+                f"{c.channel} | " + renderer.param(answers_summary(c.details)).replace("\n", " | ")
             )
         print(f"{len(rows)} booking(s) on {day}")
     return 0
@@ -206,6 +216,15 @@ def main(argv: list[str] | None = None) -> int:
         args.command is None and (settings.telegram or settings.line)
     ):
         return _run_services(app, args.command)
+    if getattr(args, "script", None):
+        if args.script not in languages.codes():
+            print(f"--script takes one of {', '.join(languages.codes())}", file=sys.stderr)
+            return 2
+        run_script(
+            app, user_ref=args.user, language=args.script, stdout=sys.stdout,
+            counselor_out=sys.stderr,
+        )
+        return 0
     run_chat(app, user_ref=getattr(args, "user", "local"))
     return 0
 

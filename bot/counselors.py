@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 from typing import TextIO
 
-from flows.model import Msg
-from flows.text_input import mask_jobseeker_number
+from flows.intake import answers_summary
+from flows.model import Msg, Param
 from bot.operations import Consultation
 from bot.rendering import Renderer
 from storage import outbox
@@ -26,9 +26,7 @@ def notification_text(
     booking: Booking, details: dict, renderer: Renderer, *, kind: str = "booked", old: Booking | None = None
 ) -> str:
     """Return the text of a notification: booked, cancelled or rescheduled."""
-    acc = details.get("accommodation") or {"kind": "none"}
-    number = details.get("jobseeker_number")
-    params = {
+    params: dict[str, Param] = {
         "reference": booking.reference or "",
         "at": booking.starts_at,
         "language": Msg(f"language.native.{booking.language}"),
@@ -36,31 +34,21 @@ def notification_text(
     }
     if kind == "cancelled":
         return renderer.text("counselor.cancelled", **params)
-    params.update(
-        registration=Msg(f"booking.summary.registration.{details.get('registration') or 'office'}"),
-        number=mask_jobseeker_number(number) if number else Msg("booking.summary.number_unknown"),
-        accommodation=Msg(
-            f"accommodation.summary.{acc['kind']}", {k: v for k, v in acc.items() if k != "kind"}
-        ),
-        note=details.get("note") or Msg("booking.summary.no_note"),
-    )
+    params["answers"] = answers_summary(details)
     if kind == "rescheduled" and old is not None:
         return renderer.text("counselor.rescheduled", old=old.reference or "", old_at=old.starts_at, **params)
     return renderer.text("counselor.booked", **params)
 
 
 def consultation_line(c: Consultation, renderer: Renderer) -> str:
-    """Return one consultation as a line: time, reference, language, accommodations, owner."""
-    acc = c.accommodation
+    """Return one consultation: time, reference, language, owner, then the intake answers."""
     return renderer.text(
         "slack.schedule.line",
         at=c.starts_at,
         reference=c.reference,
         language=Msg(f"language.native.{c.language}") if c.language else "",
         channel=Msg(f"channel.{c.channel}"),
-        accommodation=Msg(f"accommodation.summary.{acc['kind']}", {k: v for k, v in acc.items() if k != "kind"}),
-        number=c.masked_number or Msg("booking.summary.number_unknown"),
-        note=c.note or Msg("booking.summary.no_note"),
+        answers=answers_summary(c.details),
         owner=f"<@{c.claimed_by}>" if c.claimed_by else Msg("slack.schedule.unclaimed"),
     )
 

@@ -11,7 +11,6 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
-from flows.text_input import mask_jobseeker_number
 from storage import bookings, offices
 from storage.models import Booking, Office
 from storage.vault import Vault
@@ -26,9 +25,7 @@ class Consultation:
     language: str
     channel: str
     status: str
-    masked_number: str
-    accommodation: dict
-    note: str
+    details: dict  # the stored intake answers; shown through flows.intake.answers_summary
     claimed_by: str | None
 
 
@@ -50,9 +47,7 @@ def consultation(booking: Booking, vault: Vault) -> Consultation:
         language=booking.language or "",
         channel=booking.channel,
         status=booking.status,
-        masked_number=mask_jobseeker_number(details.get("jobseeker_number")),
-        accommodation=details.get("accommodation") or {"kind": "none"},
-        note=details.get("note") or "",
+        details=details,
         claimed_by=booking.claimed_by,
     )
 

@@ -19,7 +19,7 @@ from babel.dates import format_date, format_skeleton, format_time, get_timezone_
 from babel.messages.pofile import read_po
 
 from flows import languages
-from flows.model import Msg, Param, Reply, Time
+from flows.model import Lines, Msg, Param, Reply, Time
 from flows.terms_document import terms
 
 OFFICE_TZ = ZoneInfo("Asia/Tokyo")
@@ -73,6 +73,8 @@ class Renderer:
         """Format one parameter for this language."""
         if isinstance(value, Msg):
             return self.msg(value)
+        if isinstance(value, Lines):
+            return "\n".join(self.param(item) for item in value.items)
         if isinstance(value, Time):
             return format_time(value.at.astimezone(self.tz), "HH:mm", locale=self.locale)
         if isinstance(value, datetime):

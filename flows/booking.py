@@ -1,41 +1,43 @@
 """Book a slot: days with free places, then times; a hold while the user confirms.
 
-If the chosen place was just taken, the storage layer reports it as a `slot_taken` system
-event and this module offers the nearest free alternatives.
+If the chosen place was just taken, the service reports it as a `SlotTaken` system event
+and this module offers the nearest free alternatives.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from flows.conditions import CONDITIONS
-from flows.dialog import StateSpec, ask, choice, goto, register, say
+from flows.conditions import conditions_met
+from flows.dialog import STAY, Move, StoredAnswer, ask, choice, move, say, summary_lines
 from flows.environment import declaration_complete
-from flows.my_booking import open_my_booking
 from flows.model import (
     BookingRefused,
     ConfirmBooking,
     Conversation,
     Document,
+    Effect,
     Event,
     HoldSlot,
     IntakePorts,
     JoinWaitlist,
     LeaveWaitlist,
     Msg,
-    Outcome,
     PlaceOffered,
     ReleaseHold,
     Reply,
     SlotTaken,
-    State,
+    SystemEvent,
     Time,
 )
-from flows.text_input import mask_jobseeker_number
+from flows.my_booking import open_my_booking
 
 DAYS_OFFERED = 10
 ALTERNATIVES_OFFERED = 4
 _NEW_APPLICATION = choice("booked:new", "booked.choice.new")
+
+Stored = Callable[[], tuple[StoredAnswer, ...]]
 
 
 def enter_day(conv: Conversation, ports: IntakePorts) -> None:
@@ -68,16 +70,16 @@ def prompt_day(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     ]
 
 
-def answer_day(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+def answer_day(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Show the free times of the chosen day, look again, or join the waitlist."""
     if event.value == "limit:manage":
         return open_my_booking(conv, ports)
     if event.value == "days:waitlist":
-        return goto(conv, State.WAITLISTED, ports, effects=[JoinWaitlist()])
+        return move("waitlist", effects=[JoinWaitlist()])
     if event.value == "days:again":
-        return goto(conv, State.CHOOSING_DAY, ports)
+        return move("look_again")
     conv.data["day"] = event.value.split(":", 1)[1]
-    return goto(conv, State.CHOOSING_TIME, ports)
+    return move("day_chosen")
 
 
 def enter_time(conv: Conversation, ports: IntakePorts) -> None:
@@ -97,20 +99,22 @@ def prompt_time(conv: Conversation, ports: IntakePorts) -> list[Reply]:
         labels = [choice(f"time:{t.isoformat()}", "booking.datetime.label", at=t) for t in times]
         return [ask("booking.time.ask_alternatives", *labels, other_day)]
     labels = [choice(f"time:{t.isoformat()}", "booking.time.label", time=Time(t)) for t in times]
-    return [ask("booking.time.ask", *labels, other_day, date=date.fromisoformat(conv.data["day"]))]
+    day = date.fromisoformat(conv.data["day"])
+    return [ask("booking.time.ask", *labels, other_day, date=day)]
 
 
-def _release(conv: Conversation) -> list:
+def release(conv: Conversation) -> list[Effect]:
+    """Forget the held place and return the effect that gives it back (if any)."""
     hold = conv.data.pop("hold", None)
     return [ReleaseHold(hold["key"])] if hold else []
 
 
-def answer_time(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+def answer_time(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Hold the chosen slot for a few minutes and ask for confirmation."""
     if event.value == "times:other_day":
-        return goto(conv, State.CHOOSING_DAY, ports)
+        return move("other_day")
     starts_at = datetime.fromisoformat(event.value.split(":", 1)[1])
-    effects = _release(conv)
+    effects = release(conv)
     expires_at = ports.now() + timedelta(minutes=ports.office().hold_minutes)
     key = ports.new_secret()
     conv.data["hold"] = {
@@ -119,47 +123,28 @@ def answer_time(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome
         "expires_at": expires_at.isoformat(),
     }
     effects.append(HoldSlot(key, starts_at, expires_at))
-    return goto(conv, State.CONFIRMING_BOOKING, ports, effects=effects)
+    return move("held", effects=effects)
 
 
-def on_system(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
-    """React to what storage reported: a place taken, or the booking limit reached."""
-    if isinstance(event.system, BookingRefused):
-        conv.data.pop("hold", None)
-        return goto(conv, State.CHOOSING_DAY, ports)
-    assert isinstance(event.system, SlotTaken)
-    return slot_taken(conv, event.system, ports)
+def react_refused_or_taken(conv: Conversation, what: SystemEvent, ports: IntakePorts) -> Move:
+    """React to what storage reported: a place taken, or the booking refused."""
+    if isinstance(what, SlotTaken):
+        return slot_taken(conv, what, ports)
+    conv.data.pop("hold", None)  # storage rolled the hold back with the refused booking
+    return move("refused")
 
 
-def slot_taken(conv: Conversation, taken: SlotTaken, ports: IntakePorts) -> Outcome:
+def slot_taken(conv: Conversation, taken: SlotTaken, ports: IntakePorts) -> Move:
     """Say the slot was just taken and offer the nearest free alternatives."""
-    wanted = taken.starts_at
     conv.data.pop("hold", None)
-    nearest = ports.nearest_free(wanted, limit=ALTERNATIVES_OFFERED)
-    conv.data["day"] = conv.data.get("day") or wanted.date().isoformat()
+    nearest = ports.nearest_free(taken.starts_at, limit=ALTERNATIVES_OFFERED)
+    conv.data["day"] = conv.data.get("day") or taken.starts_at.date().isoformat()
     conv.data["offered_times"] = [t.isoformat() for t in nearest]
     conv.data["alternatives"] = True
-    return goto(
-        conv, State.CHOOSING_TIME, ports, before=[say("booking.taken", at=wanted)], refresh=False
-    )
+    return move("taken", say("booking.taken", at=taken.starts_at), refresh=False)
 
 
-def summary_params(data: dict) -> dict:
-    """Return the parameters that describe the intake answers in a summary."""
-    acc = data.get("accommodation") or {"kind": "none"}
-    number = data.get("jobseeker_number")
-    return {
-        "registration": Msg(f"booking.summary.registration.{data.get('registration', 'office')}"),
-        "number": mask_jobseeker_number(number) if number else Msg("booking.summary.number_unknown"),
-        "accommodation": Msg(
-            f"accommodation.summary.{acc['kind']}",
-            {k: v for k, v in acc.items() if k != "kind"},
-        ),
-        "note": data.get("note") or Msg("booking.summary.no_note"),
-    }
-
-
-def prompt_confirm(conv: Conversation, ports: IntakePorts) -> list[Reply]:
+def prompt_confirm(conv: Conversation, ports: IntakePorts, *, stored: Stored) -> list[Reply]:
     """Show the summary of the held slot and the answers; ask to confirm."""
     hold = conv.data["hold"]
     return [
@@ -169,26 +154,20 @@ def prompt_confirm(conv: Conversation, ports: IntakePorts) -> list[Reply]:
             choice("book:other", "booking.choice.other_time"),
             at=datetime.fromisoformat(hold["starts_at"]),
             until=Time(datetime.fromisoformat(hold["expires_at"])),
-            **summary_params(conv.data),
+            answers=summary_lines(stored(), conv.data),
         )
     ]
 
 
-def _answers(conv: Conversation) -> dict:
-    keys = ("registration", "jobseeker_number", "accommodation", "note", "terms_version")
-    return {k: conv.data.get(k) for k in keys}
-
-
-def answer_confirm(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+def answer_confirm(
+    conv: Conversation, event: Event, ports: IntakePorts, *, stored: Stored
+) -> Move:
     """Book the held slot, or release it and choose another time."""
     if event.value == "book:other":
-        return goto(conv, State.CHOOSING_DAY, ports, effects=_release(conv))
-    ready = declaration_complete(conv.data) and all(
-        conv.data.get("conditions", {}).get(key) for key in CONDITIONS
-    )
-    if not ready:  # a booking needs every environment item and condition (art. 5, 12)
-        conv.data["env_index"] = 0
-        return goto(conv, State.CHECKING_ENVIRONMENT, ports, effects=_release(conv))
+        return move("other_time", effects=release(conv))
+    if not (declaration_complete(conv.data) and conditions_met(conv.data)):
+        conv.data["env_index"] = 0  # a booking needs every item and condition (art. 5, 12)
+        return move("incomplete", effects=release(conv))
     office = ports.office()
     lapsed = hold_lapsed(conv, ports)
     hold = conv.data.pop("hold")
@@ -196,24 +175,24 @@ def answer_confirm(conv: Conversation, event: Event, ports: IntakePorts) -> Outc
     reference = ports.new_reference()
     token = ports.new_secret()
     url = office.meeting_link_template.format(token=token, reference=reference, office=office.code)
+    answers = {a.key: conv.data.get(a.key) for a in stored()}
+    answers["terms_version"] = conv.data.get("terms_version")
     effect = ConfirmBooking(
         hold_key=hold["key"],
         reference=reference,
         meeting_token=token,
         meeting_url=url,
         language=conv.language or "",
-        answers=_answers(conv),
+        answers=answers,
         replaces=replaces,
     )
     conv.data["booking"] = {"reference": reference, "starts_at": hold["starts_at"], "url": url}
-    starts_at = datetime.fromisoformat(hold["starts_at"])
-    conv.state = State.BOOKED
     booked = Reply(
         Msg(
             "booking.booked",
             {
                 "reference": reference,
-                "at": starts_at,
+                "at": datetime.fromisoformat(hold["starts_at"]),
                 "link": url,
                 "meeting_app": office.meeting_app,
                 "minutes": office.slot_minutes,
@@ -225,23 +204,19 @@ def answer_confirm(conv: Conversation, event: Event, ports: IntakePorts) -> Outc
     notes = [say("booking.hold_expired_but_free")] if lapsed else []
     if replaces:
         notes.append(say("mybooking.rescheduled", old=replaces))
-    return Outcome(conv, [*notes, booked], [effect])
+    return Move("booked", (*notes, booked), (effect,), asked=True)
 
 
 def hold_lapsed(conv: Conversation, ports: IntakePorts) -> bool:
-    """Return True when the user is confirming a hold whose time ran out."""
+    """Return True when the place held for this user ran out of time."""
     hold = conv.data.get("hold")
-    if conv.state != State.CONFIRMING_BOOKING or not hold:
-        return False
-    return ports.now() >= datetime.fromisoformat(hold["expires_at"])
+    return bool(hold) and ports.now() >= datetime.fromisoformat(hold["expires_at"])
 
 
-def expire_hold(conv: Conversation, ports: IntakePorts) -> Outcome:
+def expire_hold(conv: Conversation, ports: IntakePorts) -> Move:
     """Tell the user their hold ran out and show the free times again."""
-    effects = _release(conv)
-    return goto(
-        conv, State.CHOOSING_TIME, ports, before=[say("booking.hold_expired")], effects=effects
-    )
+    effects = release(conv)
+    return move("hold_expired", say("booking.hold_expired"), effects=effects)
 
 
 def prompt_waitlisted(conv: Conversation, ports: IntakePorts) -> list[Reply]:
@@ -255,31 +230,31 @@ def prompt_waitlisted(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     ]
 
 
-def answer_waitlisted(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+def answer_waitlisted(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Look at the days again, or leave the waitlist."""
     if event.value == "waitlist:leave":
-        before = [say("waitlist.left")]
-        return goto(conv, State.CHOOSING_DAY, ports, before=before, effects=[LeaveWaitlist()])
-    return goto(conv, State.CHOOSING_DAY, ports)
+        return move("left", say("waitlist.left"), effects=[LeaveWaitlist()])
+    return move("check")
 
 
-def place_offered(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+def react_place_offered(conv: Conversation, what: SystemEvent, ports: IntakePorts) -> Move:
     """A place opened and is held for this waiting user: ask them to confirm it."""
-    offer = event.system
-    assert isinstance(offer, PlaceOffered)
+    if not isinstance(what, PlaceOffered):
+        return Move(STAY)
     conv.data["hold"] = {
-        "key": offer.hold_key,
-        "starts_at": offer.starts_at.isoformat(),
-        "expires_at": offer.expires_at.isoformat(),
+        "key": what.hold_key,
+        "starts_at": what.starts_at.isoformat(),
+        "expires_at": what.expires_at.isoformat(),
     }
-    conv.data["day"] = offer.starts_at.date().isoformat()
-    before = [say("waitlist.offer")]
-    return goto(conv, State.CONFIRMING_BOOKING, ports, before=before)
+    conv.data["day"] = what.starts_at.date().isoformat()
+    return move("offered", say("waitlist.offer"))
 
 
 def prompt_booked(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """Remind the user of their booking."""
-    booking = conv.data.get("booking", {})
+    booking = conv.data.get("booking")
+    if not booking:  # the booking ended meanwhile: only a new application remains
+        return [ask("mybooking.none", _NEW_APPLICATION)]
     return [
         ask(
             "booked.summary",
@@ -291,70 +266,7 @@ def prompt_booked(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     ]
 
 
-def answer_booked(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+def answer_booked(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Start another application from the terms."""
     conv.data = {}
-    return goto(conv, State.REVIEWING_TERMS, ports)
-
-
-register(
-    StateSpec(
-        State.CHOOSING_DAY,
-        prompt=prompt_day,
-        answer=answer_day,
-        enter=enter_day,
-        transitions={
-            "day": (State.CHOOSING_TIME,),
-            "days": (State.CHOOSING_DAY, State.WAITLISTED),
-            "limit": (State.MANAGING_BOOKING, State.CHOOSING_DAY),
-        },
-        summary="day with free places",
-    ),
-    StateSpec(
-        State.WAITLISTED,
-        prompt=prompt_waitlisted,
-        answer=answer_waitlisted,
-        transitions={
-            "waitlist": (State.CHOOSING_DAY,),
-            "place_offered": (State.CONFIRMING_BOOKING,),
-        },
-        summary="waiting for a place to open",
-        extra={"system": place_offered},
-    ),
-    StateSpec(
-        State.CHOOSING_TIME,
-        prompt=prompt_time,
-        answer=answer_time,
-        enter=enter_time,
-        transitions={
-            "time": (State.CONFIRMING_BOOKING,),
-            "times": (State.CHOOSING_DAY,),
-            "slot_taken": (State.CHOOSING_TIME,),
-            "booking_limit": (State.CHOOSING_DAY,),
-            "service_stopped": (State.CHOOSING_DAY,),
-        },
-        summary="time (holds the slot)",
-        extra={"system": on_system},
-    ),
-    StateSpec(
-        State.CONFIRMING_BOOKING,
-        prompt=prompt_confirm,
-        answer=answer_confirm,
-        transitions={
-            "book": (State.BOOKED, State.CHOOSING_DAY, State.CHECKING_ENVIRONMENT),
-            "slot_taken": (State.CHOOSING_TIME,),
-            "booking_limit": (State.CHOOSING_DAY,),
-            "service_stopped": (State.CHOOSING_DAY,),
-            "hold_expired": (State.CHOOSING_TIME,),
-        },
-        summary="confirm the held slot",
-        extra={"system": on_system},
-    ),
-    StateSpec(
-        State.BOOKED,
-        prompt=prompt_booked,
-        answer=answer_booked,
-        transitions={"booked": (State.REVIEWING_TERMS,)},
-        summary="booked: reference and link",
-    ),
-)
+    return move("new_application")

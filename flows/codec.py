@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flows.model import Choice, Document, Msg, Param, Reply, Time
+from flows.model import Choice, Document, Lines, Msg, Param, Reply, Time
 
 
 def _param_to_json(value: Param) -> Any:
     if isinstance(value, Msg):
         return {"$msg": value.id, "params": {k: _param_to_json(v) for k, v in value.params.items()}}
+    if isinstance(value, Lines):
+        return {"$lines": [_param_to_json(item) for item in value.items]}
     if isinstance(value, Time):
         return {"$time": value.at.isoformat()}
     if isinstance(value, datetime):
@@ -24,6 +26,8 @@ def _param_from_json(value: Any) -> Param:
     if isinstance(value, dict):
         if "$msg" in value:
             return Msg(value["$msg"], {k: _param_from_json(v) for k, v in value["params"].items()})
+        if "$lines" in value:
+            return Lines(tuple(_param_from_json(item) for item in value["$lines"]))  # type: ignore[misc]
         if "$time" in value:
             return Time(datetime.fromisoformat(value["$time"]))
         if "$datetime" in value:
@@ -56,7 +60,6 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
             else None
         ),
         "all_languages": reply.all_languages,
-        "expects_text": reply.expects_text,
     }
 
 
@@ -68,5 +71,4 @@ def reply_from_json(raw: dict[str, Any]) -> Reply:
         choices=tuple(Choice(c["id"], msg_from_json(c["label"])) for c in raw["choices"]),
         document=Document(doc["kind"], doc["section"]) if doc else None,
         all_languages=raw.get("all_languages", False),
-        expects_text=raw.get("expects_text", False),
     )

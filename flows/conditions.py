@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flows.dialog import StateSpec, ask, choice, goto, register
-from flows.model import Conversation, Event, IntakePorts, Outcome, Reply, State
+from typing import Any
+
+from flows.dialog import Move, ask, choice, move
+from flows.model import Conversation, Event, IntakePorts, Reply
 
 CONDITIONS: tuple[str, ...] = (
     "private_room",  # art. 12(3)
@@ -14,7 +16,8 @@ CONDITIONS: tuple[str, ...] = (
 
 
 def _current(conv: Conversation) -> str:
-    return CONDITIONS[conv.data.get("condition_index", 0)]
+    index = conv.data.get("condition_index", 0)
+    return CONDITIONS[index if 0 <= index < len(CONDITIONS) else 0]
 
 
 def prompt_condition(conv: Conversation, ports: IntakePorts) -> list[Reply]:
@@ -28,16 +31,17 @@ def prompt_condition(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     ]
 
 
-def answer_condition(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+def answer_condition(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Move to the next condition, or explain why it matters."""
     if event.value == "cond:cannot":
-        return goto(conv, State.CONDITIONS_UNMET, ports)
-    conv.data.setdefault("conditions", {})[_current(conv)] = True
-    index = conv.data.get("condition_index", 0) + 1
+        return move("cannot")
+    key = _current(conv)
+    conv.data.setdefault("conditions", {})[key] = True
+    index = CONDITIONS.index(key) + 1
     if index < len(CONDITIONS):
         conv.data["condition_index"] = index
-        return goto(conv, State.CONFIRMING_CONDITIONS, ports)
-    return goto(conv, State.CHOOSING_ACCOMMODATION, ports)
+        return move("next_condition")
+    return move("all_agreed")
 
 
 def prompt_unmet(conv: Conversation, ports: IntakePorts) -> list[Reply]:
@@ -50,30 +54,12 @@ def prompt_unmet(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     ]
 
 
-def answer_unmet(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+def answer_unmet(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Ask the same condition again."""
-    return goto(conv, State.CONFIRMING_CONDITIONS, ports)
+    return move("ready")
 
 
-register(
-    StateSpec(
-        State.CONFIRMING_CONDITIONS,
-        prompt=prompt_condition,
-        answer=answer_condition,
-        transitions={
-            "cond": (
-                State.CONFIRMING_CONDITIONS,
-                State.CONDITIONS_UNMET,
-                State.CHOOSING_ACCOMMODATION,
-            )
-        },
-        summary="room, recording, costs (art. 12, 3)",
-    ),
-    StateSpec(
-        State.CONDITIONS_UNMET,
-        prompt=prompt_unmet,
-        answer=answer_unmet,
-        transitions={"cond_ready": (State.CONFIRMING_CONDITIONS,)},
-        summary="condition not met: explain",
-    ),
-)
+def conditions_met(data: dict[str, Any]) -> bool:
+    """Return True when every condition was accepted."""
+    accepted = data.get("conditions", {})
+    return all(accepted.get(key) is True for key in CONDITIONS)

@@ -1,13 +1,15 @@
-"""The building blocks every step module uses: a state's spec and the move to another state.
+"""The building blocks of the intake: a state's spec, the answer's `Move`, stored answers.
 
-A `StateSpec` is the data of one state: how it asks (prompt), how it refreshes what it
-offers on entry, how it takes an answer, and which states each answer may lead to.
+A step function never names the state it goes to: it returns a `Move` with an outcome key,
+and the state's spec (declared in `flows/intake.py`) says where that outcome leads. Nothing
+here may import an SDK, SQLAlchemy, `storage` or `bot`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from flows.model import (
     Choice,
@@ -15,33 +17,107 @@ from flows.model import (
     Effect,
     Event,
     IntakePorts,
+    Lines,
     Msg,
-    Outcome,
     Param,
     Reply,
-    State,
+    SystemEvent,
 )
 
 PREVIOUS = "previous"
-"""A declared target meaning "the state the user came from" (after /language or /cancel)."""
+"""A declared target meaning "the state the user came from"; the `Move` names it."""
+
+STAY = "stay"
+"""The outcome that keeps the current state and asks its question again (never declared)."""
+
+
+@dataclass(frozen=True)
+class Move:
+    """What an answer decided: an outcome of its state, what to say first, what to do."""
+
+    outcome: str
+    before: tuple[Reply, ...] = ()
+    effects: tuple[Effect, ...] = ()
+    back_to: str | None = None  # the state to return to, for an outcome declared PREVIOUS
+    refresh: bool = True  # run the target's `enter` (look up what it offers) first
+    rejected: bool = False  # the answer did not count: same question, same turn
+    asked: bool = False  # `before` already asks the next question: do not prompt again
+
 
 Prompt = Callable[[Conversation, IntakePorts], list[Reply]]
 Enter = Callable[[Conversation, IntakePorts], None]
-Answer = Callable[[Conversation, Event, IntakePorts], Outcome]
+Answer = Callable[[Conversation, Event, IntakePorts], Move]
+React = Callable[[Conversation, SystemEvent, IntakePorts], Move]
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """One answer the intake keeps for the booking, declared once with the state asking it.
+
+    `label` is the catalog id of its name; `shown` turns the stored value into what the
+    jobseeker (confirmation), the counselors (notification, digest) and the operators
+    (listings) read, masked where it is personal.
+    """
+
+    key: str
+    label: str
+    shown: Callable[[Any], Param]
+
+
+@dataclass(frozen=True)
+class Scripted:
+    """What a scripted jobseeker answers at a state (tests, bench, the README's demo).
+
+    `choice`: the id of the choice to press ("" presses the first one offered);
+    `text`: a line to type instead.
+    """
+
+    choice: str | None = None
+    text: str | None = None
 
 
 @dataclass(frozen=True)
 class StateSpec:
-    """One state of the intake, declared as data."""
+    """One state of the intake, declared as data: how it asks, how it takes an answer, and
+    where each outcome of the answer leads."""
 
-    state: State
+    state: str
     prompt: Prompt
     answer: Answer
-    transitions: Mapping[str, tuple[State | str, ...]]
+    outcomes: Mapping[str, str]
     enter: Enter | None = None
     accepts_text: bool = False
-    summary: str = ""
-    extra: dict[str, object] = field(default_factory=dict)
+    react: React | None = None  # what a typed system event does here (outcomes as above)
+    stores: tuple[StoredAnswer, ...] = ()
+    script: Scripted | None = None
+    holds_slot: bool = False  # the state keeps a held place while it waits
+    doc: str = field(default="", compare=False)
+
+
+def move(
+    outcome: str,
+    *before: Reply,
+    effects: tuple[Effect, ...] | list[Effect] = (),
+    back_to: str | None = None,
+    refresh: bool = True,
+) -> Move:
+    """Return the move of an answer with this outcome."""
+    return Move(outcome, tuple(before), tuple(effects), back_to, refresh)
+
+
+def summary_lines(stored: tuple[StoredAnswer, ...], data: Mapping[str, Any]) -> Lines:
+    """Return each stored answer as a "name: value" line, as everyone who reads it sees it."""
+    return Lines(
+        tuple(
+            Msg("answer.line", {"label": Msg(a.label), "value": a.shown(data.get(a.key))})
+            for a in stored
+        )
+    )
+
+
+def again(hint_id: str, **params: Param) -> Move:
+    """Return a rejected answer: give a hint and ask the same question again."""
+    return Move(STAY, (say(hint_id, **params),), rejected=True)
 
 
 def msg(message_id: str, **params: Param) -> Msg:
@@ -54,9 +130,9 @@ def choice(choice_id: str, label_id: str, **params: Param) -> Choice:
     return Choice(choice_id, Msg(label_id, dict(params)))
 
 
-def ask(message_id: str, *choices: Choice, expects_text: bool = False, **params: Param) -> Reply:
+def ask(message_id: str, *choices: Choice, **params: Param) -> Reply:
     """Return a question with its choices."""
-    return Reply(Msg(message_id, dict(params)), tuple(choices), expects_text=expects_text)
+    return Reply(Msg(message_id, dict(params)), tuple(choices))
 
 
 def say(message_id: str, **params: Param) -> Reply:
@@ -64,51 +140,42 @@ def say(message_id: str, **params: Param) -> Reply:
     return Reply(Msg(message_id, dict(params)))
 
 
-_registry: dict[State, StateSpec] = {}
-
-
-def register(*specs: StateSpec) -> None:
-    """Add state specs to the machine (each step module calls this once)."""
-    for spec in specs:
-        if spec.state in _registry:
-            raise ValueError(f"state {spec.state} declared twice")
-        _registry[spec.state] = spec
-
-
-def specs() -> Mapping[State, StateSpec]:
-    """Return every declared state spec."""
-    return _registry
-
-
-def goto(
-    conv: Conversation,
-    target: State,
-    ports: IntakePorts,
+def yes_no(
+    state: str,
+    message_id: str,
     *,
-    before: list[Reply] | None = None,
-    effects: list[Effect] | None = None,
-    refresh: bool = True,
-) -> Outcome:
-    """Move to `target`, refresh what it offers, and ask its question."""
-    conv.state = target
-    spec = _registry[target]
-    if refresh and spec.enter is not None:
-        spec.enter(conv, ports)
-    return Outcome(conv, [*(before or []), *spec.prompt(conv, ports)], list(effects or []))
+    yes: str,
+    no: str,
+    yes_label: str = "common.yes",
+    no_label: str = "common.no",
+    key: str | None = None,
+    label: str = "",
+    doc: str = "",
+) -> StateSpec:
+    """Return the spec of a plain yes/no question that leads to `yes` or `no`.
 
+    With `key`, the answer is kept (True/False) and shown in summaries under `label`.
+    """
+    prefix = state
 
-def stay(
-    conv: Conversation,
-    ports: IntakePorts,
-    *,
-    before: list[Reply] | None = None,
-) -> Outcome:
-    """Stay in the current state and ask its question again."""
-    return Outcome(conv, [*(before or []), *_registry[conv.state].prompt(conv, ports)])
+    def prompt(conv: Conversation, ports: IntakePorts) -> list[Reply]:
+        return [
+            ask(message_id, choice(f"{prefix}:yes", yes_label), choice(f"{prefix}:no", no_label))
+        ]
 
+    def answer(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
+        agreed = event.value.endswith(":yes")
+        if key is not None:
+            conv.data[key] = agreed
+        return move("yes" if agreed else "no")
 
-def reject(conv: Conversation, ports: IntakePorts, hint_id: str, **params: Param) -> Outcome:
-    """Give a hint and ask the same question again; the answer is not a transition."""
-    outcome = stay(conv, ports, before=[say(hint_id, **params)])
-    outcome.rejected = True
-    return outcome
+    stores = (StoredAnswer(key, label, lambda v: Msg(yes_label if v else no_label)),) if key else ()
+    return StateSpec(
+        state,
+        prompt=prompt,
+        answer=answer,
+        outcomes={"yes": yes, "no": no},
+        stores=stores,
+        script=Scripted(choice=f"{prefix}:yes"),
+        doc=doc or f"yes/no: {message_id}",
+    )

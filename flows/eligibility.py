@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from flows.dialog import StateSpec, ask, choice, goto, register, reject, say
-from flows.model import Conversation, Event, IntakePorts, Outcome, Reply, State
-from flows.text_input import normalize_jobseeker_number
+from flows.dialog import Move, StoredAnswer, again, ask, choice, move, say
+from flows.model import Conversation, Event, IntakePorts, Msg, Param, Reply
+from flows.text_input import mask_jobseeker_number, normalize_jobseeker_number
+
+
+def _registration_shown(path: object) -> Param:
+    return Msg(f"booking.summary.registration.{path or 'office'}")
+
+
+def _number_shown(number: object) -> Param:
+    if not isinstance(number, str) or not number:
+        return Msg("booking.summary.number_unknown")
+    return mask_jobseeker_number(number)
+
+
+REGISTRATION = StoredAnswer("registration", "answer.registration", _registration_shown)
+JOBSEEKER_NUMBER = StoredAnswer("jobseeker_number", "answer.jobseeker_number", _number_shown)
 
 
 def prompt_registration(conv: Conversation, ports: IntakePorts) -> list[Reply]:
@@ -19,14 +33,15 @@ def prompt_registration(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     ]
 
 
-def answer_registration(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+def answer_registration(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Remember the registration path; explain how to register when it is not done."""
     path = event.value.split(":", 1)[1]
     if path == "not_yet":
-        return goto(conv, State.NOT_REGISTERED, ports)
+        return move("not_registered")
     conv.data["registration"] = path
-    before = [say("eligibility.registration.online_note")] if path == "online" else []
-    return goto(conv, State.ASKING_JOBSEEKER_NUMBER, ports, before=before)
+    if path == "online":
+        return move("registered", say("eligibility.registration.online_note"))
+    return move("registered")
 
 
 def prompt_not_registered(conv: Conversation, ports: IntakePorts) -> list[Reply]:
@@ -39,33 +54,26 @@ def prompt_not_registered(conv: Conversation, ports: IntakePorts) -> list[Reply]
     ]
 
 
-def answer_not_registered(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+def answer_not_registered(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Resume at the registration question."""
-    return goto(conv, State.ASKING_REGISTRATION, ports)
+    return move("registered")
 
 
 def prompt_number(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """Ask for the jobseeker number (five digits, hyphen, eight digits)."""
-    return [
-        ask(
-            "eligibility.number.ask",
-            choice("number:unknown", "eligibility.number.unknown"),
-            expects_text=True,
-        )
-    ]
+    return [ask("eligibility.number.ask", choice("number:unknown", "eligibility.number.unknown"))]
 
 
-def answer_number(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+def answer_number(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Take a well-formed number, or 'I don't know it'; explain the format otherwise."""
     if event.kind == "choice":
         conv.data["jobseeker_number"] = None
-        before = [say("eligibility.number.unknown_ack")]
-        return goto(conv, State.ASKING_DEVICE, ports, before=before)
+        return move("given", say("eligibility.number.unknown_ack"))
     number = normalize_jobseeker_number(event.value)
     if number is None:
-        return reject(conv, ports, "eligibility.number.invalid")
+        return again("eligibility.number.invalid")
     conv.data["jobseeker_number"] = number
-    return goto(conv, State.ASKING_DEVICE, ports)
+    return move("given")
 
 
 def prompt_device(conv: Conversation, ports: IntakePorts) -> list[Reply]:
@@ -80,11 +88,11 @@ def prompt_device(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     ]
 
 
-def answer_device(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+def answer_device(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Go on to the environment checks, or explain what is needed."""
     if event.value == "device:no":
-        return goto(conv, State.NO_DEVICE, ports)
-    return goto(conv, State.CHECKING_ENVIRONMENT, ports, before=[say("environment.intro")])
+        return move("no_device")
+    return move("has_device", say("environment.intro"))
 
 
 def prompt_no_device(conv: Conversation, ports: IntakePorts) -> list[Reply]:
@@ -98,49 +106,6 @@ def prompt_no_device(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     ]
 
 
-def answer_no_device(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+def answer_no_device(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Ask about the device again."""
-    return goto(conv, State.ASKING_DEVICE, ports)
-
-
-register(
-    StateSpec(
-        State.ASKING_REGISTRATION,
-        prompt=prompt_registration,
-        answer=answer_registration,
-        transitions={"reg": (State.ASKING_JOBSEEKER_NUMBER, State.NOT_REGISTERED)},
-        summary="registration (art. 2(2))",
-    ),
-    StateSpec(
-        State.NOT_REGISTERED,
-        prompt=prompt_not_registered,
-        answer=answer_not_registered,
-        transitions={"registered": (State.ASKING_REGISTRATION,)},
-        summary="not registered: how to register",
-    ),
-    StateSpec(
-        State.ASKING_JOBSEEKER_NUMBER,
-        prompt=prompt_number,
-        answer=answer_number,
-        transitions={
-            "number": (State.ASKING_DEVICE,),
-            "text": (State.ASKING_DEVICE, State.ASKING_JOBSEEKER_NUMBER),
-        },
-        accepts_text=True,
-        summary="jobseeker number",
-    ),
-    StateSpec(
-        State.ASKING_DEVICE,
-        prompt=prompt_device,
-        answer=answer_device,
-        transitions={"device": (State.CHECKING_ENVIRONMENT, State.NO_DEVICE)},
-        summary="web camera device (art. 2(3))",
-    ),
-    StateSpec(
-        State.NO_DEVICE,
-        prompt=prompt_no_device,
-        answer=answer_no_device,
-        transitions={"device_ready": (State.ASKING_DEVICE,)},
-        summary="no device: explain",
-    ),
-)
+    return move("ready")

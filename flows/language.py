@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flows import languages
-from flows.dialog import PREVIOUS, StateSpec, choice, goto, register, say
-from flows.model import Conversation, Event, IntakePorts, Msg, Outcome, Reply, State
+from flows.dialog import Move, choice, move, say
+from flows.model import Choice, Conversation, Event, IntakePorts, Msg, Reply
 
 
-def language_choices(first: str | None = None) -> tuple:
+def language_choices(first: str | None = None) -> tuple[Choice, ...]:
     """Return one choice per offered language, labelled in that language, `first` first."""
     codes = sorted(languages.codes(), key=lambda code: code != first)
     return tuple(choice(f"lang:{code}", f"language.native.{code}") for code in codes)
@@ -19,22 +19,10 @@ def prompt_language(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     return [Reply(Msg("language.ask"), language_choices(first), all_languages=True)]
 
 
-
-def answer_language(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+def answer_language(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Set the language, then go on with the terms or back to the interrupted step."""
     conv.language = event.value.split(":", 1)[1]
     back_to = conv.data.pop("return_to", None)
     if back_to:
-        return goto(conv, State(back_to), ports, before=[say("language.changed")], refresh=False)
-    return goto(conv, State.REVIEWING_TERMS, ports)
-
-
-register(
-    StateSpec(
-        State.CHOOSING_LANGUAGE,
-        prompt=prompt_language,
-        answer=answer_language,
-        transitions={"lang": (State.REVIEWING_TERMS, PREVIOUS)},
-        summary="language",
-    )
-)
+        return move("back", say("language.changed"), back_to=back_to, refresh=False)
+    return move("chosen")

@@ -1,189 +1,226 @@
-"""The intake machine: every state's spec in one table, checked at import, and `step()`.
+"""The intake machine: `step()` moves a conversation by the table in `flows/intake.py`.
 
-`step()` is the only entry point: commands that work everywhere (/help, /restart,
-/language, /cancel, /start), bad input and stale buttons are handled here once, so the step
-modules only see answers that belong to their question.
+Commands that work everywhere (/help, /restart, /language, /cancel, /mybooking, /start),
+bad input, typed option numbers and stale buttons are handled here once, so the step
+modules only see answers that belong to their question. The table is checked at import.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 
-from flows import (
-    accommodations,
-    booking,
-    conditions,
-    eligibility,
-    environment,
-    language,
-    languages,
-    my_booking,
-    terms,
-)
-from flows.dialog import PREVIOUS, StateSpec, ask, choice, goto, register, say, specs, stay
+from flows import booking, languages, my_booking
+from flows.dialog import PREVIOUS, STAY, Move, React, StateSpec, say
+from flows.intake import INITIAL, SPECS, TABLE, State
 from flows.model import (
-    BookingRefused,
     CancelledByOffice,
     Conversation,
+    Effect,
     Event,
     IntakePorts,
     Outcome,
-    PlaceOffered,
-    ReleaseHold,
     Reply,
-    SlotTaken,
-    State,
     StoppedByOffice,
+    SystemEvent,
 )
 
-STEP_MODULES = (
-    language, terms, eligibility, environment, conditions, accommodations, booking, my_booking
-)
 COMMANDS = ("start", "help", "mybooking", "restart", "language", "cancel")
-INITIAL = State.CHOOSING_LANGUAGE
 
-# Where a resumed intake goes back to, when the interrupted state held a slot.
-_RESUME_AT = {
-    State.CONFIRMING_BOOKING: State.CHOOSING_DAY,
-    State.CHOOSING_TIME: State.CHOOSING_DAY,
+COMMAND_TARGETS: dict[str, State] = {
+    "restart": State.CHOOSING_LANGUAGE,
+    "language": State.CHOOSING_LANGUAGE,
+    "cancel": State.STOPPED,
+    "mybooking": State.MANAGING_BOOKING,
 }
+"""Commands that move from any state (/help and /start ask the same question again)."""
 
+OFFICE_EVENTS: dict[type, tuple[React, State]] = {
+    CancelledByOffice: (my_booking.react_office_cancelled, State.BOOKING_CANCELLED),
+    StoppedByOffice: (my_booking.react_office_stopped, State.SERVICE_STOPPED),
+}
+"""What the office does to a booking moves the conversation from any state."""
 
-def prompt_stopped(conv: Conversation, ports: IntakePorts) -> list[Reply]:
-    """Say the intake is stopped, answers kept, and offer to continue or start over."""
-    return [
-        ask(
-            "session.stopped",
-            choice("session:resume", "session.choice.resume"),
-            choice("session:restart", "session.choice.restart"),
-        )
-    ]
-
-
-def answer_stopped(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
-    """Continue where the user stopped, or start over."""
-    if event.value == "session:restart":
-        return _restart(conv, ports)
-    back_to = State(conv.data.pop("return_to", State.REVIEWING_TERMS))
-    return goto(conv, back_to, ports)
-
-
-register(
-    StateSpec(
-        State.STOPPED,
-        prompt=prompt_stopped,
-        answer=answer_stopped,
-        transitions={"session": (PREVIOUS, State.CHOOSING_LANGUAGE)},
-        summary="stopped by /cancel",
-    )
+NOTHING_TO_STOP = (
+    State.BOOKED,
+    State.STOPPED,
+    State.DECLINED,
+    State.MANAGING_BOOKING,
+    State.CONFIRMING_CANCEL,
 )
-
-GLOBAL_TRANSITIONS = {
-    "/restart": State.CHOOSING_LANGUAGE,
-    "/language": State.CHOOSING_LANGUAGE,
-    "/cancel": State.STOPPED,
-    "/mybooking": State.MANAGING_BOOKING,
-    "office cancelled a booking": State.BOOKING_CANCELLED,
-    "office stopped the service": State.SERVICE_STOPPED,
-}
-"""Commands that move from any state; shown in the diagram, not repeated per state."""
+RESUME_AFTER_HOLD = State.CHOOSING_DAY
+"""Where a conversation that gave its held place back (by /cancel, /mybooking) resumes."""
 
 
-def _validate() -> None:
-    """Refuse an invalid graph at import: unknown targets, dead ends, unreachable states."""
-    table = specs()
+class UndeclaredMove(RuntimeError):
+    """A step returned an outcome its state does not declare."""
+
+
+def validate(specs: Sequence[StateSpec]) -> None:
+    """Refuse an invalid table: missing or doubled states, unknown targets, dead ends,
+    unreachable states."""
+    table = {spec.state: spec for spec in specs}
+    if len(table) != len(specs):
+        raise RuntimeError("a state is declared twice")
     missing = set(State) - set(table)
     if missing:
         raise RuntimeError(f"states without a spec: {sorted(missing)}")
     seen, queue = {INITIAL}, deque([INITIAL])
     while queue:
         spec = table[queue.popleft()]
-        if not spec.transitions:
+        if not spec.outcomes:
             raise RuntimeError(f"dead end: {spec.state}")
-        for targets in spec.transitions.values():
-            for target in targets:
-                if target != PREVIOUS and target not in table:
-                    raise RuntimeError(f"{spec.state} leads to unknown {target}")
-                if target != PREVIOUS and target not in seen:
-                    seen.add(State(target))
-                    queue.append(State(target))
-    seen.update(GLOBAL_TRANSITIONS.values())
+        for outcome, target in spec.outcomes.items():
+            if outcome == STAY:
+                raise RuntimeError(f"{spec.state} declares {STAY!r}, which is never a move")
+            if target == PREVIOUS:
+                continue
+            if target not in table:
+                raise RuntimeError(f"{spec.state} --{outcome}--> unknown {target}")
+            if target not in seen:
+                seen.add(State(target))
+                queue.append(State(target))
+    seen.update(COMMAND_TARGETS.values())
+    seen.update(target for _, target in OFFICE_EVENTS.values())
     unreachable = set(State) - seen
     if unreachable:
         raise RuntimeError(f"unreachable states: {sorted(unreachable)}")
 
 
-_validate()
+validate(SPECS)
+
+
+def _spec(conv: Conversation) -> StateSpec:
+    return TABLE[State(conv.state)]
+
+
+def _ask(conv: Conversation, replies: list[Reply]) -> list[Reply]:
+    """Remember the choices the replies offer (what a typed number or a button may pick)."""
+    conv.data["offered"] = [c.id for reply in replies for c in reply.choices]
+    return replies
+
+
+def offered(conv: Conversation, ports: IntakePorts) -> list[str]:
+    """Return the ids of the choices the current question offers, in order."""
+    if "offered" not in conv.data:  # a conversation saved before choices were stored
+        _ask(conv, _spec(conv).prompt(conv, ports))
+    return list(conv.data["offered"])
 
 
 def current_prompt(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """Return the question the conversation is waiting on."""
-    return specs()[conv.state].prompt(conv, ports)
+    return _spec(conv).prompt(conv, ports)
 
 
-def current_choice_ids(conv: Conversation, ports: IntakePorts) -> list[str]:
-    """Return the ids of the choices the current question offers, in order."""
-    return [c.id for reply in current_prompt(conv, ports) for c in reply.choices]
+def _enter(
+    conv: Conversation,
+    target: str,
+    ports: IntakePorts,
+    *,
+    before: Sequence[Reply] = (),
+    effects: Sequence[Effect] = (),
+    refresh: bool = True,
+    asked: bool = False,
+) -> Outcome:
+    """Move to `target`, refresh what it offers, and ask its question."""
+    conv.state = State(target)
+    spec = TABLE[conv.state]
+    if refresh and spec.enter is not None:
+        spec.enter(conv, ports)
+    replies = list(before) if asked else [*before, *spec.prompt(conv, ports)]
+    return Outcome(conv, _ask(conv, replies), list(effects))
+
+
+def _stay(conv: Conversation, ports: IntakePorts, *before: Reply) -> Outcome:
+    """Ask the current question again after `before`."""
+    return Outcome(conv, _ask(conv, [*before, *_spec(conv).prompt(conv, ports)]))
+
+
+def _fallback(conv: Conversation) -> State:
+    return State.REVIEWING_TERMS if conv.language else INITIAL
+
+
+def _follow(spec: StateSpec, conv: Conversation, move: Move, ports: IntakePorts) -> Outcome:
+    """Carry out a step's move by the table: stay, or go where its outcome leads."""
+    if move.outcome == STAY:
+        outcome = _stay(conv, ports, *move.before)
+        outcome.effects = list(move.effects)
+        outcome.rejected = move.rejected
+        return outcome
+    if move.outcome not in spec.outcomes:
+        raise UndeclaredMove(f"{spec.state} --{move.outcome}--> is not declared")
+    target = spec.outcomes[move.outcome]
+    if target == PREVIOUS:
+        target = move.back_to if move.back_to in TABLE else _fallback(conv)
+    return _enter(
+        conv,
+        target,
+        ports,
+        before=move.before,
+        effects=move.effects,
+        refresh=move.refresh,
+        asked=move.asked,
+    )
+
+
+def _release_hold(conv: Conversation) -> list[Effect]:
+    """Give a held place back and note where the intake resumes."""
+    effects = booking.release(conv)
+    if effects and _spec(conv).holds_slot:
+        conv.state = RESUME_AFTER_HOLD
+    return effects
 
 
 def _restart(conv: Conversation, ports: IntakePorts) -> Outcome:
-    effects = [ReleaseHold(conv.data["hold"]["key"])] if "hold" in conv.data else []
+    effects = booking.release(conv)
     fresh = Conversation(state=INITIAL, language=conv.language, turn=conv.turn)
-    return goto(fresh, INITIAL, ports, effects=effects)
+    return _enter(fresh, INITIAL, ports, effects=effects)
 
 
 def _command(conv: Conversation, name: str, ports: IntakePorts) -> Outcome:
     if name == "help":
-        return stay(conv, ports, before=[say("common.help")])
+        return _stay(conv, ports, say("common.help"))
     if name == "restart":
         return _restart(conv, ports)
     if name == "language":
-        if conv.state != State.CHOOSING_LANGUAGE:
-            conv.data["return_to"] = conv.state.value
-        return goto(conv, State.CHOOSING_LANGUAGE, ports, refresh=False)
+        if conv.state != INITIAL:
+            conv.data["return_to"] = conv.state
+        return _enter(conv, COMMAND_TARGETS[name], ports, refresh=False)
     if name == "mybooking":
-        effects = [ReleaseHold(conv.data.pop("hold")["key"])] if "hold" in conv.data else []
-        if effects:  # leaving a held slot to look at the booking gives the place back
-            conv.state = _RESUME_AT[conv.state]
-        outcome = my_booking.open_my_booking(conv, ports)
+        effects = _release_hold(conv)
+        move = my_booking.open_my_booking(conv, ports)
+        if move.outcome == STAY:
+            outcome = _stay(conv, ports, *move.before)
+        else:
+            outcome = _enter(conv, COMMAND_TARGETS[name], ports)
         outcome.effects[:0] = effects
         return outcome
     if name == "cancel":
-        if conv.state in (State.BOOKED, State.STOPPED, State.DECLINED, *my_booking.MANAGE_STATES):
-            return stay(conv, ports, before=[say("session.nothing_to_stop")])
-        effects = [ReleaseHold(conv.data.pop("hold")["key"])] if "hold" in conv.data else []
-        conv.data["return_to"] = _RESUME_AT.get(conv.state, conv.state).value
-        return goto(conv, State.STOPPED, ports, effects=effects)
+        if conv.state in NOTHING_TO_STOP:
+            return _stay(conv, ports, say("session.nothing_to_stop"))
+        effects = _release_hold(conv)
+        conv.data["return_to"] = conv.state
+        return _enter(conv, COMMAND_TARGETS[name], ports, effects=effects)
     # start: greet and ask the current question again
     if conv.turn == 0 and conv.state == INITIAL:
-        return stay(conv, ports, before=[Reply(say("common.welcome").body, all_languages=True)])
-    return stay(conv, ports, before=[say("common.welcome_back")])
+        welcome = say("common.welcome")
+        return _stay(conv, ports, Reply(welcome.body, all_languages=True))
+    return _stay(conv, ports, say("common.welcome_back"))
 
 
-_SYSTEM_TRIGGERS = {
-    SlotTaken: "slot_taken",
-    PlaceOffered: "place_offered",
-    CancelledByOffice: "cancelled_by_office",
-    StoppedByOffice: "stopped_by_office",
-}
-
-
-def _trigger(event: Event) -> str:
-    if event.kind == "text":
-        return "text"
-    if event.kind == "system":
-        if isinstance(event.system, BookingRefused):
-            return "booking_limit" if event.system.reason == "limit" else "service_stopped"
-        return _SYSTEM_TRIGGERS[type(event.system)]
-    return event.value.split(":", 1)[0]
-
-
-def _check(before: State, outcome: Outcome, trigger: str, spec: StateSpec) -> None:
-    """Fail loudly when a step moves somewhere its table does not declare."""
-    allowed = spec.transitions.get(trigger, ())
-    after = outcome.conversation.state
-    if after not in allowed and not (PREVIOUS in allowed) and not outcome.rejected:
-        raise RuntimeError(f"{before} --{trigger}--> {after} is not declared")
+def _react(conv: Conversation, what: SystemEvent | None, ports: IntakePorts) -> Outcome:
+    """Apply what happened outside the conversation (the office, the booking service)."""
+    if what is None:
+        return _stay(conv, ports)
+    if type(what) in OFFICE_EVENTS:
+        react, target = OFFICE_EVENTS[type(what)]
+        effects = booking.release(conv)  # a new hold in progress gives its place back
+        move = react(conv, what, ports)
+        return _enter(conv, target, ports, before=move.before, effects=[*effects, *move.effects])
+    spec = _spec(conv)
+    if spec.react is None:
+        return _stay(conv, ports)
+    return _follow(spec, conv, spec.react(conv, what, ports), ports)
 
 
 def _resolve_number(conv: Conversation, event: Event, ports: IntakePorts) -> Event:
@@ -191,79 +228,77 @@ def _resolve_number(conv: Conversation, event: Event, ports: IntakePorts) -> Eve
     if event.kind != "text":
         return event
     typed = event.value.strip()
-    if typed.isdigit() and len(typed) <= 3:
-        ids = current_choice_ids(conv, ports)
+    if typed.isascii() and typed.isdigit() and len(typed) <= 3:
+        ids = offered(conv, ports)
         if 1 <= int(typed) <= len(ids):
             return Event("choice", ids[int(typed) - 1], conv.turn)
     return event
 
 
+def _keeps_hold(event: Event) -> bool:
+    """Return True for events that leave a lapsed hold alone (to confirm, or look at help)."""
+    if event.kind == "choice":
+        return event.value == "book:confirm"
+    if event.kind == "command":
+        return event.value.lower() not in ("start",)
+    return event.kind == "system"
+
+
 def step(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
     """Apply one event to a conversation; the input conversation is left unchanged."""
     conv = conv.copy()
+    if conv.state not in TABLE:  # a stored state this code no longer has: start over
+        conv = Conversation(state=INITIAL, language=conv.language, turn=conv.turn)
     if conv.turn == 0 and conv.language is None and event.language_hint:
         suggestion = languages.match(event.language_hint)
         if suggestion:
             conv.data["suggested_language"] = suggestion
     event = _resolve_number(conv, event, ports)
-    spec = specs()[conv.state]
-    confirming = event.kind == "choice" and event.value == "book:confirm"
-    keeps_hold = event.kind == "command" and event.value.lower() in ("help", "language")
-    if booking.hold_lapsed(conv, ports) and not (confirming or keeps_hold):
-        if event.kind != "command" or event.value.lower() == "start":
-            outcome = booking.expire_hold(conv, ports)
-            _check(conv.state, outcome, "hold_expired", spec)
-            outcome.conversation.turn = conv.turn + 1
-            return outcome
+    spec = _spec(conv)
+    turn = conv.turn
+    if spec.holds_slot and booking.hold_lapsed(conv, ports) and not _keeps_hold(event):
+        outcome = _follow(spec, conv, booking.expire_hold(conv, ports), ports)
+        outcome.conversation.turn = turn + 1
+        return outcome
     if event.kind == "command":
         name = event.value.lower()
         if name not in COMMANDS:
-            return stay(conv, ports, before=[say("common.hint.unknown_command")])
+            return _stay(conv, ports, say("common.hint.unknown_command"))
         outcome = _command(conv, name, ports)
-        if outcome.conversation.state != conv.state or name == "restart":
-            outcome.conversation.turn = conv.turn + 1
-        return outcome
-
-    if isinstance(event.system, CancelledByOffice):
-        outcome = my_booking.office_cancelled(conv, event.system.reference, ports)
-        outcome.conversation.turn = conv.turn + 1
-        return outcome
-    if isinstance(event.system, StoppedByOffice):
-        outcome = my_booking.office_stopped_service(conv, ports)
-        outcome.conversation.turn = conv.turn + 1
+        if outcome.conversation.state != spec.state or name == "restart":
+            outcome.conversation.turn = turn + 1
         return outcome
     if event.kind == "system":
-        handler = spec.extra.get("system")
-        if handler is None:
-            return stay(conv, ports)
-        outcome = handler(conv, event, ports)  # type: ignore[operator]
-    else:
-        if event.kind == "text" and not spec.accepts_text:
-            if conv.turn == 0 and conv.state == INITIAL:
-                return _command(conv, "start", ports)
-            return stay(conv, ports, before=[say("common.hint.choose")])
-        if event.kind == "choice":
-            stale = event.turn is not None and event.turn != conv.turn
-            if stale or event.value not in current_choice_ids(conv, ports):
-                return stay(conv, ports, before=[say("common.hint.stale")])
-        outcome = spec.answer(conv, event, ports)
-    _check(conv.state, outcome, _trigger(event), spec)
+        outcome = _react(conv, event.system, ports)
+        outcome.conversation.turn = turn + 1
+        return outcome
+    if event.kind == "text" and not spec.accepts_text:
+        if turn == 0 and conv.state == INITIAL:
+            return _command(conv, "start", ports)
+        return _stay(conv, ports, say("common.hint.choose"))
+    if event.kind == "choice":
+        stale = event.turn is not None and event.turn != turn
+        if stale or event.value not in offered(conv, ports):
+            return _stay(conv, ports, say("common.hint.stale"))
+    outcome = _follow(spec, conv, spec.answer(conv, event, ports), ports)
     if not outcome.rejected:
-        outcome.conversation.turn = conv.turn + 1
+        outcome.conversation.turn = turn + 1
     return outcome
 
 
 def diagram() -> str:
     """Return the transition table as a Mermaid state diagram."""
     lines = ["stateDiagram-v2", f"    [*] --> {INITIAL.value}"]
-    for state, spec in specs().items():
-        for trigger, targets in spec.transitions.items():
-            for target in targets:
-                name = "[*]" if target == PREVIOUS else State(target).value
-                label = trigger if target != PREVIOUS else f"{trigger} (back to previous step)"
-                lines.append(f"    {state.value} --> {name}: {label}")
-    for command, target in GLOBAL_TRANSITIONS.items():
-        lines.append(f"    note right of {target.value}: {command} (from any state)")
+    for spec in SPECS:
+        for outcome, target in spec.outcomes.items():
+            if target == PREVIOUS:
+                lines.append(f"    {spec.state.value} --> [*]: {outcome} (back to previous step)")
+            else:
+                lines.append(f"    {spec.state.value} --> {State(target).value}: {outcome}")
+    for command, target in COMMAND_TARGETS.items():
+        lines.append(f"    note right of {target.value}: /{command} (from any state)")
+    for event_type, (_, target) in OFFICE_EVENTS.items():
+        lines.append(f"    note right of {target.value}: {event_type.__name__} (from any state)")
     return "\n".join(lines) + "\n"
 
 

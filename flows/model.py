@@ -8,45 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any, Literal, Protocol, TypeAlias
 
 
-class State(StrEnum):
-    """Where a conversation stands; the values are stored in the database (a contract)."""
-
-    CHOOSING_LANGUAGE = "choosing_language"
-    REVIEWING_TERMS = "reviewing_terms"
-    READING_TERMS = "reading_terms"
-    CONFIRMING_MEETING_APP = "confirming_meeting_app"
-    DECLINED = "declined"
-    ASKING_REGISTRATION = "asking_registration"
-    NOT_REGISTERED = "not_registered"
-    ASKING_JOBSEEKER_NUMBER = "asking_jobseeker_number"
-    ASKING_DEVICE = "asking_device"
-    NO_DEVICE = "no_device"
-    CHECKING_ENVIRONMENT = "checking_environment"
-    FIXING_ENVIRONMENT = "fixing_environment"
-    ENVIRONMENT_PAUSED = "environment_paused"
-    CONFIRMING_CONDITIONS = "confirming_conditions"
-    CONDITIONS_UNMET = "conditions_unmet"
-    CHOOSING_ACCOMMODATION = "choosing_accommodation"
-    ASKING_INTERPRETER_LANGUAGE = "asking_interpreter_language"
-    ASKING_ASSISTANT_RELATIONSHIP = "asking_assistant_relationship"
-    ASKING_NOTE = "asking_note"
-    CHOOSING_DAY = "choosing_day"
-    CHOOSING_TIME = "choosing_time"
-    CONFIRMING_BOOKING = "confirming_booking"
-    BOOKED = "booked"
-    STOPPED = "stopped"
-    MANAGING_BOOKING = "managing_booking"
-    CONFIRMING_CANCEL = "confirming_cancel"
-    BOOKING_CANCELLED = "booking_cancelled"
-    WAITLISTED = "waitlisted"
-    SERVICE_STOPPED = "service_stopped"
-
-
-Param: TypeAlias = "str | int | date | datetime | Msg | Time"
+Param: TypeAlias = "str | int | date | datetime | Msg | Time | Lines"
 
 
 @dataclass(frozen=True)
@@ -62,6 +27,13 @@ class Msg:
 
     id: str
     params: dict[str, Param] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Several messages shown one per line (e.g. the answers of a summary)."""
+
+    items: tuple[Msg, ...]
 
 
 @dataclass(frozen=True)
@@ -89,7 +61,6 @@ class Reply:
     choices: tuple[Choice, ...] = ()
     document: Document | None = None
     all_languages: bool = False
-    expects_text: bool = False
 
 
 # --- system events: what the service tells the flow (typed, never strings to parse) --------
@@ -161,7 +132,7 @@ class Event:
 class Conversation:
     """One jobseeker's intake: the state, the chosen language and the answers so far."""
 
-    state: State = State.CHOOSING_LANGUAGE
+    state: str = "choosing_language"  # a `flows.intake.State` value, stored as text
     language: str | None = None
     turn: int = 0
     data: dict[str, Any] = field(default_factory=dict)

@@ -2,27 +2,26 @@
 
 After the cut-off (by default one hour before the start) changes go through the office.
 A reschedule keeps the intake answers; the old place is given back only when the new one
-is booked (storage does both in one transaction).
+is booked (the service does both in one transaction).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flows.dialog import PREVIOUS, StateSpec, ask, choice, goto, register, say
+from flows.conditions import conditions_met
+from flows.dialog import STAY, Move, ask, choice, move, say
 from flows.environment import declaration_complete
 from flows.model import (
     BookingInfo,
     CancelBooking,
+    CancelledByOffice,
     Conversation,
     Event,
     IntakePorts,
-    Outcome,
     Reply,
-    State,
+    SystemEvent,
 )
-
-MANAGE_STATES = (State.MANAGING_BOOKING, State.CONFIRMING_CANCEL)
 
 
 def _booking(conv: Conversation, ports: IntakePorts) -> BookingInfo | None:
@@ -38,16 +37,15 @@ def _too_late(booking: BookingInfo, ports: IntakePorts) -> bool:
     return ports.now() >= booking.starts_at - cutoff
 
 
-def open_my_booking(conv: Conversation, ports: IntakePorts) -> Outcome:
-    """Show the user's next booking (the /mybooking command)."""
+def open_my_booking(conv: Conversation, ports: IntakePorts) -> Move:
+    """Show the user's next booking (the /mybooking command), or say there is none."""
     bookings = ports.active_bookings()
     if not bookings:
-        outcome = goto(conv, conv.state, ports, before=[say("mybooking.none")], refresh=False)
-        return outcome
-    if conv.state not in MANAGE_STATES:
-        conv.data["manage_return_to"] = conv.state.value
+        return Move(STAY, (say("mybooking.none"),), refresh=False)
+    if "managing" not in conv.data:  # remember where to go back to, once
+        conv.data["manage_return_to"] = conv.state
     conv.data["managing"] = bookings[0].reference
-    return goto(conv, State.MANAGING_BOOKING, ports)
+    return move("manage")
 
 
 def prompt_manage(conv: Conversation, ports: IntakePorts) -> list[Reply]:
@@ -70,25 +68,27 @@ def prompt_manage(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     ]
 
 
-def _back(conv: Conversation, ports: IntakePorts) -> Outcome:
-    back_to = State(conv.data.pop("manage_return_to", State.BOOKED.value))
-    if back_to == State.BOOKED and "booking" not in conv.data:
-        back_to = State.REVIEWING_TERMS
-    return goto(conv, back_to, ports)
+def _leave(conv: Conversation) -> str | None:
+    conv.data.pop("managing", None)
+    return conv.data.pop("manage_return_to", None)
 
 
-def answer_manage(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+def answer_manage(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Reschedule, ask to confirm a cancellation, or go back."""
     action = event.value.split(":", 1)[1]
     booking = _booking(conv, ports)
     if action == "back" or booking is None:
-        return _back(conv, ports)
+        back_to = _leave(conv)
+        if back_to is None or (back_to == "booked" and "booking" not in conv.data):
+            return move("new_application")
+        return move("back", back_to=back_to)
     if _too_late(booking, ports):  # time passed while the question was open
-        return goto(conv, State.MANAGING_BOOKING, ports)
+        return move("too_late")
     if action == "cancel":
-        return goto(conv, State.CONFIRMING_CANCEL, ports)
+        return move("cancel")
+    _leave(conv)
     conv.data["replaces"] = booking.reference
-    return goto(conv, State.CHOOSING_DAY, ports, before=[say("mybooking.reschedule_intro")])
+    return move("reschedule", say("mybooking.reschedule_intro"))
 
 
 def prompt_cancel(conv: Conversation, ports: IntakePorts) -> list[Reply]:
@@ -104,20 +104,18 @@ def prompt_cancel(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     ]
 
 
-def answer_cancel(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+def answer_cancel(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Cancel the booking, or keep it."""
     booking = _booking(conv, ports)
-    if event.value == "cancel:no" or booking is None:
-        return goto(conv, State.MANAGING_BOOKING, ports)
-    if _too_late(booking, ports):
-        return goto(conv, State.MANAGING_BOOKING, ports)
-    conv.data.pop("managing", None)
-    conv.data.pop("manage_return_to", None)
+    if event.value == "cancel:no" or booking is None or _too_late(booking, ports):
+        return move("kept")
+    _leave(conv)
     if conv.data.get("booking", {}).get("reference") == booking.reference:
         conv.data.pop("booking")
-    before = [say("mybooking.cancelled", reference=booking.reference)]
-    return goto(
-        conv, State.BOOKING_CANCELLED, ports, before=before, effects=[CancelBooking(booking.reference)]
+    return move(
+        "cancelled",
+        say("mybooking.cancelled", reference=booking.reference),
+        effects=[CancelBooking(booking.reference)],
     )
 
 
@@ -126,61 +124,29 @@ def prompt_cancelled(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     return [ask("mybooking.book_again", choice("again:book", "mybooking.choice.book_again"))]
 
 
-def answer_cancelled(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+def answer_cancelled(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Book again with the answers given, or go through the intake if they are gone."""
-    if declaration_complete(conv.data) and conv.data.get("conditions"):
-        return goto(conv, State.CHOOSING_DAY, ports)
+    if declaration_complete(conv.data) and conditions_met(conv.data):
+        return move("book_again")
     conv.data = {}
-    return goto(conv, State.REVIEWING_TERMS, ports)
+    return move("new_application")
 
 
-register(
-    StateSpec(
-        State.MANAGING_BOOKING,
-        prompt=prompt_manage,
-        answer=answer_manage,
-        transitions={
-            "manage": (
-                State.CHOOSING_DAY,
-                State.CONFIRMING_CANCEL,
-                State.MANAGING_BOOKING,
-                State.REVIEWING_TERMS,
-                PREVIOUS,
-            )
-        },
-        summary="/mybooking: reschedule or cancel before the cut-off",
-    ),
-    StateSpec(
-        State.CONFIRMING_CANCEL,
-        prompt=prompt_cancel,
-        answer=answer_cancel,
-        transitions={"cancel": (State.BOOKING_CANCELLED, State.MANAGING_BOOKING)},
-        summary="confirm the cancellation",
-    ),
-    StateSpec(
-        State.BOOKING_CANCELLED,
-        prompt=prompt_cancelled,
-        answer=answer_cancelled,
-        transitions={"again": (State.CHOOSING_DAY, State.REVIEWING_TERMS)},
-        summary="cancelled: book again",
-    ),
-)
-
-
-def office_cancelled(conv: Conversation, reference: str, ports: IntakePorts) -> Outcome:
+def react_office_cancelled(conv: Conversation, what: SystemEvent, ports: IntakePorts) -> Move:
     """The office cancelled a booking: tell the user and offer to book again."""
-    conv.data.pop("hold", None)
-    conv.data.pop("replaces", None)
+    reference = what.reference if isinstance(what, CancelledByOffice) else ""
+    for key in ("replaces", "managing", "manage_return_to"):
+        conv.data.pop(key, None)
     if conv.data.get("booking", {}).get("reference") == reference:
         conv.data.pop("booking")
-    before = [say("booking.cancelled_by_office", reference=reference)]
-    return goto(conv, State.BOOKING_CANCELLED, ports, before=before)
+    return move("cancelled_by_office", say("booking.cancelled_by_office", reference=reference))
 
 
-def office_stopped_service(conv: Conversation, ports: IntakePorts) -> Outcome:
+def react_office_stopped(conv: Conversation, what: SystemEvent, ports: IntakePorts) -> Move:
     """The office stopped the service for this person (terms art. 12(1))."""
-    conv.data.pop("hold", None)
-    return goto(conv, State.SERVICE_STOPPED, ports)
+    for key in ("replaces", "managing", "manage_return_to"):
+        conv.data.pop(key, None)
+    return move("stopped_by_office")
 
 
 def prompt_service_stopped(conv: Conversation, ports: IntakePorts) -> list[Reply]:
@@ -188,17 +154,6 @@ def prompt_service_stopped(conv: Conversation, ports: IntakePorts) -> list[Reply
     return [ask("service.stopped", choice("stopped:ok", "mybooking.choice.back"))]
 
 
-def answer_service_stopped(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+def answer_service_stopped(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Stay: nothing can be booked online."""
-    return goto(conv, State.SERVICE_STOPPED, ports)
-
-
-register(
-    StateSpec(
-        State.SERVICE_STOPPED,
-        prompt=prompt_service_stopped,
-        answer=answer_service_stopped,
-        transitions={"stopped": (State.SERVICE_STOPPED,)},
-        summary="service stopped by the office (art. 12(1))",
-    )
-)
+    return move("acknowledged")

@@ -8,17 +8,15 @@ version and the hash of the text shown. The meeting app's own terms are asked se
 from __future__ import annotations
 
 from flows import languages
-from flows.dialog import StateSpec, ask, choice, goto, register, say
+from flows.dialog import Move, ask, choice, move, say
 from flows.model import (
     Conversation,
     Document,
     Event,
     IntakePorts,
     Msg,
-    Outcome,
     RecordConsent,
     Reply,
-    State,
 )
 from flows.terms_document import terms
 
@@ -46,28 +44,18 @@ def prompt_summary(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     ]
 
 
-def _agree(conv: Conversation, ports: IntakePorts) -> Outcome:
-    doc = terms(_lang(conv))
-    consent = RecordConsent("terms", doc.version, doc.sha256, doc.language)
-    conv.data["terms_version"] = doc.version
-    return goto(
-        conv,
-        State.CONFIRMING_MEETING_APP,
-        ports,
-        before=[say("terms.agreed", version=doc.version)],
-        effects=[consent],
-    )
-
-
-def answer_summary(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
-    """Agree, read the full terms, or decline."""
+def answer_summary(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
+    """Agree (consent recorded with version and hash), read the full terms, or decline."""
     action = event.value.split(":", 1)[1]
     if action == "agree":
-        return _agree(conv, ports)
+        doc = terms(_lang(conv))
+        conv.data["terms_version"] = doc.version
+        consent = RecordConsent("terms", doc.version, doc.sha256, doc.language)
+        return move("agreed", say("terms.agreed", version=doc.version), effects=[consent])
     if action == "read":
         conv.data["terms_page"] = 0
-        return goto(conv, State.READING_TERMS, ports)
-    return goto(conv, State.DECLINED, ports)
+        return move("read")
+    return move("declined")
 
 
 def prompt_page(conv: Conversation, ports: IntakePorts) -> list[Reply]:
@@ -84,14 +72,14 @@ def prompt_page(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     return [Reply(body, tuple(choices), document=Document("terms", page))]
 
 
-def answer_page(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+def answer_page(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Turn the page, or agree / decline from the full text."""
     kind, action = event.value.split(":", 1)
     if kind == "page":
         last = len(terms(_lang(conv)).sections) - 1
         step = 1 if action == "next" else -1
         conv.data["terms_page"] = max(0, min(last, conv.data.get("terms_page", 0) + step))
-        return goto(conv, State.READING_TERMS, ports)
+        return move("turned")
     return answer_summary(conv, event, ports)
 
 
@@ -107,13 +95,14 @@ def prompt_meeting_app(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     ]
 
 
-def answer_meeting_app(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+def answer_meeting_app(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Record the meeting-app consent and go on to eligibility, or end politely."""
     if event.value == "app:decline":
-        return goto(conv, State.DECLINED, ports)
+        return move("declined")
     app = ports.office().meeting_app
-    consent = RecordConsent(f"meeting_app:{app}", conv.data.get("terms_version", ""), "", _lang(conv))
-    return goto(conv, State.ASKING_REGISTRATION, ports, effects=[consent])
+    version = conv.data.get("terms_version", "")
+    consent = RecordConsent(f"meeting_app:{app}", version, "", _lang(conv))
+    return move("agreed", effects=[consent])
 
 
 def prompt_declined(conv: Conversation, ports: IntakePorts) -> list[Reply]:
@@ -121,43 +110,6 @@ def prompt_declined(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     return [ask("terms.declined", choice("declined:review", "terms.choice.review_again"))]
 
 
-def answer_declined(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
+def answer_declined(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Offer the terms again."""
-    return goto(conv, State.REVIEWING_TERMS, ports)
-
-
-register(
-    StateSpec(
-        State.REVIEWING_TERMS,
-        prompt=prompt_summary,
-        answer=answer_summary,
-        transitions={
-            "terms": (State.CONFIRMING_MEETING_APP, State.READING_TERMS, State.DECLINED)
-        },
-        summary="terms summary",
-    ),
-    StateSpec(
-        State.READING_TERMS,
-        prompt=prompt_page,
-        answer=answer_page,
-        transitions={
-            "page": (State.READING_TERMS,),
-            "terms": (State.CONFIRMING_MEETING_APP, State.READING_TERMS, State.DECLINED),
-        },
-        summary="full terms, one article a page",
-    ),
-    StateSpec(
-        State.CONFIRMING_MEETING_APP,
-        prompt=prompt_meeting_app,
-        answer=answer_meeting_app,
-        transitions={"app": (State.ASKING_REGISTRATION, State.DECLINED)},
-        summary="meeting app terms (art. 4)",
-    ),
-    StateSpec(
-        State.DECLINED,
-        prompt=prompt_declined,
-        answer=answer_declined,
-        transitions={"declined": (State.REVIEWING_TERMS,)},
-        summary="declined: office counter",
-    ),
-)
+    return move("review")

@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from flows.model import Conversation as FlowConversation
-from flows.model import State
 from storage.models import Conversation
 from storage.vault import Vault
 
@@ -40,7 +39,7 @@ def load_for_update(
             user_ref=user_ref,
             pseudonym=vault.pseudonym(channel, user_ref),
             office_id=office_id,
-            state=FlowConversation().state.value,
+            state=FlowConversation().state,
             language=None,
             turn=0,
             data_sealed="",
@@ -54,14 +53,28 @@ def load_for_update(
             row = session.scalar(query)
             assert row is not None
     conv = FlowConversation(
-        state=State(row.state), language=row.language, turn=row.turn, data=vault.open(row.data_sealed)
+        state=row.state, language=row.language, turn=row.turn, data=vault.open(row.data_sealed)
     )
     return row, conv
 
 
+def peek(
+    session: Session, *, channel: str, user_ref: str, vault: Vault
+) -> FlowConversation | None:
+    """Return a user's conversation as it stands, without locking it (None if none yet)."""
+    row = session.scalar(
+        select(Conversation).where(Conversation.channel == channel, Conversation.user_ref == user_ref)
+    )
+    if row is None:
+        return None
+    return FlowConversation(
+        state=row.state, language=row.language, turn=row.turn, data=vault.open(row.data_sealed)
+    )
+
+
 def save(row: Conversation, conv: FlowConversation, *, vault: Vault, now: datetime) -> None:
     """Write the flow conversation back into its row (committed by the caller)."""
-    row.state = conv.state.value
+    row.state = str(conv.state)
     row.language = conv.language
     row.turn = conv.turn
     row.data_sealed = vault.seal(conv.data)

@@ -341,7 +341,7 @@ class Intake:
         outcome, actor = self._step_and_apply(session, office, row, conv, event, now)
         message_id = self._save(session, row, outcome, now, delivery)
         self._offer_places(session, office, actor.freed, now, skip=(channel, user_ref))
-        log.debug("%s %s: %s -> %s", channel, row.pseudonym, conv.state.value, row.state)
+        log.debug("%s %s: %s -> %s", channel, row.pseudonym, conv.state, row.state)
         return Handled(duplicate=False, state=row.state, outbox_ids=(message_id,))
 
     def _step_and_apply(

@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 from bot.app import App
 from bot.console.chat import CHANNEL, render, to_event
 from flows.codec import reply_from_json
-from flows.model import Event, Reply
-from storage import outbox
+from flows.model import Event, Lines, Msg, Reply
+from flows.script import scripted_event
+from storage import conversations, outbox
 
 
 class FakeClock:
@@ -78,6 +79,41 @@ class ChatClient:
                     return option.id
         raise AssertionError(f"no choice {label_id!r} offered; offered: {self.choice_labels}")
 
+    def position(self) -> tuple[str, list[str]]:
+        """Return the conversation's state and the ids of the choices it offers now."""
+        with self.app.db.transaction() as session:
+            conv = conversations.peek(
+                session, channel=self.channel, user_ref=self.user, vault=self.app.vault
+            )
+        assert conv is not None, "no conversation yet"
+        return conv.state, list(conv.data.get("offered", []))
+
+    def walk(
+        self, lang: str, *, until: str | None = None, answers: dict[str, str] | None = None
+    ) -> list[tuple[str, Event]]:
+        """Answer as the scripted jobseeker (flows/script.py) until the conversation stands
+        at `until`, or the script ends; `answers` types other lines at some states."""
+        if not self.replies:
+            self.send("/start")
+        walked: list[tuple[str, Event]] = []
+        for _ in range(200):
+            state, offered = self.position()
+            if state == until:
+                return walked
+            if answers and state in answers:
+                event = to_event(answers[state])
+            else:
+                scripted = scripted_event(state, offered, turn=self.turn, language=lang)
+                if scripted is None:
+                    break
+                event = scripted
+            walked.append((state, event))
+            self.app.intake.handle_event(self.channel, self.user, event)
+            self._collect()
+        if until is not None:
+            raise AssertionError(f"the scripted path never reached {until}; walked {walked}")
+        return walked
+
     @property
     def choice_labels(self) -> list[str]:
         """Return the label ids of the choices offered by the last replies."""
@@ -86,10 +122,21 @@ class ChatClient:
     @property
     def ids(self) -> list[str]:
         """Return the body message ids of the last replies (nested ones included)."""
-        found = []
+        found: list[str] = []
+
+        def collect(value: object, top: bool) -> None:
+            if isinstance(value, Msg):
+                if not top:
+                    found.append(value.id)
+                for param in value.params.values():
+                    collect(param, False)
+            elif isinstance(value, Lines):
+                for item in value.items:
+                    collect(item, False)
+
         for reply in self.replies:
             found.append(reply.body.id)
-            found += [v.id for v in reply.body.params.values() if hasattr(v, "id")]
+            collect(reply.body, True)
         return found
 
     @property

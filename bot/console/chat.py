@@ -17,10 +17,12 @@ from bot.rendering import Renderer
 from flows import languages
 from flows.codec import reply_from_json
 from flows.model import Event
-from storage import outbox
+from flows.script import typed_line
+from storage import conversations, outbox
 
 CHANNEL = "console"
 MAX_LINE = 4096
+MAX_SCRIPTED_ANSWERS = 200
 log = logging.getLogger("madoguchi.console")
 
 
@@ -128,3 +130,32 @@ def _chat_loop(
             out=counselor_out,
             now=app.clock,
         )
+
+
+def run_script(app: App, *, user_ref: str, language: str, stdout: TextIO, counselor_out: TextIO) -> int:
+    """Let the scripted jobseeker (flows/script.py) type every answer; return how many.
+
+    The README's demo: each answer is echoed as `> line`, as if typed, so the same lines
+    can be piped into `madoguchi chat` later.
+    """
+    deliver(app, user_ref, stdout)
+    app.intake.handle_event(CHANNEL, user_ref, Event("command", "start"))
+    deliver(app, user_ref, stdout)
+    typed = 0
+    for _ in range(MAX_SCRIPTED_ANSWERS):
+        with app.db.transaction() as session:
+            conv = conversations.peek(session, channel=CHANNEL, user_ref=user_ref, vault=app.vault)
+        if conv is None:
+            break
+        line = typed_line(conv.state, conv.data.get("offered", []), language=language)
+        if line is None:
+            break
+        stdout.write(f"> {line}\n")
+        app.intake.handle_event(CHANNEL, user_ref, to_event(line))
+        deliver(app, user_ref, stdout)
+        counselors.deliver(
+            app.db, app.vault, language=app.settings.counselor_language, out=counselor_out,
+            now=app.clock,
+        )
+        typed += 1
+    return typed

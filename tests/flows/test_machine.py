@@ -8,10 +8,11 @@ import pathlib
 
 import pytest
 
-from flows import dialog, machine
-from flows.model import State
+from flows import intake, machine
+from flows.dialog import StateSpec
+from flows.intake import State
 from tests.chat_client import ChatClient
-from tests.flows.test_transcripts import AGREE, ELIGIBLE, start, verify_dialog
+from tests.flows.test_transcripts import start, verify_dialog, walk_to
 
 FLOWS = pathlib.Path(machine.__file__).parent
 FORBIDDEN = {"telegram", "linebot", "slack_bolt", "slack_sdk", "sqlalchemy", "storage", "bot"}
@@ -34,19 +35,40 @@ def test_diagram_file_matches_the_transition_table():
     assert (FLOWS / "intake.mmd").read_text() == machine.diagram()
 
 
-def test_every_state_is_declared_and_reachable():
-    assert set(dialog.specs()) == set(State)
+def test_every_state_is_declared_once_in_the_table():
+    assert sorted(spec.state for spec in intake.SPECS) == sorted(State)
 
 
-def test_an_invalid_graph_is_refused(monkeypatch):
-    broken = dict(dialog.specs())
-    spec = broken[State.NO_DEVICE]
-    broken[State.NO_DEVICE] = dialog.StateSpec(
-        spec.state, spec.prompt, spec.answer, transitions={}, summary=spec.summary
-    )
-    monkeypatch.setattr(dialog, "_registry", broken)
-    with pytest.raises(RuntimeError, match="dead end"):
-        machine._validate()
+def _replaced(state: State, **changes: object) -> list[StateSpec]:
+    specs = list(intake.SPECS)
+    index = [spec.state for spec in specs].index(state)
+    old = specs[index]
+    fields = {"prompt": old.prompt, "answer": old.answer, "outcomes": old.outcomes, **changes}
+    specs[index] = StateSpec(state, **fields)  # type: ignore[arg-type]
+    return specs
+
+
+@pytest.mark.parametrize(
+    ("specs", "refusal"),
+    [
+        (_replaced(State.NO_DEVICE, outcomes={}), "dead end"),
+        (_replaced(State.NO_DEVICE, outcomes={"ready": "nowhere"}), "unknown nowhere"),
+        (
+            [s for s in intake.SPECS if s.state != State.DECLINED],
+            "states without a spec",
+        ),
+        (list(intake.SPECS) + [intake.SPECS[0]], "declared twice"),
+        (
+            _replaced(
+                State.ASKING_REGISTRATION, outcomes={"registered": State.ASKING_JOBSEEKER_NUMBER}
+            ),
+            "unreachable states: .*not_registered",
+        ),
+    ],
+)
+def test_an_invalid_table_is_refused(specs, refusal):
+    with pytest.raises(RuntimeError, match=refusal):
+        machine.validate(specs)
 
 
 def test_state_values_are_the_stored_contract():
@@ -59,7 +81,7 @@ def test_state_values_are_the_stored_contract():
 @pytest.mark.parametrize("lang", ["ja", "en"])
 def test_free_text_where_a_button_is_expected_keeps_the_question(sqlite_app, lang):
     chat = ChatClient(sqlite_app)
-    verify_dialog(chat, start(lang) + AGREE)
+    walk_to(chat, lang, State.ASKING_REGISTRATION)
     before = chat.turn
     for junk in ["はい", "🙂" * 2500, "\x00\x1b[31mred\x07", "99", "0", "-1"]:
         chat.send(junk)
@@ -72,7 +94,7 @@ def test_free_text_where_a_button_is_expected_keeps_the_question(sqlite_app, lan
 @pytest.mark.parametrize("lang", ["ja", "en"])
 def test_malformed_jobseeker_numbers_explain_the_format(sqlite_app, lang):
     chat = ChatClient(sqlite_app)
-    verify_dialog(chat, start(lang) + AGREE + [("click:eligibility.registration.office", "eligibility.number.ask")])
+    walk_to(chat, lang, State.ASKING_JOBSEEKER_NUMBER)
     for bad in ["1301-12345678", "13010-1234567", "abcde-12345678", "🙂" * 2500, "13010 12345678 9"]:
         chat.send(bad)
         assert chat.ids == ["eligibility.number.invalid", "eligibility.number.ask"]
@@ -94,7 +116,7 @@ def test_a_stale_button_gets_the_current_question(sqlite_app):
 
 def test_two_quick_taps_on_one_button_make_one_transition(sqlite_app):
     chat = ChatClient(sqlite_app)
-    verify_dialog(chat, start("en") + AGREE + ELIGIBLE)
+    walk_to(chat, "en", State.CHECKING_ENVIRONMENT)
     turn = chat.turn
     chat.press("env:yes", turn=turn)
     chat.press("env:yes", turn=turn)  # the second tap of the same message
@@ -105,7 +127,7 @@ def test_two_quick_taps_on_one_button_make_one_transition(sqlite_app):
 @pytest.mark.parametrize("lang", ["ja", "en"])
 def test_commands_work_at_every_step(sqlite_app, lang):
     chat = ChatClient(sqlite_app)
-    verify_dialog(chat, start(lang) + AGREE + ELIGIBLE)
+    walk_to(chat, lang, State.CHECKING_ENVIRONMENT)
     chat.send("/help")
     assert chat.ids[0] == "common.help" and "environment.question" in chat.ids
     chat.send("/nonsense")

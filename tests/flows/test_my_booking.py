@@ -12,22 +12,15 @@ from bot import worker
 from storage import offices
 from storage.models import Booking, Consent, Conversation, OutboxMessage, Reminder, Slot
 from tests.chat_client import ChatClient
-from tests.flows.test_transcripts import book_first_free, to_accommodation, verify_dialog
+from flows.intake import State
+from tests.flows.test_transcripts import book_first_free, walk_to
 
 LANGS = ["ja", "en"]
 
 
-def to_days(lang: str, number: str = "13010-12345678") -> list[tuple[str, str]]:
-    script = to_accommodation(lang) + [
-        ("click:accommodation.kind.none", "accommodation.note.ask"),
-        ("click:accommodation.note.skip", "booking.day.ask"),
-    ]
-    return [(number if a == "13010-12345678" else a, seen) for a, seen in script]
-
-
 def booked_chat(app, lang="en", user="user-1", number="13010-12345678") -> ChatClient:  # type: ignore[no-untyped-def]
     chat = ChatClient(app, user=user)
-    verify_dialog(chat, to_days(lang, number))
+    walk_to(chat, lang, State.CHOOSING_DAY, asking_jobseeker_number=number)
     book_first_free(chat)
     return chat
 
@@ -101,8 +94,7 @@ def test_after_the_cutoff_changes_go_through_the_office(app, clock):
 def test_the_same_number_on_another_channel_is_the_same_jobseeker(app, lang):
     booked_chat(app, lang)
     other = ChatClient(app, user="same-person-elsewhere", channel="telegram")
-    script = to_days(lang)
-    verify_dialog(other, script[:-1])
+    walk_to(other, lang, State.ASKING_NOTE)
     other.click("accommodation.note.skip")
     assert other.ids == ["booking.limit_reached"]
     with app.db.transaction() as s:
@@ -121,7 +113,7 @@ def test_a_freed_place_is_offered_to_the_first_waiting_user(app, clock):
     first = booked_chat(app, user="first", number="13010-00000001")
     booked_chat(app, user="second", number="13010-00000002")
     waiting = ChatClient(app, user="third")
-    verify_dialog(waiting, to_days("ja", "13010-00000003")[:-1])
+    walk_to(waiting, "ja", State.ASKING_NOTE, asking_jobseeker_number="13010-00000003")
     waiting.click("accommodation.note.skip")
     assert waiting.ids == ["booking.day.none"]  # every place is taken
     waiting.click("booking.choice.waitlist")
@@ -144,7 +136,7 @@ def test_an_offer_not_taken_in_time_goes_back(app, clock):
         offices.update_office(s, office, "min_notice_hours", "1")
     first = booked_chat(app, user="first", number="13010-00000001")
     waiting = ChatClient(app, user="w")
-    verify_dialog(waiting, to_days("en", "13010-00000003")[:-1])
+    walk_to(waiting, "en", State.ASKING_NOTE, asking_jobseeker_number="13010-00000003")
     waiting.click("accommodation.note.skip")
     waiting.click("booking.choice.waitlist")
     first.send("/mybooking")
@@ -162,7 +154,7 @@ def test_an_offer_not_taken_in_time_goes_back(app, clock):
 @pytest.mark.parametrize("lang", LANGS)
 def test_an_expired_hold_is_visible_when_the_user_comes_back(app, clock, lang):
     chat = ChatClient(app)
-    verify_dialog(chat, to_days(lang))
+    walk_to(chat, lang, State.CHOOSING_DAY)
     chat.press(chat.choice_ids[0])
     chat.press(chat.choice_ids[0])
     clock.advance(minutes=11)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import counselors
-from flows.environment import ENVIRONMENT_ITEMS
+from flows.intake import State
 from storage.models import Booking, Consent
 from tests.chat_client import ChatClient
 
@@ -36,27 +36,10 @@ def start(lang: str) -> list[tuple[str, str]]:
     ]
 
 
-AGREE = [
-    ("click:terms.choice.agree", "meeting_app.ask"),
-    ("click:meeting_app.choice.agree", "eligibility.registration.ask"),
-]
-ELIGIBLE = [
-    ("click:eligibility.registration.office", "eligibility.number.ask"),
-    ("13010-12345678", "eligibility.device.ask"),
-    ("click:common.yes", "environment.question"),
-]
-ENVIRONMENT_OK = [("click:environment.choice.yes", "environment.question")] * (
-    len(ENVIRONMENT_ITEMS) - 1
-) + [("click:environment.choice.yes", "conditions.private_room.ask")]
-CONDITIONS_OK = [
-    ("click:conditions.choice.agree", "conditions.no_recording.ask"),
-    ("click:conditions.choice.agree", "conditions.data_charges.ask"),
-    ("click:conditions.choice.agree", "accommodation.ask"),
-]
-
-
-def to_accommodation(lang: str) -> list[tuple[str, str]]:
-    return start(lang) + AGREE + ELIGIBLE + ENVIRONMENT_OK + CONDITIONS_OK
+def walk_to(chat: ChatClient, lang: str, state: State, **answers: str) -> ChatClient:
+    """Start, then answer as the scripted jobseeker until the conversation is at `state`."""
+    chat.walk(lang, until=state, answers={State[k.upper()]: v for k, v in answers.items()})
+    return chat
 
 
 def book_first_free(chat: ChatClient) -> None:
@@ -76,10 +59,11 @@ def count(app, model) -> int:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("lang", LANGS)
 def test_booked_with_meeting_link_and_consent(sqlite_app, lang):
     chat = ChatClient(sqlite_app)
+    verify_dialog(chat, start(lang))
+    walk_to(chat, lang, State.CHOOSING_ACCOMMODATION)
     verify_dialog(
         chat,
-        to_accommodation(lang)
-        + [
+        [
             ("click:accommodation.kind.none", "accommodation.note.ask"),
             ("click:accommodation.note.skip", "booking.day.ask"),
         ],
@@ -101,11 +85,11 @@ def test_booked_with_meeting_link_and_consent(sqlite_app, lang):
 @pytest.mark.parametrize("lang", LANGS)
 def test_not_registered_explains_and_resumes(sqlite_app, lang):
     chat = ChatClient(sqlite_app)
+    verify_dialog(chat, start(lang))
+    walk_to(chat, lang, State.ASKING_REGISTRATION)
     verify_dialog(
         chat,
-        start(lang)
-        + AGREE
-        + [
+        [
             ("click:eligibility.registration.not_yet", "eligibility.not_registered.explain"),
             ("click:eligibility.not_registered.done", "eligibility.registration.ask"),
             ("click:eligibility.registration.online", "eligibility.registration.online_note"),
@@ -117,11 +101,10 @@ def test_not_registered_explains_and_resumes(sqlite_app, lang):
 @pytest.mark.parametrize("lang", LANGS)
 def test_no_camera_ends_with_explanation(sqlite_app, lang):
     chat = ChatClient(sqlite_app)
+    walk_to(chat, lang, State.ASKING_REGISTRATION)
     verify_dialog(
         chat,
-        start(lang)
-        + AGREE
-        + [
+        [
             ("click:eligibility.registration.office", "eligibility.number.ask"),
             ("click:eligibility.number.unknown", "eligibility.number.unknown_ack"),
             ("click:common.no", "eligibility.no_device.explain"),
@@ -134,21 +117,20 @@ def test_no_camera_ends_with_explanation(sqlite_app, lang):
 @pytest.mark.parametrize("lang", LANGS)
 def test_environment_no_then_fixed_it(sqlite_app, lang):
     chat = ChatClient(sqlite_app)
+    walk_to(chat, lang, State.CHECKING_ENVIRONMENT)
     verify_dialog(
         chat,
-        start(lang)
-        + AGREE
-        + ELIGIBLE
-        + [
+        [
             ("click:environment.choice.explain", "environment.malware.explain"),
             ("click:environment.choice.no", "environment.malware.fix"),
             ("click:environment.choice.later", "environment.paused"),
             ("click:environment.choice.resume", "environment.malware.ask"),
             ("click:environment.choice.no", "environment.malware.fix"),
             ("click:environment.choice.fixed", "environment.malware.ask"),
-        ]
-        + ENVIRONMENT_OK,
+        ],
     )
+    walk_to(chat, lang, State.CONFIRMING_CONDITIONS)
+    assert chat.ids == ["environment.done", "conditions.private_room.ask"]
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -189,10 +171,10 @@ def test_full_terms_are_paged_article_by_article(sqlite_app, lang):
 @pytest.mark.parametrize("lang", LANGS)
 def test_interpreter_request_reaches_the_counselor(sqlite_app, lang, capsys):
     chat = ChatClient(sqlite_app)
+    walk_to(chat, lang, State.CHOOSING_ACCOMMODATION)
     verify_dialog(
         chat,
-        to_accommodation(lang)
-        + [
+        [
             ("click:accommodation.kind.interpreter", "accommodation.interpreter.ask"),
             ("x" * 41, "common.hint.too_long"),
             ("ベトナム語 Vietnamese", "accommodation.note.ask"),
@@ -215,10 +197,10 @@ def test_interpreter_request_reaches_the_counselor(sqlite_app, lang, capsys):
 @pytest.mark.parametrize("lang", LANGS)
 def test_sign_language_and_assistant_requests(sqlite_app, lang):
     chat = ChatClient(sqlite_app)
+    walk_to(chat, lang, State.CHOOSING_ACCOMMODATION)
     verify_dialog(
         chat,
-        to_accommodation(lang)
-        + [("click:accommodation.kind.assistant", "accommodation.assistant.ask"),
+        [("click:accommodation.kind.assistant", "accommodation.assistant.ask"),
            ("母 / mother", "accommodation.note.ask"),
            ("click:accommodation.note.skip", "booking.day.ask")],
     )

@@ -10,24 +10,13 @@ from flows.model import Event
 from storage.models import Booking, Conversation, OutboxMessage
 from tests.chat_client import ChatClient
 from tests.conftest import make_app
-from tests.flows.test_transcripts import (
-    AGREE,
-    ELIGIBLE,
-    book_first_free,
-    start,
-    to_accommodation,
-    verify_dialog,
-)
-
-TO_DAYS = to_accommodation("en") + [
-    ("click:accommodation.kind.sign_language", "accommodation.note.ask"),
-    ("click:accommodation.note.skip", "booking.day.ask"),
-]
+from flows.intake import State
+from tests.flows.test_transcripts import book_first_free, start, verify_dialog, walk_to
 
 
 def test_a_new_process_resumes_the_conversation(app, clock, tmp_path):
     chat = ChatClient(app)
-    verify_dialog(chat, start("en") + AGREE + ELIGIBLE)
+    walk_to(chat, "en", State.CHECKING_ENVIRONMENT)
     app.db.dispose()
     restarted = make_app(app.db.url, clock, tmp_path)  # as after a restart
     again = ChatClient(restarted, user=chat.user)
@@ -39,7 +28,14 @@ def test_a_new_process_resumes_the_conversation(app, clock, tmp_path):
 
 def test_booking_end_to_end_and_personal_data_is_sealed(app):
     chat = ChatClient(app)
-    verify_dialog(chat, TO_DAYS)
+    walk_to(chat, "en", State.CHOOSING_ACCOMMODATION)
+    verify_dialog(
+        chat,
+        [
+            ("click:accommodation.kind.sign_language", "accommodation.note.ask"),
+            ("click:accommodation.note.skip", "booking.day.ask"),
+        ],
+    )
     book_first_free(chat)
     with app.db.transaction() as s:
         dump = " ".join(
@@ -103,15 +99,10 @@ def test_two_messages_of_one_chat_at_once_make_one_transition(app):
         assert s.scalar(text("SELECT count(*) FROM consents")) == 1
 
 
-def other_person(script: list[tuple[str, str]], number: str) -> list[tuple[str, str]]:
-    """Return the same intake typed by another jobseeker (another number)."""
-    return [(number if action == "13010-12345678" else action, seen) for action, seen in script]
-
-
 def test_a_taken_slot_offers_the_nearest_alternatives(app):
     first, second = ChatClient(app, user="first"), ChatClient(app, user="second")
-    verify_dialog(first, TO_DAYS)
-    verify_dialog(second, other_person(TO_DAYS, "13010-87654321"))
+    walk_to(first, "en", State.CHOOSING_DAY)
+    walk_to(second, "en", State.CHOOSING_DAY, asking_jobseeker_number="13010-87654321")
     app_office_places(app, 1)
     second.press(second.choice_ids[0])  # the same day...
     first.press(first.choice_ids[0])
@@ -129,7 +120,7 @@ def test_a_taken_slot_offers_the_nearest_alternatives(app):
 
 def test_an_expired_hold_is_retaken_or_reported_on_confirm(app, clock):
     chat = ChatClient(app)
-    verify_dialog(chat, TO_DAYS)
+    walk_to(chat, "en", State.CHOOSING_DAY)
     chat.press(chat.choice_ids[0])
     chat.press(chat.choice_ids[0])
     clock.advance(minutes=30)  # the hold expired while the user was away
