@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from tests.chat_client import ChatClient
-from tests.storage.test_intake import TO_DAYS
+from tests.bot.service.test_intake import TO_DAYS
 from tests.flows.test_transcripts import book_first_free, verify_dialog
 
 

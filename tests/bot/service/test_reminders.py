@@ -16,7 +16,7 @@ from storage import offices, reminders
 from storage.models import Booking, OutboxMessage, Reminder
 from tests.chat_client import ChatClient
 from tests.flows.test_transcripts import verify_dialog
-from tests.storage.test_intake import TO_DAYS
+from tests.bot.service.test_intake import TO_DAYS
 
 
 def book(app, user="user-1", script=TO_DAYS) -> Booking:  # type: ignore[no-untyped-def]
