@@ -14,9 +14,9 @@ from bot.console.chat import CHANNEL
 from flows.codec import reply_from_json
 from storage import offices, reminders
 from storage.models import Booking, OutboxMessage, Reminder
+from tests.bot.service.test_intake import TO_DAYS
 from tests.chat_client import ChatClient
 from tests.flows.test_transcripts import verify_dialog
-from tests.bot.service.test_intake import TO_DAYS
 
 
 def book(app, user="user-1", script=TO_DAYS) -> Booking:  # type: ignore[no-untyped-def]
@@ -28,12 +28,18 @@ def book(app, user="user-1", script=TO_DAYS) -> Booking:  # type: ignore[no-unty
     chat.click("booking.choice.confirm")
     assert "booking.booked" in chat.ids
     with app.db.transaction() as s:
-        return s.scalars(select(Booking).where(Booking.user_ref == user, Booking.status == "booked")).one()
+        return s.scalars(
+            select(Booking).where(Booking.user_ref == user, Booking.status == "booked")
+        ).one()
 
 
 def reminder_messages(app, user="user-1") -> list[OutboxMessage]:  # type: ignore[no-untyped-def]
     with app.db.transaction() as s:
-        rows = s.scalars(select(OutboxMessage).where(OutboxMessage.channel == CHANNEL, OutboxMessage.recipient == user)).all()
+        rows = s.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.channel == CHANNEL, OutboxMessage.recipient == user
+            )
+        ).all()
         return [r for r in rows if r.payload.get("kind") == "reminder"]
 
 
@@ -85,7 +91,10 @@ def test_a_late_reminder_goes_out_while_the_consultation_is_ahead(app, clock):
     assert worker.send_reminders(app).sent == 0
     assert len(reminder_messages(app)) == 2
     with app.db.transaction() as s:
-        assert s.scalar(select(func.count()).select_from(Reminder).where(Reminder.status == "sent")) == 2
+        assert (
+            s.scalar(select(func.count()).select_from(Reminder).where(Reminder.status == "sent"))
+            == 2
+        )
 
 
 def test_cancelled_and_moved_bookings_get_no_reminder(app, clock):
