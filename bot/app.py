@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bot.config import Settings, embedded_secret_key
+from bot.service.intake import Intake
 from storage import offices, schema
 from storage.db import Database
-from storage.inbound import Intake
 from storage.vault import Vault
 
 
@@ -37,7 +37,9 @@ class App:
     clock: Callable[[], datetime]
 
 
-def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now, migrate: bool | None = None) -> App:
+def build(
+    settings: Settings, *, clock: Callable[[], datetime] = utc_now, migrate: bool | None = None
+) -> App:
     """Connect, migrate (embedded default) or check the schema, and make sure the office exists."""
     if settings.embedded:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -45,9 +47,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utc_now, migrat
     if migrate if migrate is not None else settings.embedded:
         schema.upgrade(db.engine)
     elif schema.current_revision(db.engine) != schema.head_revision():
-        raise SchemaBehind(
-            "the database schema is not current: run `madoguchi db upgrade` first"
-        )
+        raise SchemaBehind("the database schema is not current: run `madoguchi db upgrade` first")
     vault = Vault(embedded_secret_key(settings))
     with db.transaction() as session:
         offices.ensure_office(

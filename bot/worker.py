@@ -24,7 +24,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.app import App
-from storage import offices, reminders, retention
+from bot.service import reminders
+from storage import offices, retention
 
 log = logging.getLogger("madoguchi.worker")
 
@@ -39,8 +40,7 @@ def send_reminders(app: App, *, wake: Callable[[], None] | None = None) -> remin
     """Send every reminder that is due, a batch per transaction, waking the senders."""
     total = reminders.SweepResult()
     while True:
-        with app.db.transaction() as session:
-            batch = reminders.send_due(session, app.clock(), limit=BATCH)
+        batch = reminders.send_due(app.db, app.clock(), limit=BATCH)  # one transaction
         total.sent += batch.sent
         total.dropped += batch.dropped
         total.withdrawn += batch.withdrawn
@@ -58,7 +58,9 @@ def expire_holds(app: App) -> int:
 def purge_old_data(app: App) -> retention.Purged:
     """Delete personal data past the retention period."""
     with app.db.transaction() as session:
-        return retention.purge(session, offices.get_office(session, app.settings.office), app.clock())
+        return retention.purge(
+            session, offices.get_office(session, app.settings.office), app.clock()
+        )
 
 
 def queue_digest(app: App) -> None:
@@ -69,8 +71,11 @@ def queue_digest(app: App) -> None:
         office = offices.get_office(session, app.settings.office)
         today = app.clock().astimezone(offices.calendar(session, office).tz).date()
         outbox.enqueue(
-            session, channel=outbox.COUNSELORS, recipient=office.code,
-            payload={"kind": "digest", "day": today.isoformat(), "office": office.code}, now=app.clock(),
+            session,
+            channel=outbox.COUNSELORS,
+            recipient=office.code,
+            payload={"kind": "digest", "day": today.isoformat(), "office": office.code},
+            now=app.clock(),
         )
 
 

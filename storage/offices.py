@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from typing import Any, cast
 
 from sqlalchemy import delete, select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from flows.model import OfficeProfile
 from flows.office_calendar import DEFAULT_HOURS, CalendarException, OfficeCalendar
-from storage.models import CalendarRule, Office
+from storage.models import Booking, CalendarRule, Office
 
 DEFAULT_OFFICE = "shinagawa"
 
 
 def _hours_to_json(hours: dict[int, tuple[time, time]]) -> dict[str, list[str]]:
-    return {str(day): [start.strftime("%H:%M"), end.strftime("%H:%M")] for day, (start, end) in hours.items()}
+    return {
+        str(day): [start.strftime("%H:%M"), end.strftime("%H:%M")]
+        for day, (start, end) in hours.items()
+    }
 
 
 def _hours_from_json(raw: dict[str, list[str]]) -> dict[int, tuple[time, time]]:
-    return {int(day): (time.fromisoformat(a), time.fromisoformat(b)) for day, (a, b) in raw.items()}
+    return {
+        int(day): (time.fromisoformat(a), time.fromisoformat(b)) for day, (a, b) in raw.items()
+    }
 
 
 def ensure_office(
@@ -56,6 +63,13 @@ def get_office(session: Session, code: str) -> Office:
     office = session.scalar(select(Office).where(Office.code == code))
     if office is None:
         raise LookupError(f"no office {code!r}")
+    return office
+
+
+def office_of(session: Session, booking: Booking) -> Office:
+    """Return the office a booking belongs to."""
+    office = session.get(Office, booking.office_id)
+    assert office is not None
     return office
 
 
@@ -112,8 +126,14 @@ def add_rule(
     if kind == "places" and (places is None or places < 0):
         raise ValueError("places must be 0 or more")
     rule = CalendarRule(
-        office_id=office.id, day=day, kind=kind, start=start, end=end, places=places,
-        note=note, created_at=now,
+        office_id=office.id,
+        day=day,
+        kind=kind,
+        start=start,
+        end=end,
+        places=places,
+        note=note,
+        created_at=now,
     )
     session.add(rule)
     session.flush()
@@ -125,7 +145,7 @@ def remove_rule(session: Session, office: Office, rule_id: int) -> bool:
     result = session.execute(
         delete(CalendarRule).where(CalendarRule.id == rule_id, CalendarRule.office_id == office.id)
     )
-    return result.rowcount == 1
+    return cast(CursorResult[Any], result).rowcount == 1
 
 
 SETTABLE = {

@@ -65,7 +65,9 @@ def record_failed_event(
     from storage.models import FailedEvent
 
     session.add(
-        FailedEvent(channel=channel, event_key=event_key, pseudonym=pseudonym, error=error[:200], at=now)
+        FailedEvent(
+            channel=channel, event_key=event_key, pseudonym=pseudonym, error=error[:200], at=now
+        )
     )
 
 
@@ -81,3 +83,25 @@ def first_processing(session: Session, *, channel: str, event_key: str, now: dat
     except IntegrityError:
         return False
     return True
+
+
+def mark_processed(session: Session, *, channel: str, event_key: str, now: datetime) -> None:
+    """Record a platform event key; raise IntegrityError at once when it was recorded before."""
+    from storage.models import ProcessedEvent
+
+    session.add(ProcessedEvent(channel=channel, event_key=event_key, processed_at=now))
+    session.flush()  # a duplicate fails here, before anything else happens
+
+
+def was_processed(session: Session, *, channel: str, event_key: str) -> bool:
+    """Return True when this platform event key was recorded."""
+    from sqlalchemy import select
+
+    from storage.models import ProcessedEvent
+
+    found = session.scalar(
+        select(ProcessedEvent.id).where(
+            ProcessedEvent.channel == channel, ProcessedEvent.event_key == event_key
+        )
+    )
+    return found is not None

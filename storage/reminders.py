@@ -1,22 +1,21 @@
-"""Reminders: created with a booking, sent once by the worker's sweep, never for a booking
+"""Reminders: created with a booking, claimed once by the worker's sweep, never for a booking
 that was cancelled or moved, and dropped (with a log line) once the consultation started.
 
-"Once" is a conditional update (pending → sent) in the same transaction as the outbox
-message, so a second worker started by mistake finds nothing to claim.
+"Once" is a conditional update (pending → sent) that the caller commits with the outbox
+message; a second worker finds nothing to claim. It never builds the message itself.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from flows.codec import reply_to_json
-from flows.dialog import say
-from storage import outbox
 from storage.models import Booking, Office, Reminder
 
 log = logging.getLogger("madoguchi.reminders")
@@ -28,7 +27,10 @@ def schedule(session: Session, booking: Booking, office: Office, now: datetime) 
     for minutes in office.reminder_offsets or []:
         due = booking.starts_at - timedelta(minutes=minutes)
         if due > now:
-            session.add(Reminder(booking_id=booking.id, offset_minutes=minutes, due_at=due, status="pending"))
+            reminder = Reminder(
+                booking_id=booking.id, offset_minutes=minutes, due_at=due, status="pending"
+            )
+            session.add(reminder)
             created += 1
     return created
 
@@ -42,11 +44,24 @@ def cancel_for(session: Session, booking_id: int, now: datetime) -> None:
     )
 
 
-@dataclass
-class SweepResult:
-    """What one sweep did."""
+@dataclass(frozen=True)
+class ReminderDue:
+    """A reminder claimed for sending (pending → sent): who to tell of which consultation."""
 
-    sent: int = 0
+    reminder_id: int
+    channel: str
+    user_ref: str
+    language: str | None
+    reference: str
+    starts_at: datetime
+    meeting_url: str
+
+
+@dataclass
+class Claimed:
+    """What one claim did: the reminders to send now, and how many it dropped or withdrew."""
+
+    due: list[ReminderDue] = field(default_factory=list)
     dropped: int = 0
     withdrawn: int = 0
 
@@ -57,12 +72,16 @@ def _claim(session: Session, reminder_id: int, status: str, now: datetime) -> bo
         .where(Reminder.id == reminder_id, Reminder.status == "pending")
         .values(status=status, done_at=now)
     )
-    return result.rowcount == 1
+    return cast(CursorResult[Any], result).rowcount == 1
 
 
-def send_due(session: Session, now: datetime, *, limit: int = 1000) -> SweepResult:
-    """Send every reminder due by `now`, once; drop those whose consultation has started."""
-    result = SweepResult()
+def claim_due(session: Session, now: datetime, *, limit: int = 1000) -> Claimed:
+    """Claim every reminder due by `now`, once; drop those whose consultation has started.
+
+    The claim (pending → sent) is only final with the caller's commit: queue the message of
+    each returned reminder in the same transaction.
+    """
+    claimed = Claimed()
     query = (
         select(Reminder, Booking)
         .join(Booking, Booking.id == Reminder.booking_id)
@@ -80,40 +99,37 @@ def send_due(session: Session, now: datetime, *, limit: int = 1000) -> SweepResu
         if booking.status == "booked" and latest_due[booking.id] != reminder.id:
             # Two reminders due at once (the worker was down): only the latest one is sent.
             if _claim(session, reminder.id, "dropped", now):
-                log.info("reminder %s of %s superseded by a later one", reminder.id, booking.reference)
-                result.dropped += 1
+                log.info(
+                    "reminder %s of %s superseded by a later one", reminder.id, booking.reference
+                )
+                claimed.dropped += 1
             continue
         if booking.status != "booked":
             if _claim(session, reminder.id, "cancelled", now):
-                result.withdrawn += 1
+                claimed.withdrawn += 1
             continue
         if booking.starts_at <= now:
             if _claim(session, reminder.id, "dropped", now):
                 log.warning(
                     "reminder %s of %s dropped: due %s, the consultation started at %s",
-                    reminder.id, booking.reference, reminder.due_at.isoformat(), booking.starts_at.isoformat(),
+                    reminder.id,
+                    booking.reference,
+                    reminder.due_at.isoformat(),
+                    booking.starts_at.isoformat(),
                 )
-                result.dropped += 1
+                claimed.dropped += 1
             continue
         if not _claim(session, reminder.id, "sent", now):
             continue
-        reply = say("reminder.message", reference=booking.reference or "", at=booking.starts_at,
-                    link=booking.meeting_url or "")
-        outbox.enqueue(
-            session,
-            channel=booking.channel,
-            recipient=booking.user_ref,
-            payload={
-                "language": booking.language,
-                "turn": -1,
-                "replies": [reply_to_json(reply)],
-                "keep_keyboard": True,
-                "kind": "reminder",
-                "reminder_id": reminder.id,
-            },
-            now=now,
+        claimed.due.append(
+            ReminderDue(
+                reminder_id=reminder.id,
+                channel=booking.channel,
+                user_ref=booking.user_ref,
+                language=booking.language,
+                reference=booking.reference or "",
+                starts_at=booking.starts_at,
+                meeting_url=booking.meeting_url or "",
+            )
         )
-        result.sent += 1
-    if result.sent or result.dropped:
-        log.info("reminders: %s sent, %s dropped, %s withdrawn", result.sent, result.dropped, result.withdrawn)
-    return result
+    return claimed

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from tests.bot.service.test_intake import TO_DAYS
 from tests.chat_client import ChatClient
-from tests.storage.test_intake import TO_DAYS
 from tests.flows.test_transcripts import book_first_free, verify_dialog
 
 

@@ -132,4 +132,6 @@ def app_office_places(app, places: int) -> None:
     from storage import offices
 
     with app.db.transaction() as s:
-        offices.update_office(s, offices.get_office(s, "shinagawa"), "places_per_slot", str(places))
+        offices.update_office(
+            s, offices.get_office(s, "shinagawa"), "places_per_slot", str(places)
+        )

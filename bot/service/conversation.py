@@ -1,0 +1,91 @@
+"""Step one stored conversation and save it with its replies, inside the caller's transaction.
+
+What every part of the service shares: the scope of one transaction and the turn of one
+conversation. It never opens or commits a transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from flows.codec import reply_to_json
+from flows.machine import step
+from flows.model import Conversation, Event, Outcome
+from storage import conversations, outbox
+from storage.models import Conversation as ConversationRow
+from storage.models import Office
+from storage.ports import StoredIntakePorts
+from storage.vault import Vault
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one transaction works with: the session, the office, the vault and its time."""
+
+    session: Session
+    office: Office
+    vault: Vault
+    now: datetime
+
+
+def jobseeker_key(scope: Scope, conv: Conversation) -> str | None:
+    """Return the lookup key of the jobseeker number given in this conversation, if any."""
+    number = conv.data.get("jobseeker_number")
+    return scope.vault.lookup_key(number) if number else None
+
+
+def ports_for(scope: Scope, row: ConversationRow, key: str | None) -> StoredIntakePorts:
+    """Return the flow's read side for this conversation's jobseeker."""
+    return StoredIntakePorts(
+        scope.session, scope.office, scope.now, pseudonym=row.pseudonym, jobseeker_key=key
+    )
+
+
+def load(scope: Scope, channel: str, user_ref: str) -> tuple[ConversationRow, Conversation]:
+    """Return one user's conversation, locked for this transaction (created when new)."""
+    return conversations.load_for_update(
+        scope.session,
+        channel=channel,
+        user_ref=user_ref,
+        office_id=scope.office.id,
+        vault=scope.vault,
+        now=scope.now,
+    )
+
+
+def save(
+    scope: Scope, row: ConversationRow, outcome: Outcome, delivery: dict[str, Any] | None
+) -> int:
+    """Save the new state and queue its replies in the outbox; return the outbox row id."""
+    new = outcome.conversation
+    conversations.save(row, new, vault=scope.vault, now=scope.now)
+    message = outbox.enqueue(
+        scope.session,
+        channel=row.channel,
+        recipient=row.user_ref,
+        payload={
+            "language": new.language or new.data.get("suggested_language"),
+            "turn": new.turn,
+            "replies": [reply_to_json(r) for r in outcome.replies],
+            **(delivery or {}),
+        },
+        now=scope.now,
+    )
+    scope.session.flush()
+    return message.id
+
+
+def tell(
+    scope: Scope, row: ConversationRow, conv: Conversation, event: Event, key: str | None
+) -> int:
+    """Step a system event into a conversation and save it with its replies.
+
+    Only the new state and the replies are kept: what happened was already applied by the
+    caller (a cancellation, a stop, a held place).
+    """
+    outcome = step(conv, event, ports_for(scope, row, key))
+    return save(scope, row, outcome, None)

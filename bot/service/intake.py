@@ -1,0 +1,198 @@
+"""Handle one inbound event, office action or hold sweep: one transaction each, opened here.
+
+Load the conversation locked → `flows` step → apply the effects → save + outbox, committed
+together or not at all. It never renders text and never talks to a messenger.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.service import conversation, office_actions
+from bot.service.conversation import Scope
+from bot.service.effects import Actor, Applying, ServiceStopped, apply_all
+from bot.service.offers import offer_places
+from flows.machine import step
+from flows.model import BookingRefused, Event, Outcome, SlotTaken
+from flows.model import Conversation as FlowConversation
+from storage import bookings, offices, records
+from storage.db import Database
+from storage.models import Conversation as ConversationRow
+from storage.ports import StoredIntakePorts
+from storage.vault import Vault
+
+log = logging.getLogger("madoguchi.inbound")
+
+Clock = Callable[[], datetime]
+
+REFUSALS = (bookings.SlotUnavailable, bookings.BookingLimitReached, ServiceStopped)
+"""What storage may refuse while applying effects; the flow is told and steps again."""
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What a counselor's action on a booking did."""
+
+    outcome: str  # done | already | not_found | too_early
+    booking_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Handled:
+    """What handling an event did."""
+
+    duplicate: bool
+    state: str
+    outbox_ids: tuple[int, ...]
+
+
+@dataclass
+class Intake:
+    """Everything `handle_event` needs: the database, the vault, the clock, the office."""
+
+    db: Database
+    vault: Vault
+    clock: Clock
+    office_code: str = offices.DEFAULT_OFFICE
+
+    def handle_event(
+        self,
+        channel: str,
+        user_ref: str,
+        event: Event,
+        *,
+        event_key: str | None = None,
+        delivery: dict[str, Any] | None = None,
+    ) -> Handled:
+        """Apply one event of one user in one transaction; retry on a lost race.
+
+        `delivery` is channel data the sender needs with the replies (e.g. which message
+        to take the old buttons off); it is stored in the same outbox row.
+        """
+        for attempt in range(3):
+            try:
+                with self.db.transaction() as session:
+                    scope = self._scope(session, self.clock())
+                    return self._handle(scope, channel, user_ref, event, event_key, delivery)
+            except IntegrityError:
+                if event_key is not None and self._already_processed(channel, event_key):
+                    return Handled(duplicate=True, state="", outbox_ids=())
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def sweep_holds(self) -> int:
+        """Release expired holds and offer the freed places to waiting users (worker job)."""
+        with self.db.transaction() as session:
+            scope = self._scope(session, self.clock())
+            swept = bookings.sweep_expired_holds(session, scope.now)
+            freed = [at for office_id, at in swept if office_id == scope.office.id]
+            offer_places(scope, freed, skip=None)
+            return len(freed)
+
+    def office_action(
+        self,
+        reference: str,
+        action: str,
+        *,
+        counselor: str,
+        reason: str = "",
+        event_key: str | None = None,
+    ) -> ActionResult:
+        """Apply a counselor's action (claim, cancel, no_show, stop_service) to a booking, once.
+
+        The jobseeker is told of a cancellation or a stop in their own language, in the same
+        transaction; every action is audited. A repeated action (a double click, a Slack
+        retry) answers "already".
+        """
+        with self.db.transaction() as session:
+            now = self.clock()
+            if event_key is not None and not records.first_processing(
+                session, channel="slack", event_key=event_key, now=now
+            ):
+                return ActionResult("already")
+            booking = bookings.by_reference(session, reference)
+            if booking is None:
+                return ActionResult("not_found")
+            scope = Scope(session, offices.office_of(session, booking), self.vault, now)
+            outcome = office_actions.act(
+                scope, booking, action, counselor=counselor, reason=reason
+            )
+            return ActionResult(outcome, booking.id)
+
+    def _scope(self, session: Session, now: datetime) -> Scope:
+        """Return the scope of one transaction for this intake's office."""
+        return Scope(session, offices.get_office(session, self.office_code), self.vault, now)
+
+    def _already_processed(self, channel: str, event_key: str) -> bool:
+        with self.db.transaction() as session:
+            return records.was_processed(session, channel=channel, event_key=event_key)
+
+    def _handle(
+        self,
+        scope: Scope,
+        channel: str,
+        user_ref: str,
+        event: Event,
+        event_key: str | None,
+        delivery: dict[str, Any] | None,
+    ) -> Handled:
+        if event_key is not None:  # a duplicate fails here, before anything else happens
+            records.mark_processed(
+                scope.session, channel=channel, event_key=event_key, now=scope.now
+            )
+        row, conv = conversation.load(scope, channel, user_ref)
+        outcome, freed = _step_and_apply(scope, row, conv, event)
+        message_id = conversation.save(scope, row, outcome, delivery)
+        offer_places(scope, freed, skip=(channel, user_ref))
+        log.debug("%s %s: %s -> %s", channel, row.pseudonym, conv.state, row.state)
+        return Handled(duplicate=False, state=row.state, outbox_ids=(message_id,))
+
+
+def _step_and_apply(
+    scope: Scope, row: ConversationRow, conv: FlowConversation, event: Event
+) -> tuple[Outcome, list[datetime]]:
+    """Step the flow and apply its effects; when storage refuses, tell the flow and step again.
+
+    Return the outcome and the places freed (to offer to the waitlist).
+    """
+    actor = Actor(
+        row.channel, row.user_ref, row.pseudonym, conversation.jobseeker_key(scope, conv)
+    )
+    ports = conversation.ports_for(scope, row, actor.jobseeker_key)
+    outcome = step(conv, event, ports)
+    try:
+        freed = _apply(scope, ports, actor, outcome)
+    except REFUSALS as refused:
+        ports.forget_availability()
+        outcome = step(conv, Event.happened(_told(refused, row.pseudonym)), ports)
+        freed = _apply(scope, ports, actor, outcome)
+    return outcome, freed + ports.freed
+
+
+def _apply(
+    scope: Scope, ports: StoredIntakePorts, actor: Actor, outcome: Outcome
+) -> list[datetime]:
+    """Apply an outcome's effects in a savepoint; return the places they freed."""
+    applying = Applying(scope, ports, actor, outcome.conversation.language)
+    with scope.session.begin_nested():
+        apply_all(applying, outcome.effects)
+    return applying.freed
+
+
+def _told(refused: Exception, pseudonym: str) -> SlotTaken | BookingRefused:
+    """Return what the flow is told when storage refused its effects."""
+    if isinstance(refused, bookings.SlotUnavailable):
+        log.info("slot taken for %s at %s", pseudonym, refused.starts_at.isoformat())
+        return SlotTaken(refused.starts_at)
+    if isinstance(refused, ServiceStopped):
+        return BookingRefused("service_stopped")
+    log.info("booking limit reached for %s", pseudonym)
+    return BookingRefused("limit")

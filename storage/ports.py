@@ -1,0 +1,121 @@
+"""The database's answers to the flow's questions (`flows.model.IntakePorts`).
+
+Read-only towards the flow: it answers what a step may read, within the caller's transaction.
+It never steps the flow, applies an effect, builds a reply or commits.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from flows.model import BookingInfo, OfficeProfile
+from flows.office_calendar import OfficeCalendar
+from storage import bookings, offices, suspensions
+from storage.models import Booking, Office
+
+
+class StoredIntakePorts:
+    """The flow's read side (`flows.model.IntakePorts`), answered from the database."""
+
+    def __init__(
+        self,
+        session: Session,
+        office: Office,
+        now: datetime,
+        *,
+        pseudonym: str,
+        jobseeker_key: str | None,
+    ) -> None:
+        self._session = session
+        self._office = office
+        self._now = now
+        self._pseudonym = pseudonym
+        self._jobseeker_key = jobseeker_key
+        self._calendar: OfficeCalendar | None = None
+        self._free: list[tuple[datetime, int]] | None = None
+        self.freed: list[datetime] = []
+        """Places of this office freed by the expired holds swept while answering."""
+
+    def now(self) -> datetime:
+        """Return the time of the event being handled."""
+        return self._now
+
+    def office(self) -> OfficeProfile:
+        """Return the office of this conversation."""
+        return offices.profile(self._office)
+
+    @property
+    def calendar(self) -> OfficeCalendar:
+        """Return the office calendar (read once per event)."""
+        if self._calendar is None:
+            self._calendar = offices.calendar(self._session, self._office)
+        return self._calendar
+
+    def _free_slots(self) -> list[tuple[datetime, int]]:
+        if self._free is None:
+            swept = bookings.sweep_expired_holds(self._session, self._now)
+            self.freed += [at for office_id, at in swept if office_id == self._office.id]
+            self._free = bookings.free_slots(self._session, self._office, self.calendar, self._now)
+        return self._free
+
+    def open_days(self, *, limit: int) -> list[date]:
+        """Return the next office-local days with a free place."""
+        days: list[date] = []
+        for at, _ in self._free_slots():
+            day = at.astimezone(self.calendar.tz).date()
+            if day not in days:
+                days.append(day)
+        return days[:limit]
+
+    def free_times(self, day: date) -> list[datetime]:
+        """Return the free slot starts of one office-local day."""
+        tz = self.calendar.tz
+        return [at for at, _ in self._free_slots() if at.astimezone(tz).date() == day]
+
+    def nearest_free(self, around: datetime, *, limit: int) -> list[datetime]:
+        """Return the free slot starts closest in time to `around`, in time order."""
+        nearest = sorted(self._free_slots(), key=lambda item: abs(item[0] - around))[:limit]
+        return sorted(at for at, _ in nearest)
+
+    def new_secret(self) -> str:
+        """Return a fresh 128-bit URL-safe token."""
+        return secrets.token_urlsafe(16)
+
+    def new_reference(self) -> str:
+        """Return an unused booking reference."""
+        return bookings.new_reference(self._session)
+
+    def _active(self) -> list[Booking]:
+        return bookings.active_bookings(
+            self._session,
+            pseudonym=self._pseudonym,
+            jobseeker_key=self._jobseeker_key,
+            now=self._now,
+        )
+
+    def active_bookings(self) -> list[BookingInfo]:
+        """Return this jobseeker's booked consultations that have not started."""
+        return [
+            BookingInfo(b.reference or "", b.starts_at, b.meeting_url or "")
+            for b in self._active()
+        ]
+
+    def booking_limit_reached(self) -> bool:
+        """Return True when the office allows this jobseeker no further booking."""
+        return len(self._active()) >= self._office.max_active_bookings
+
+    def service_stopped(self) -> bool:
+        """Return True when the office stopped the service for this person."""
+        return suspensions.is_suspended(
+            self._session,
+            office_id=self._office.id,
+            pseudonym=self._pseudonym,
+            jobseeker_key=self._jobseeker_key,
+        )
+
+    def forget_availability(self) -> None:
+        """Drop cached availability (after a failed booking attempt)."""
+        self._free = None
