@@ -1,6 +1,7 @@
 """The intake as a messenger user walks it, pressing buttons by their label; shared by the
 channel tests. `user` is any simulated user with `click`, `send`, `sees`, `press_index`
-and a `language` attribute (tests/bot/telegram/harness.py, tests/bot/line/harness.py)."""
+and a `language` attribute (tests/bot/telegram/harness.py, tests/bot/line/harness.py,
+tests/chat_client.py)."""
 
 from __future__ import annotations
 
