@@ -83,13 +83,13 @@ def _calendar(reply: Reply, renderer: Renderer, now: datetime) -> RenderedDocume
     """Return the .ics file of a booking confirmation, built from the reply's parameters."""
     params = reply.body.params
     reference = str(params["reference"])
-    at = params["at"]
-    assert isinstance(at, datetime)
+    at, minutes = params["at"], params.get("minutes", 30)
+    assert isinstance(at, datetime) and isinstance(minutes, int)
     link = str(params["link"])
     data = booking_ics(
         reference=reference,
         starts_at=at,
-        minutes=int(params.get("minutes", 30)),  # type: ignore[call-overload]
+        minutes=minutes,
         summary=renderer.text("calendar.summary", reference=reference),
         description=renderer.text("calendar.description", link=link),
         url=link,
