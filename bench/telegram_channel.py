@@ -28,10 +28,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot import config  # noqa: E402
+from bot import choice_data, config  # noqa: E402
 from bot.app import build  # noqa: E402
 from bot.telegram import CHANNEL  # noqa: E402
-from bot.telegram.outbound import parse_callback_data  # noqa: E402
 from bot.telegram.sender import TelegramSender  # noqa: E402
 from bot.telegram.setup import make_bot  # noqa: E402
 from flows.codec import reply_to_json  # noqa: E402
@@ -175,7 +174,7 @@ async def intakes(port: int, fake: FakeTelegram, users: int) -> dict:
         for m in fake.messages(chat_id):
             for row in (m.get("reply_markup") or {}).get("inline_keyboard", []):
                 for button in row:
-                    turn, _ = parse_callback_data(button.get("callback_data", ""))
+                    turn, _ = choice_data.decode(button.get("callback_data", ""))
                     if turn is not None and turn >= best:
                         best, message = turn, m
         return best, message

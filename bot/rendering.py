@@ -101,10 +101,6 @@ class Renderer:
             zone=get_timezone_name(local, width="long", locale=self.locale),
         )
 
-    def body(self, reply: Reply) -> str:
-        """Return the text of a reply (every language when it is the language question)."""
-        return "\n\n".join(self.blocks(reply))
-
     def blocks(self, reply: Reply) -> list[str]:
         """Return the text of a reply as blocks that may be sent apart (one per article)."""
         if reply.all_languages:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.app import App
 from bot.console.chat import CHANNEL, render, to_event
+from bot.rendering import Renderer
+from flows import languages
 from flows.codec import reply_from_json
-from flows.model import Event, Lines, Msg, Reply
+from flows.model import Event, Lines, Msg, Param, Reply
 from flows.script import scripted_event
 from storage import conversations, outbox
 
@@ -39,15 +42,17 @@ class ChatClient:
     user: str = "user-1"
     channel: str = CHANNEL
     replies: list[Reply] = field(default_factory=list)
+    payloads: list[dict[str, Any]] = field(default_factory=list)
     text: str = ""
     turn: int = 0
     language: str | None = None
 
     def _collect(self) -> None:
-        self.replies, texts = [], []
+        self.replies, self.payloads, texts = [], [], []
         with self.app.db.transaction() as session:
             for message in outbox.pending(session, channel=self.channel, recipient=self.user):
                 outbox.mark_sent(session, message.id, self.app.clock())
+                self.payloads.append(message.payload)
                 self.replies += [reply_from_json(r) for r in message.payload["replies"]]
                 self.turn = message.payload["turn"]
                 self.language = message.payload["language"]
@@ -66,6 +71,10 @@ class ChatClient:
         self.app.intake.handle_event(self.channel, self.user, event)
         self._collect()
         return self
+
+    def press_index(self, index: int) -> ChatClient:
+        """Press the button at `index` among the offered choices."""
+        return self.press(self.choice_ids[index])
 
     def click(self, label_id: str) -> ChatClient:
         """Press the button of the last replies whose label has this message id."""
@@ -113,6 +122,11 @@ class ChatClient:
         if until is not None:
             raise AssertionError(f"the scripted path never reached {until}; walked {walked}")
         return walked
+
+    def sees(self, message_id: str, **params: Param) -> bool:
+        """Return True when the last replies show this catalog text in the user's language."""
+        language = self.language or languages.default_code()
+        return Renderer(language).text(message_id, **params) in self.text
 
     @property
     def choice_labels(self) -> list[str]:

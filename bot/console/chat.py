@@ -1,4 +1,4 @@
-"""Terminal chat: inbound (a typed line → an event) and outbound (replies → numbered text).
+"""Terminal chat: inbound (a typed line → an event) and outbound (a rendered message → text).
 
 Lines starting with `/` are commands; a number picks a choice; anything else is text. The
 conversation lives in the database, so a new process resumes where the last one stopped.
@@ -9,13 +9,11 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from typing import TextIO
+from typing import Any, TextIO
 
 from bot import counselors
 from bot.app import App
-from bot.rendering import Renderer
-from flows import languages
-from flows.codec import reply_from_json
+from bot.rendered import RenderedMessage, render_payload
 from flows.model import Event
 from flows.script import typed_line
 from storage import conversations, outbox
@@ -34,20 +32,18 @@ def to_event(line: str) -> Event:
     return Event("text", text)
 
 
-def render(payload: dict) -> str:
-    """Render one outbox payload as terminal text with numbered choices."""
-    renderer = Renderer(payload.get("language") or languages.default_code())
-    blocks = []
-    for raw in payload["replies"]:
-        reply = reply_from_json(raw)
-        text = renderer.body(reply)
-        if reply.choices:
-            lines = [
-                f"  {n}) {renderer.choice_label(c.label)}" for n, c in enumerate(reply.choices, 1)
-            ]
-            text += "\n" + "\n".join(lines)
-        blocks.append(text)
-    return "\n\n".join(blocks)
+def render(payload: dict[str, Any]) -> str:
+    """Render one outbox payload as terminal text (the neutral step, then the layout)."""
+    return layout(render_payload(payload))
+
+
+def layout(message: RenderedMessage) -> str:
+    """Lay out a rendered message as text with the choices numbered below it."""
+    text = "\n\n".join(message.blocks)
+    if message.choices:
+        lines = [f"  {n}) {c.label}" for n, c in enumerate(message.choices, 1)]
+        text += "\n" + "\n".join(lines)
+    return text
 
 
 def deliver(app: App, user_ref: str, out: TextIO) -> int:
@@ -104,7 +100,12 @@ def _deliver_meanwhile(app: App, user_ref: str, out: TextIO, stop: threading.Eve
 
 
 def _chat_loop(
-    app: App, user_ref: str, stdin: TextIO, stdout: TextIO, counselor_out: TextIO, interactive: bool
+    app: App,
+    user_ref: str,
+    stdin: TextIO,
+    stdout: TextIO,
+    counselor_out: TextIO,
+    interactive: bool,
 ) -> None:
     """Read lines, apply them, print replies (and reminders that came meanwhile)."""
     deliver(app, user_ref, stdout)  # anything left from a process that stopped mid-way

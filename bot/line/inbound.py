@@ -25,7 +25,7 @@ from linebot.v3.webhooks import (
     UserSource,
 )
 
-from bot.line.outbound import parse_postback_data
+from bot import choice_data
 from flows.model import Event
 
 MAX_TEXT = 5000
@@ -83,7 +83,7 @@ def translate(event: LineEvent, *, received_at: datetime) -> Inbound | None:
     if isinstance(event, UnfollowEvent):
         return Inbound(user, None, key, reachable=False)
     if isinstance(event, PostbackEvent):
-        turn, choice_id = parse_postback_data(event.postback.data or "")
+        turn, choice_id = choice_data.decode(event.postback.data or "")
         choice = Event("choice", choice_id, turn if turn is not None else -1)
         return Inbound(user, choice, key, delivery)
     if isinstance(event, MessageEvent):

@@ -1,11 +1,11 @@
-"""Outbound, pure part: an outbox payload → the LINE messages that show it to the user.
+"""Outbound, pure part: a rendered message → the LINE messages that show it to the user.
 
 Text is packed within 5,000 UTF-16 units per message at paragraph (article) boundaries;
 choices become quick reply buttons (at most 13, labels within 20 characters) carrying the
 turn they were offered in. Whenever a button cannot show a choice in full (a label cut short,
 more than 13 choices), the message lists every choice by number, so nothing is lost: typing
 the number works everywhere. LINE cannot receive .ics files, so a booking shows its link
-only. Nothing here performs I/O.
+only. Never renders replies (`bot.rendered` does) and never performs I/O.
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot import choice_data, splitting
+from bot.rendered import RenderedChoice, RenderedMessage, render_payload
 from bot.rendering import Renderer
-from flows import languages
-from flows.codec import reply_from_json
-from flows.model import Choice
 
 TEXT_LIMIT = 5000
 MESSAGES_PER_REQUEST = 5
@@ -36,11 +34,6 @@ def postback_data(turn: int, choice_id: str) -> str:
     return data
 
 
-def parse_postback_data(data: str) -> tuple[int | None, str]:
-    """Return (turn, choice id) of postback data; a malformed one has turn None."""
-    return choice_data.decode(data)
-
-
 def shorten(text: str, limit: int) -> str:
     """Return `text` within `limit` UTF-16 units, ending in "…" when it was cut."""
     if splitting.utf16_units(text) <= limit:
@@ -51,7 +44,7 @@ def shorten(text: str, limit: int) -> str:
     )
 
 
-def _buttons(choices: list[Choice]) -> list[tuple[int, Choice]]:
+def _buttons(choices: tuple[RenderedChoice, ...]) -> list[tuple[int, RenderedChoice]]:
     """Return the numbered choices that get a button: all, or the first 12 and the last."""
     numbered = list(enumerate(choices, 1))
     if len(numbered) <= QUICK_REPLY_ITEMS:
@@ -60,19 +53,16 @@ def _buttons(choices: list[Choice]) -> list[tuple[int, Choice]]:
     return numbered[: QUICK_REPLY_ITEMS - 1] + numbered[-1:]
 
 
-def choice_layout(
-    turn: int, choices: list[Choice], renderer: Renderer
-) -> tuple[list[dict[str, Any]], str | None]:
-    """Return the quick reply items of choices, and the numbered list to add to the text
-    (None when every choice fits on its button)."""
-    short = Renderer(renderer.language, renderer.tz, compact=True)
-    labels = [short.choice_label(c.label) for c in choices]
+def choice_layout(message: RenderedMessage) -> tuple[list[dict[str, Any]], str | None]:
+    """Return the quick reply items, and the numbered list of choices (None if all fit)."""
+    choices = message.choices
+    renderer = Renderer(message.language)
     listed = len(choices) > QUICK_REPLY_ITEMS or any(
-        splitting.utf16_units(label) > LABEL_LIMIT for label in labels
+        splitting.utf16_units(c.short_label) > LABEL_LIMIT for c in choices
     )
     items = []
     for number, option in _buttons(choices):
-        label = labels[number - 1]
+        label = option.short_label
         if listed:
             label = renderer.text("line.choice.item", number=number, label=label)
         items.append(
@@ -81,18 +71,16 @@ def choice_layout(
                 "action": {
                     "type": "postback",
                     "label": shorten(label, LABEL_LIMIT),
-                    "data": postback_data(turn, option.id),
+                    "data": postback_data(message.turn, option.id),
                     # shown in the chat as the user's answer, in full
-                    "displayText": shorten(
-                        renderer.choice_label(option.label), DISPLAY_TEXT_LIMIT
-                    ),
+                    "displayText": shorten(option.label, DISPLAY_TEXT_LIMIT),
                 },
             }
         )
     if not listed:
         return items, None
     lines = [
-        renderer.text("line.choice.item", number=n, label=renderer.choice_label(c.label))
+        renderer.text("line.choice.item", number=n, label=c.label)
         for n, c in enumerate(choices, 1)
     ]
     if len(choices) > QUICK_REPLY_ITEMS:
@@ -101,18 +89,19 @@ def choice_layout(
 
 
 def render(payload: dict[str, Any]) -> list[Message]:
-    """Render an outbox payload into LINE messages: text packed, quick replies on the last."""
-    renderer = Renderer(payload.get("language") or languages.default_code())
-    turn = int(payload.get("turn", 0))
-    blocks: list[str] = []
+    """Render an outbox payload into LINE messages (the neutral step, then LINE's layout)."""
+    return layout(render_payload(payload))
+
+
+def layout(message: RenderedMessage) -> list[Message]:
+    """Lay out a rendered message: text packed, quick replies on the last message."""
+    # Documents are left out: LINE cannot receive files, and the text carries link and time.
+    blocks = list(message.blocks)
     items: list[dict[str, Any]] = []
-    for raw in payload["replies"]:
-        reply = reply_from_json(raw)
-        blocks += renderer.blocks(reply)
-        if reply.choices:
-            items, listing = choice_layout(turn, list(reply.choices), renderer)
-            if listing:
-                blocks.append(listing)
+    if message.choices:
+        items, listing = choice_layout(message)
+        if listing:
+            blocks.append(listing)
     texts = splitting.pack(blocks, TEXT_LIMIT, size=splitting.utf16_units)
     messages: list[Message] = [{"type": "text", "text": text} for text in texts]
     if items:

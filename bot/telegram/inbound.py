@@ -12,7 +12,7 @@ from typing import Any
 
 from telegram import Update
 
-from bot.telegram.outbound import parse_callback_data
+from bot import choice_data
 from flows.model import Event
 
 MAX_TEXT = 4096
@@ -44,7 +44,7 @@ def translate(update: Update) -> Inbound | None:
         message = query.message
         if message is None or message.chat.type != "private":
             return None
-        turn, choice_id = parse_callback_data(query.data or "")
+        turn, choice_id = choice_data.decode(query.data or "")
         label = ""
         if message.reply_markup is not None:  # the pressed button's own text
             for row in message.reply_markup.inline_keyboard:

@@ -1,24 +1,21 @@
-"""Outbound, pure part: an outbox payload → the Bot API calls that show it to the user.
+"""Outbound, pure part: a rendered message → the Bot API calls that show it to the user.
 
-Rendering splits text within 4,096 characters at paragraph (article) boundaries and lays
-out choices as an inline keyboard. Planning keeps a step to as few calls as the chat stays
+Layout packs text within 4,096 characters at paragraph (article) boundaries and puts
+choices on an inline keyboard. Planning keeps a step to as few calls as the chat stays
 readable with: a button press edits the pressed message in place into the next question
 (headed by the chosen answer); anything longer goes out as new messages; the previous
-keyboard is taken off so old buttons do not pile up.
+keyboard is taken off so old buttons do not pile up. Never renders replies (`bot.rendered`
+does) and never performs I/O.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from bot import choice_data, splitting
-from bot.calendar_file import booking_ics
+from bot.rendered import RenderedMessage, render_payload
 from bot.rendering import Renderer
-from flows import languages
-from flows.codec import reply_from_json
-from flows.model import Reply
 
 TEXT_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64
@@ -60,11 +57,6 @@ def callback_data(turn: int, choice_id: str) -> str:
     return data
 
 
-def parse_callback_data(data: str) -> tuple[int | None, str]:
-    """Return (turn, choice id) of callback data; a malformed one has turn None."""
-    return choice_data.decode(data)
-
-
 def _layout(buttons: list[Button]) -> tuple[tuple[Button, ...], ...]:
     """Put short labels (times) several to a row, long labels one to a row."""
     longest = max((len(b.text) for b in buttons), default=0)
@@ -90,45 +82,21 @@ def split_text(text: str, limit: int = TEXT_LIMIT) -> list[str]:
     return splitting.split_text(text, limit)
 
 
-def _calendar(reply: Reply, renderer: Renderer) -> Part:
-    params = reply.body.params
-    reference = str(params["reference"])
-    at = params["at"]
-    assert isinstance(at, datetime)
-    data = booking_ics(
-        reference=reference,
-        starts_at=at,
-        minutes=int(params.get("minutes", 30)),  # type: ignore[call-overload]
-        summary=renderer.text("calendar.summary", reference=reference),
-        description=renderer.text("calendar.description", link=str(params["link"])),
-        url=str(params["link"]),
-        now=datetime.now(UTC),
-    )
-    return Part(text=renderer.text("calendar.caption"), document=data, filename=f"{reference}.ics")
-
-
 def render(payload: dict[str, Any]) -> list[Part]:
-    """Render an outbox payload into messages: text merged, keyboard on the last one."""
-    renderer = Renderer(payload.get("language") or languages.default_code())
-    turn = int(payload.get("turn", 0))
-    blocks: list[str] = []
-    buttons: list[Button] = []
-    documents: list[Part] = []
-    for raw in payload["replies"]:
-        reply = reply_from_json(raw)
-        blocks += renderer.blocks(reply)
-        if reply.choices:
-            buttons = [
-                Button(renderer.choice_label(c.label), callback_data(turn, c.id))
-                for c in reply.choices
-            ]
-        if reply.document and reply.document.kind == "calendar":
-            documents.append(_calendar(reply, renderer))
-    chunks = pack(blocks)
-    if documents:  # a booking confirmation stays as sent: its buttons go in their own message
-        parts = [Part(chunk) for chunk in chunks] + documents
+    """Render an outbox payload into messages (the neutral step, then Telegram's layout)."""
+    return layout(render_payload(payload))
+
+
+def layout(message: RenderedMessage) -> list[Part]:
+    """Lay out a rendered message: text packed, the keyboard on the last message."""
+    buttons = [Button(c.label, callback_data(message.turn, c.id)) for c in message.choices]
+    chunks = pack(list(message.blocks))
+    if message.documents:  # a booking confirmation stays as sent: its buttons go apart
+        parts = [Part(chunk) for chunk in chunks]
+        parts += [Part(d.caption, document=d.data, filename=d.filename) for d in message.documents]
         if buttons:
-            parts.append(Part(renderer.text("common.what_next"), _layout(buttons)))
+            what_next = Renderer(message.language).text("common.what_next")
+            parts.append(Part(what_next, _layout(buttons)))
         return parts
     parts = [Part(chunk) for chunk in chunks[:-1]]
     parts.append(Part(chunks[-1], _layout(buttons)))
@@ -146,7 +114,9 @@ def markup(keyboard: tuple[tuple[Button, ...], ...]) -> dict[str, Any] | None:
     }
 
 
-def plan(payload: dict[str, Any], parts: list[Part], *, keyboard_message_id: str | None) -> list[Call]:
+def plan(
+    payload: dict[str, Any], parts: list[Part], *, keyboard_message_id: str | None
+) -> list[Call]:
     """Return the Bot API calls that show `parts`, given where the live keyboard is."""
     pressed = payload.get("pressed")
     calls: list[Call] = []
@@ -155,7 +125,9 @@ def plan(payload: dict[str, Any], parts: list[Part], *, keyboard_message_id: str
         text = header + parts[0].text
         if len(text) <= TEXT_LIMIT:
             if keyboard_message_id and keyboard_message_id != str(pressed["message_id"]):
-                calls.append(Call("editMessageReplyMarkup", {"message_id": int(keyboard_message_id)}))
+                calls.append(
+                    Call("editMessageReplyMarkup", {"message_id": int(keyboard_message_id)})
+                )
             calls.append(
                 Call(
                     "editMessageText",
@@ -170,9 +142,15 @@ def plan(payload: dict[str, Any], parts: list[Part], *, keyboard_message_id: str
         label = pressed.get("label")
         closing = f"{old}\n\n✓ {label}" if label and old else old
         if closing and len(closing) <= TEXT_LIMIT:
-            calls.append(Call("editMessageText", {"message_id": int(pressed["message_id"]), "text": closing}))
+            calls.append(
+                Call(
+                    "editMessageText", {"message_id": int(pressed["message_id"]), "text": closing}
+                )
+            )
         else:
-            calls.append(Call("editMessageReplyMarkup", {"message_id": int(pressed["message_id"])}))
+            calls.append(
+                Call("editMessageReplyMarkup", {"message_id": int(pressed["message_id"])})
+            )
         if keyboard_message_id and keyboard_message_id != str(pressed["message_id"]):
             calls.append(Call("editMessageReplyMarkup", {"message_id": int(keyboard_message_id)}))
     elif keyboard_message_id and not payload.get("keep_keyboard"):

@@ -6,12 +6,12 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from bot import choice_data
 from bot.line.inbound import translate
 from bot.line.outbound import (
     LABEL_LIMIT,
     POSTBACK_DATA_LIMIT,
     TEXT_LIMIT,
-    parse_postback_data,
     postback_data,
     render,
     requests,
@@ -131,8 +131,8 @@ def test_requests_hold_at_most_five_messages():
 
 def test_postback_data_round_trips_and_stays_within_300():
     data = postback_data(123456, "time:2026-11-25T08:30:00+09:00")
-    assert parse_postback_data(data) == (123456, "time:2026-11-25T08:30:00+09:00")
-    assert parse_postback_data("garbage") == (None, "")
+    assert choice_data.decode(data) == (123456, "time:2026-11-25T08:30:00+09:00")
+    assert choice_data.decode("garbage") == (None, "")
     with pytest.raises(ValueError):
         postback_data(1, "x" * POSTBACK_DATA_LIMIT)
 

@@ -6,12 +6,12 @@ import asyncio
 
 import pytest
 
+from bot import choice_data
 from bot.pacing import Pacer
 from bot.telegram.outbound import (
     CALLBACK_DATA_LIMIT,
     TEXT_LIMIT,
     callback_data,
-    parse_callback_data,
     plan,
     render,
     split_text,
@@ -23,11 +23,25 @@ from flows.terms_document import terms
 
 
 def payload(*replies: Reply, language: str = "en", turn: int = 3, **extra) -> dict:
-    return {"language": language, "turn": turn, "replies": [reply_to_json(r) for r in replies], **extra}
+    return {
+        "language": language,
+        "turn": turn,
+        "replies": [reply_to_json(r) for r in replies],
+        **extra,
+    }
 
 
 def test_replies_of_a_step_become_one_message_with_the_keyboard():
-    parts = render(payload(say("terms.agreed", version="2022-04-01"), ask("meeting_app.ask", choice("app:agree", "meeting_app.choice.agree"), meeting_app="Zoom")))
+    parts = render(
+        payload(
+            say("terms.agreed", version="2022-04-01"),
+            ask(
+                "meeting_app.ask",
+                choice("app:agree", "meeting_app.choice.agree"),
+                meeting_app="Zoom",
+            ),
+        )
+    )
     assert len(parts) == 1
     assert "2022-04-01" in parts[0].text and "Zoom" in parts[0].text
     assert [b.data for row in parts[0].keyboard for b in row] == ["3|app:agree"]
@@ -53,40 +67,58 @@ def test_split_text_cuts_a_single_huge_paragraph():
 def test_callback_data_stays_within_64_bytes_and_round_trips():
     data = callback_data(123456, "time:2026-11-25T08:30:00+09:00")
     assert len(data.encode()) <= CALLBACK_DATA_LIMIT
-    assert parse_callback_data(data) == (123456, "time:2026-11-25T08:30:00+09:00")
-    assert parse_callback_data("garbage") == (None, "")
+    assert choice_data.decode(data) == (123456, "time:2026-11-25T08:30:00+09:00")
+    assert choice_data.decode("garbage") == (None, "")
     with pytest.raises(ValueError):
         callback_data(1, "x" * 70)
 
 
 def test_a_button_press_edits_the_pressed_message_into_the_next_question():
-    p = payload(ask("eligibility.registration.ask", choice("reg:office", "eligibility.registration.office")),
-                pressed={"message_id": 10, "label": "I agree", "text": "old"})
+    p = payload(
+        ask(
+            "eligibility.registration.ask", choice("reg:office", "eligibility.registration.office")
+        ),
+        pressed={"message_id": 10, "label": "I agree", "text": "old"},
+    )
     calls = plan(p, render(p), keyboard_message_id="10")
     assert [c.method for c in calls] == ["editMessageText"]
     assert calls[0].params["text"].startswith("✓ I agree")
 
 
 def test_typed_text_sends_a_message_and_takes_the_old_keyboard_off():
-    p = payload(ask("eligibility.device.ask", choice("device:yes", "common.yes"), meeting_app="Zoom"))
+    p = payload(
+        ask("eligibility.device.ask", choice("device:yes", "common.yes"), meeting_app="Zoom")
+    )
     calls = plan(p, render(p), keyboard_message_id="7")
     assert [c.method for c in calls] == ["editMessageReplyMarkup", "sendMessage"]
 
 
 def test_a_press_on_an_old_message_leaves_one_live_keyboard():
-    p = payload(ask("eligibility.device.ask", choice("device:yes", "common.yes"), meeting_app="Zoom"),
-                pressed={"message_id": 5, "label": "Yes", "text": "old"})
+    p = payload(
+        ask("eligibility.device.ask", choice("device:yes", "common.yes"), meeting_app="Zoom"),
+        pressed={"message_id": 5, "label": "Yes", "text": "old"},
+    )
     calls = plan(p, render(p), keyboard_message_id="9")
     assert [(c.method, c.params.get("message_id")) for c in calls] == [
-        ("editMessageReplyMarkup", 9), ("editMessageText", 5)]
+        ("editMessageReplyMarkup", 9),
+        ("editMessageText", 5),
+    ]
 
 
 def test_the_booking_confirmation_keeps_its_message_and_attaches_an_ics():
     from datetime import UTC, datetime
 
     booked = Reply(
-        Msg("booking.booked", {"reference": "HW-ABCDEF", "at": datetime(2026, 11, 25, 0, 0, tzinfo=UTC),
-                               "link": "https://meet/x", "meeting_app": "Zoom", "minutes": 30}),
+        Msg(
+            "booking.booked",
+            {
+                "reference": "HW-ABCDEF",
+                "at": datetime(2026, 11, 25, 0, 0, tzinfo=UTC),
+                "link": "https://meet/x",
+                "meeting_app": "Zoom",
+                "minutes": 30,
+            },
+        ),
         document=Document("calendar"),
     )
     p = payload(booked, pressed={"message_id": 5, "label": "Book", "text": "Please check"})
