@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from tests.bot.service.test_intake import TO_DAYS
+from flows.intake import State
 from tests.chat_client import ChatClient
-from tests.flows.test_transcripts import book_first_free, verify_dialog
+from tests.flows.test_transcripts import book_first_free, walk_to
 
 
 def test_debug_logs_hold_no_personal_data(sqlite_app, caplog):
     caplog.set_level(logging.DEBUG)
     chat = ChatClient(sqlite_app, user="chat-id-99887766")
-    verify_dialog(chat, TO_DAYS)
+    walk_to(chat, "en", State.CHOOSING_DAY)
     book_first_free(chat)
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "madoguchi.inbound" in {r.name for r in caplog.records}

@@ -14,15 +14,15 @@ from bot.console.chat import CHANNEL
 from flows.codec import reply_from_json
 from storage import offices, reminders
 from storage.models import Booking, OutboxMessage, Reminder
-from tests.bot.service.test_intake import TO_DAYS
+from flows.intake import State
 from tests.chat_client import ChatClient
-from tests.flows.test_transcripts import verify_dialog
+from tests.flows.test_transcripts import walk_to
 
 
-def book(app, user="user-1", script=TO_DAYS) -> Booking:  # type: ignore[no-untyped-def]
+def book(app, user="user-1") -> Booking:  # type: ignore[no-untyped-def]
     """Book the first time of the second day (more than a day ahead: both reminders)."""
     chat = ChatClient(app, user=user)
-    verify_dialog(chat, script)
+    walk_to(chat, "en", State.CHOOSING_DAY)
     chat.press(chat.choice_ids[1])
     chat.press(chat.choice_ids[0])
     chat.click("booking.choice.confirm")

@@ -26,8 +26,8 @@ from tests.bot.telegram.harness import free_port, wait_until
 from tests.chat_client import ChatClient
 from tests.conftest import TEST_KEY
 from tests.fakes.slack_api import FakeSlack, block_actions_payload, slash_command_form, view_submission_payload
-from tests.flows.test_my_booking import to_days
-from tests.flows.test_transcripts import verify_dialog
+from flows.intake import State
+from tests.flows.test_transcripts import verify_dialog, walk_to
 
 SECRET = "slack-signing-secret-for-tests"
 CHANNEL = "C0COUNSEL"
@@ -84,12 +84,15 @@ def deliver(app, fake) -> SlackSender:  # type: ignore[no-untyped-def]
 
 def book_with_interpreter(app, lang="en") -> ChatClient:  # type: ignore[no-untyped-def]
     chat = ChatClient(app)
-    script = to_days(lang)[:-2] + [
-        ("click:accommodation.kind.interpreter", "accommodation.interpreter.ask"),
-        ("Tiếng Việt", "accommodation.note.ask"),
-        ("click:accommodation.note.skip", "booking.day.ask"),
-    ]
-    verify_dialog(chat, script)
+    walk_to(chat, lang, State.CHOOSING_ACCOMMODATION)
+    verify_dialog(
+        chat,
+        [
+            ("click:accommodation.kind.interpreter", "accommodation.interpreter.ask"),
+            ("Tiếng Việt", "accommodation.note.ask"),
+            ("click:accommodation.note.skip", "booking.day.ask"),
+        ],
+    )
     chat.press(chat.choice_ids[1])
     chat.press(chat.choice_ids[0])
     chat.click("booking.choice.confirm")
@@ -189,7 +192,7 @@ def test_stop_service_refuses_the_next_booking_and_drops_reminders(slack_app, fa
     chat._collect()
     assert chat.ids == ["service.stopped"]
     chat.send("/restart")
-    verify_dialog(chat, to_days("ja")[1:-1])
+    walk_to(chat, "ja", State.ASKING_NOTE)
     chat.click("accommodation.note.skip")
     assert chat.ids == ["service.stopped"]  # future bookings are refused politely
     with slack_app.db.transaction() as s:
