@@ -39,7 +39,7 @@ def stop_on_signals(stop: asyncio.Event) -> None:
 async def counselor_sink(app: App, stop: asyncio.Event, every: float = 1.0) -> None:
     """Deliver counselor notifications: to Slack when configured, else printed and logged."""
     if app.settings.slack is not None:
-        from bot.slack.app import make_client
+        from bot.slack.context import make_client
         from bot.slack.sender import SlackSender
 
         slack = app.settings.slack
