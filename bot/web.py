@@ -26,7 +26,7 @@ from starlette.routing import Route
 from telegram import Bot
 
 from bot.app import App
-from bot.telegram import updates
+from bot.telegram import apply
 
 log = logging.getLogger("madoguchi.web")
 
@@ -114,12 +114,12 @@ def create_web_app(
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             return PlainTextResponse("not an update", status_code=400)
         try:
-            update = updates.parse(data, telegram.bot)
+            update = apply.parse(data, telegram.bot)
         except Exception:  # noqa: BLE001 - authenticated but unreadable: record, answer 200
             log.warning("update %s could not be parsed", data["update_id"])
-            await run_in_threadpool(updates.record_unreadable, app, data["update_id"])
+            await run_in_threadpool(apply.record_unreadable, app, data["update_id"])
             return Response(status_code=200)
-        callback_id = await run_in_threadpool(updates.process, app, update)
+        callback_id = await run_in_threadpool(apply.process, app, update)
         if telegram.on_update is not None:
             telegram.on_update()
         if callback_id:  # answer the button within the webhook response: no extra call

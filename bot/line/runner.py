@@ -12,10 +12,10 @@ from linebot.v3.messaging import AsyncMessagingApi
 from linebot.v3.webhook import SignatureValidator
 
 from bot.app import App
-from bot.inbox import InboxProcessor
+from bot.channels.inbox_processor import InboxProcessor
 from bot.line import CHANNEL
+from bot.line.apply import apply_body
 from bot.line.sender import LineSender, make_api
-from bot.line.updates import apply_body
 from bot.web import LINE_PATH, LineWebhook
 
 log = logging.getLogger("madoguchi.line.runner")
