@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.config import Settings, embedded_secret_key
+from bot.settings import Settings, embedded_secret_key
 from storage import offices, schema
 from storage.db import Database
 from storage.inbound import Intake

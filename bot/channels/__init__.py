@@ -1,2 +1,6 @@
-"""What the messenger channels share (the inbox processor, for webhooks answered before the
-work is done). Nothing here names a channel."""
+"""Messenger channels as a registry: what a channel provides (`protocol`), the checks every
+webhook shares (`edge`), the registry itself (`registry`), and the inbox processor.
+
+This package's `__init__` imports nothing: channels import `protocol` and `edge` while the
+registry imports the channels.
+"""

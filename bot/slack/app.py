@@ -10,10 +10,10 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot.app import App
-from bot.config import SlackSettings
 from bot.rendering import Renderer
 from bot.slack.context import SlackContext, make_client
 from bot.slack.listeners import actions, commands, views
+from bot.slack.settings import SlackSettings
 
 
 def build_slack_app(app: App, settings: SlackSettings) -> tuple[AsyncApp, SlackContext]:

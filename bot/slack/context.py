@@ -14,8 +14,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.app import App
-from bot.config import SlackSettings
 from bot.rendering import Renderer
+from bot.slack.settings import SlackSettings
 
 MEMBERS_TTL = 300.0
 
