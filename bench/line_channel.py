@@ -31,7 +31,7 @@ from bench.telegram_channel import (  # noqa: E402
     prepare_database,
     wait_healthy,
 )
-from bot.web import LINE_PATH  # noqa: E402
+from bot.line.webhook import PATH as LINE_PATH  # noqa: E402
 from storage import inbox  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.vault import Vault  # noqa: E402

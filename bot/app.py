@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.config import Settings, embedded_secret_key
 from bot.service.intake import Intake
+from bot.settings import Settings, embedded_secret_key
 from storage import offices, schema
 from storage.db import Database
 from storage.vault import Vault

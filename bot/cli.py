@@ -12,6 +12,7 @@ from datetime import date, time
 
 from bot import config, logs, operations
 from bot.app import App, SchemaBehind, build
+from bot.channels import registry
 from bot.console import run_chat
 from bot.console.chat import run_script
 from flows import languages
@@ -49,7 +50,9 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command")
 
     chat = sub.add_parser("chat", help="the intake in this terminal (the default)")
-    chat.add_argument("--user", default="local", help="who is chatting (keeps their own conversation)")
+    chat.add_argument(
+        "--user", default="local", help="who is chatting (keeps their own conversation)"
+    )
     chat.add_argument(
         "--script",
         metavar="LANG",
@@ -113,16 +116,20 @@ def _cmd_calendar(app: App, args: argparse.Namespace) -> int:
             start = args.start or now.astimezone(tz).date()
             for day in operations.calendar_days(session, office, start, args.days):
                 if day.closed_reason:
-                    print(f"{day.day} {day.day:%a}  closed" + (
-                        f" ({day.closed_reason})" if day.closed_reason != "closed" else ""))
+                    print(
+                        f"{day.day} {day.day:%a}  closed"
+                        + (f" ({day.closed_reason})" if day.closed_reason != "closed" else "")
+                    )
                     continue
                 cells = [f"{at.astimezone(tz):%H:%M} {taken}/{n}" for at, taken, n in day.slots]
                 print(f"{day.day} {day.day:%a}  " + "  ".join(cells))
             return 0
         if args.action == "rules":
             for rule in offices.calendar(session, office).exceptions:
-                span = f"{rule.start:%H:%M}-{rule.end:%H:%M}" if rule.start and rule.end else (
-                    f"{rule.start:%H:%M}" if rule.start else "all day"
+                span = (
+                    f"{rule.start:%H:%M}-{rule.end:%H:%M}"
+                    if rule.start and rule.end
+                    else (f"{rule.start:%H:%M}" if rule.start else "all day")
                 )
                 extra = f" places={rule.places}" if rule.places is not None else ""
                 print(f"#{rule.id} {rule.day} {rule.kind} {span}{extra} {rule.note}".rstrip())
@@ -141,15 +148,25 @@ def _cmd_calendar(app: App, args: argparse.Namespace) -> int:
             return 2
         try:
             rule_id, affected = operations.change_calendar(
-                session, office, kind=kind, day=args.day, now=now, start=start, end=end,
-                places=getattr(args, "places", None), note=getattr(args, "note", ""),
+                session,
+                office,
+                kind=kind,
+                day=args.day,
+                now=now,
+                start=start,
+                end=end,
+                places=getattr(args, "places", None),
+                note=getattr(args, "note", ""),
             )
         except ValueError as exc:
             print(str(exc), file=sys.stderr)
             return 2
         print(f"added rule #{rule_id}: {args.day} {kind}")
         if affected:
-            print(f"note: {len(affected)} booking(s) stay booked and need a call: {', '.join(affected)}")
+            needing_a_call = ", ".join(affected)
+            print(
+                f"note: {len(affected)} booking(s) stay booked and need a call: {needing_a_call}"
+            )
         return 0
 
 
@@ -177,7 +194,8 @@ def _cmd_bookings(app: App, args: argparse.Namespace) -> int:
         for c in rows:
             print(
                 f"{c.starts_at.astimezone(tz):%Y-%m-%d %H:%M} {c.reference} {c.language} "
-                f"{c.channel} | " + renderer.param(answers_summary(c.details)).replace("\n", " | ")
+                f"{c.channel} | "
+                + renderer.param(answers_summary(c.details)).replace("\n", " | ")
             )
         print(f"{len(rows)} booking(s) on {day}")
     return 0
@@ -199,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
         db = Database(settings.database_url)
         if args.action == "upgrade":
             schema.upgrade(db.engine)
-        print(f"schema revision: {schema.current_revision(db.engine)} (code: {schema.head_revision()})")
+        current, head = schema.current_revision(db.engine), schema.head_revision()
+        print(f"schema revision: {current} (code: {head})")
         return 0
     try:
         app = build(settings)
@@ -213,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "bookings":
         return _cmd_bookings(app, args)
     if args.command in ("web", "worker") or (
-        args.command is None and (settings.telegram or settings.line)
+        args.command is None and any(c.jobseekers for c, _ in registry.enabled(settings))
     ):
         return _run_services(app, args.command)
     if getattr(args, "script", None):
@@ -235,17 +254,12 @@ def _run_services(app: App, command: str | None) -> int:
 
     from bot import runner
 
-    telegram = app.settings.telegram
     if command == "worker":
         asyncio.run(runner.run_worker(app))
     elif command == "web":
-        runner.run_web(app, with_sender=False)
-    elif app.settings.line or (telegram and telegram.uses_webhook):
-        runner.run_web(app, with_sender=True)
+        runner.run_web(app, with_worker=False)
     else:
-        from bot.telegram.runner import run_polling
-
-        asyncio.run(run_polling(app))
+        runner.run_one_process(app)
     return 0
 
 

@@ -1,10 +1,10 @@
 """Run the configured channels: the web process, the worker, or everything in one process.
 
 `madoguchi` alone runs all in one process (webhooks or polling, and the senders). With the
-Procfile, `web` serves webhooks (and Slack) and applies LINE's inbox, and `worker` runs the
-scheduler and the senders, so N web processes share one sender per channel that alone keeps
-the platform's rate limits, and there is exactly one scheduler.
-Each channel's own parts live in `bot/<channel>/runner.py`, imported only when configured.
+Procfile, `web` serves the channels' webhooks, and `worker` runs the scheduler and every
+channel's sender, so N web processes share one sender per channel that alone keeps the
+platform's rate limits, and there is exactly one scheduler. Channels come from the registry:
+this module names none, and no channel imports it.
 """
 
 from __future__ import annotations
@@ -13,15 +13,19 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 
 import uvicorn
-from starlette.applications import Starlette
+from apscheduler.schedulers.base import BaseScheduler
 
 from bot import counselors
 from bot.app import App
-from bot.web import create_web_app
+from bot.channels import registry
+from bot.channels.protocol import Runner, Running, running_task
+from bot.web import web_app
+from storage import outbox
 
 log = logging.getLogger("madoguchi.runner")
 
@@ -36,18 +40,13 @@ def stop_on_signals(stop: asyncio.Event) -> None:
             pass
 
 
-async def counselor_sink(app: App, stop: asyncio.Event, every: float = 1.0) -> None:
-    """Deliver counselor notifications: to Slack when configured, else printed and logged."""
-    if app.settings.slack is not None:
-        from bot.slack.app import make_client
-        from bot.slack.sender import SlackSender
+def counselors_unserved(app: App) -> bool:
+    """Return True when no configured channel delivers counselor notifications."""
+    return all(c.outbox != outbox.COUNSELORS for c, _ in registry.enabled(app.settings))
 
-        slack = app.settings.slack
-        await SlackSender(
-            app.db, app.vault, make_client(slack), channel=slack.channel_id,
-            language=app.settings.counselor_language, clock=app.clock, office_code=app.settings.office,
-        ).run(stop)
-        return
+
+async def print_counselor_notifications(app: App, stop: asyncio.Event, every: float = 1.0) -> None:
+    """Deliver counselor notifications when no channel does: printed (stderr) and logged."""
     while not stop.is_set():
         await asyncio.to_thread(
             counselors.deliver,
@@ -63,7 +62,7 @@ async def counselor_sink(app: App, stop: asyncio.Event, every: float = 1.0) -> N
             pass
 
 
-def start_scheduler(app: App):  # type: ignore[no-untyped-def]
+def start_scheduler(app: App) -> BaseScheduler:
     """Start this deployment's one scheduler (reminders, hold expiry, retention, digest)."""
     from bot.worker import build_scheduler
 
@@ -72,98 +71,63 @@ def start_scheduler(app: App):  # type: ignore[no-untyped-def]
     return scheduler
 
 
-async def run_worker(app: App) -> None:
-    """The Procfile's worker: the scheduler and every channel's sender, until SIGINT/SIGTERM."""
+def worker_duties(app: App) -> list[Running]:
+    """Return what the one worker runs besides the channels: the scheduler, and the printed
+    counselor notifications when no channel delivers them."""
+
+    @asynccontextmanager
+    async def scheduler(_: asyncio.Event) -> AsyncIterator[None]:
+        started = start_scheduler(app)
+        try:
+            yield
+        finally:
+            started.shutdown(wait=False)
+
+    duties: list[Running] = [scheduler]
+    if counselors_unserved(app):
+        printed = partial(print_counselor_notifications, app)
+        duties.append(running_task(printed, "printed counselor notifications"))
+    return duties
+
+
+async def run_as_worker(app: App, runners: list[Runner]) -> None:
+    """Run `runners` and the worker's duties until SIGINT/SIGTERM."""
     stop = asyncio.Event()
     stop_on_signals(stop)
-    tasks: list[Awaitable[None]] = [counselor_sink(app, stop)]
-    if app.settings.telegram is not None:
-        from bot.telegram import runner as telegram_runner
+    async with AsyncExitStack() as stack:
+        for duty in worker_duties(app):
+            await stack.enter_async_context(duty(stop))
+        await asyncio.gather(stop.wait(), *(runner(stop) for runner in runners))
 
-        tasks.append(telegram_runner.deliver(app, stop))
-    if app.settings.line is not None:
-        from bot.line import runner as line_runner
 
-        tasks.append(line_runner.deliver(app, stop))
-    slack = app.settings.slack
-    if slack is not None and slack.app_token:
-        tasks.append(slack_socket_mode(app, stop))
-    scheduler = start_scheduler(app)
+async def run_worker(app: App) -> None:
+    """The Procfile's worker: the scheduler and every channel's sender, until SIGINT/SIGTERM."""
+    runners = [
+        channel.worker(app, settings) for channel, settings in registry.enabled(app.settings)
+    ]
     log.info("worker started: scheduler and senders")
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        scheduler.shutdown(wait=False)
+    await run_as_worker(app, runners)
 
 
-async def slack_socket_mode(app: App, stop: asyncio.Event) -> None:
-    """Receive Slack's interactions over Socket Mode (an office without a public endpoint).
-
-    The same bolt app and listeners as `/slack/events`; Slack authenticates the connection
-    with the app-level token instead of signing each request.
-    """
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-    from bot.slack.app import build_slack_app
-
-    assert app.settings.slack is not None
-    bolt, context = build_slack_app(app, app.settings.slack)
-    handler = AsyncSocketModeHandler(bolt, app_token=app.settings.slack.app_token, web_client=context.client)
-    await handler.connect_async()
-    log.info("Slack Socket Mode connected")
-    try:
-        await stop.wait()
-    finally:
-        await handler.close_async()
-
-
-def web_app(app: App, *, with_sender: bool) -> Starlette:
-    """Return the ASGI app with each configured channel's route and background work."""
-    channels = []
-    hooks = {}
-    telegram = app.settings.telegram
-    if telegram is not None and (telegram.uses_webhook or with_sender):
-        from bot.telegram.runner import TelegramChannel
-
-        channels.append(TelegramChannel(app, with_sender=with_sender))
-        hooks["telegram"] = channels[-1].hook
-    if app.settings.line is not None:
-        from bot.line.runner import LineChannel
-
-        channels.append(LineChannel(app, with_sender=with_sender))
-        hooks["line"] = channels[-1].hook
-    slack = None
-    if app.settings.slack is not None:
-        from bot.slack.app import build_slack_app
-
-        slack = build_slack_app(app, app.settings.slack)[0]
-    if not channels:
-        return create_web_app(app, slack=slack)
-
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        stop = asyncio.Event()
-        async with AsyncExitStack() as stack:
-            for channel in channels:
-                await stack.enter_async_context(channel.running(stop))
-            sink = asyncio.create_task(counselor_sink(app, stop)) if with_sender else None
-            scheduler = start_scheduler(app) if with_sender else None  # one process: the worker
-            yield
-            stop.set()
-            if scheduler is not None:
-                scheduler.shutdown(wait=False)
-            if sink is not None:
-                await sink
-
-    return create_web_app(app, lifespan=lifespan, slack=slack, **hooks)
-
-
-def run_web(app: App, *, with_sender: bool) -> None:
-    """Serve the ASGI app with uvicorn on HOST:PORT."""
+def run_web(app: App, *, with_worker: bool) -> None:
+    """Serve the ASGI app with uvicorn on HOST:PORT; `with_worker`: the worker's part too."""
+    besides = worker_duties(app) if with_worker else []
     uvicorn.run(
-        web_app(app, with_sender=with_sender),
+        web_app(app, with_worker=with_worker, running=besides),
         host=app.settings.host,
         port=app.settings.port,
         log_level=app.settings.log_level.lower(),
         access_log=False,
         timeout_keep_alive=75,  # Telegram keeps webhook connections open; don't race it
     )
+
+
+def run_one_process(app: App) -> None:
+    """Run every configured channel and the worker here: without a web server when every
+    channel can do without one (Telegram's long polling), else the web app with senders."""
+    alone = [channel.alone(app, settings) for channel, settings in registry.enabled(app.settings)]
+    runners = [runner for runner in alone if runner is not None]
+    if len(runners) == len(alone):
+        asyncio.run(run_as_worker(app, runners))
+    else:
+        run_web(app, with_worker=True)

@@ -1,173 +1,66 @@
-"""The ASGI `web` process: messenger webhooks (Telegram, LINE), each on its own path.
+"""The ASGI `web` process: `/healthz` and each configured channel's webhook on its own path.
 
-Every request is checked at the edge on raw bytes before anything is parsed: the secret
-(constant-time) or signature, the body size, the JSON. Telegram's update is handled in a
-thread (the storage layer is synchronous) and answered 200 once committed; a LINE body is
-stored in the inbox and answered 200 at once (LINE waits 2 s), then applied in the
-background. Nothing here logs a body, a user id or a secret.
+The routes and their background work come from the channel registry; each route checks its
+request at the edge, on raw bytes, before anything is parsed. This module names no channel,
+never reads a body and never logs one.
 """
 
 from __future__ import annotations
 
-import hmac
-import json
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 
-from linebot.v3.webhook import SignatureValidator
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
-from telegram import Bot
 
 from bot.app import App
-from bot.telegram import updates
+from bot.channels import registry
+from bot.channels.protocol import Running
 
-log = logging.getLogger("madoguchi.web")
-
-MAX_BODY = 256 * 1024
-TELEGRAM_PATH = "/telegram/webhook"
-LINE_PATH = "/line/webhook"
+HEALTH_PATH = "/healthz"
 
 
-@dataclass
-class TelegramWebhook:
-    """What the Telegram route needs."""
-
-    bot: Bot
-    secret: str
-    on_update: Callable[[], None] | None = None  # e.g. wake an in-process sender
+async def health(request: Request) -> Response:
+    """Answer that the process is up."""
+    return PlainTextResponse("ok")
 
 
-@dataclass
-class LineWebhook:
-    """What the LINE route needs: the channel secret's validator, and where bodies go."""
+def create_web_app(routes: Sequence[Route], *, running: Sequence[Running] = ()) -> Starlette:
+    """Return the ASGI app serving `routes` and `/healthz`, with `running` around its life.
 
-    validator: SignatureValidator
-    store: Callable[[str], Awaitable[Any]]  # keep a verified body durably (committed)
-    submit: Callable[[Any], None]  # apply what `store` returned, in the background
-    answering: Callable[[int], None] | None = None  # +1 / -1 around each request
-
-
-async def read_capped(request: Request, limit: int) -> bytes | None:
-    """Return the body, or None as soon as it exceeds `limit` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
-
-
-SLACK_PATH = "/slack/events"
-
-
-def create_web_app(
-    app: App,
-    *,
-    telegram: TelegramWebhook | None = None,
-    slack: Any = None,
-    line: LineWebhook | None = None,
-    lifespan: Callable[[Starlette], AsyncIterator[None]] | None = None,
-) -> Starlette:
-    """Return the ASGI application with a route per configured channel.
-
-    `slack` is a bolt AsyncApp: its middleware verifies the signature and timestamp on the
-    raw body (401 before any listener runs); only the size is checked here first.
+    Each `running` is entered (in order) before the first request and left after the last;
+    the event they share is set when the app stops.
     """
-    slack_handler = None
-    if slack is not None:
-        from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 
-        slack_handler = AsyncSlackRequestHandler(slack)
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        async with AsyncExitStack() as stack:
+            for part in running:
+                await stack.enter_async_context(part(stop))
+            yield
+            stop.set()
 
-    async def slack_events(request: Request) -> Response:
-        assert slack_handler is not None
-        declared = request.headers.get("content-length")
-        if declared is None or not declared.isdigit() or int(declared) > MAX_BODY:
-            return PlainTextResponse("too large", status_code=413)
-        return await slack_handler.handle(request)
+    return Starlette(routes=[Route(HEALTH_PATH, health), *routes], lifespan=lifespan)
 
-    async def health(request: Request) -> Response:
-        return PlainTextResponse("ok")
 
-    async def telegram_webhook(request: Request) -> Response:
-        assert telegram is not None
-        given = request.headers.get("x-telegram-bot-api-secret-token", "")
-        if not hmac.compare_digest(given.encode("utf-8"), telegram.secret.encode("utf-8")):
-            return PlainTextResponse("forbidden", status_code=403)
-        body = await read_capped(request, MAX_BODY)
-        if body is None:
-            return PlainTextResponse("too large", status_code=413)
-        try:
-            data = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return PlainTextResponse("malformed JSON", status_code=400)
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-            return PlainTextResponse("not an update", status_code=400)
-        try:
-            update = updates.parse(data, telegram.bot)
-        except Exception:  # noqa: BLE001 - authenticated but unreadable: record, answer 200
-            log.warning("update %s could not be parsed", data["update_id"])
-            await run_in_threadpool(updates.record_unreadable, app, data["update_id"])
-            return Response(status_code=200)
-        callback_id = await run_in_threadpool(updates.process, app, update)
-        if telegram.on_update is not None:
-            telegram.on_update()
-        if callback_id:  # answer the button within the webhook response: no extra call
-            return JSONResponse({"method": "answerCallbackQuery", "callback_query_id": callback_id})
-        return Response(status_code=200)
+def web_app(app: App, *, with_worker: bool, running: Sequence[Running] = ()) -> Starlette:
+    """Return the ASGI app with each configured channel's route and background work.
 
-    async def line_webhook(request: Request) -> Response:
-        assert line is not None
-        if line.answering is None:
-            return await line_checked(request)
-        line.answering(1)
-        try:
-            return await line_checked(request)
-        finally:
-            line.answering(-1)
-
-    async def line_checked(request: Request) -> Response:
-        assert line is not None
-        signature = request.headers.get("x-line-signature", "")
-        if not signature:
-            return PlainTextResponse("missing signature", status_code=400)
-        body = await read_capped(request, MAX_BODY)
-        if body is None:
-            return PlainTextResponse("too large", status_code=413)
-        try:
-            text = body.decode("utf-8")  # LINE signs UTF-8 JSON; other bytes cannot be its
-        except UnicodeDecodeError:
-            return PlainTextResponse("invalid signature", status_code=401)
-        if not line.validator.validate(text, signature):
-            return PlainTextResponse("invalid signature", status_code=401)
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
-            return PlainTextResponse("malformed JSON", status_code=400)
-        events = data.get("events") if isinstance(data, dict) else None
-        if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
-            return PlainTextResponse("not a webhook body", status_code=400)
-        if not events:  # the console's "Verify" button: nothing to keep
-            return Response(status_code=200)
-        stored = await line.store(text)
-        line.submit(stored)
-        return Response(status_code=200)
-
-    routes = [Route("/healthz", health)]
-    if telegram is not None:
-        routes.append(Route(TELEGRAM_PATH, telegram_webhook, methods=["POST"]))
-    if slack_handler is not None:
-        routes.append(Route(SLACK_PATH, slack_events, methods=["POST"]))
-    if line is not None:
-        routes.append(Route(LINE_PATH, line_webhook, methods=["POST"]))
-    return Starlette(routes=routes, lifespan=asynccontextmanager(lifespan) if lifespan else None)
+    `with_worker` makes each channel deliver from this process too (one process); `running`
+    is what else runs in it (the scheduler, the counselors' fallback).
+    """
+    routes: list[Route] = []
+    parts: list[Running] = []
+    for channel, settings in registry.enabled(app.settings):
+        part = channel.web(app, settings, with_worker=with_worker)
+        if part is None:
+            continue
+        if part.route is not None:
+            routes.append(part.route)
+        if part.running is not None:
+            parts.append(part.running)
+    return create_web_app(routes, running=[*parts, *running])

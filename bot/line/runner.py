@@ -1,5 +1,9 @@
-"""LINE's parts of a process: the webhook's inbox processing (web) and the sender (worker,
-or the web process itself when it runs alone)."""
+"""LINE's running parts: the webhook's inbox applied in the background (web process) and
+the sender (worker, or the web process itself when it runs alone).
+
+Wired by `bot/line/channel.py`; this module never reads the environment and never names
+another channel.
+"""
 
 from __future__ import annotations
 
@@ -12,19 +16,19 @@ from linebot.v3.messaging import AsyncMessagingApi
 from linebot.v3.webhook import SignatureValidator
 
 from bot.app import App
-from bot.inbox import InboxProcessor
-from bot.line import CHANNEL
+from bot.channels.inbox_processor import InboxProcessor
+from bot.line import CHANNEL, webhook
+from bot.line.apply import apply_body
 from bot.line.sender import LineSender, make_api
-from bot.line.updates import apply_body
-from bot.web import LINE_PATH, LineWebhook
+from bot.line.settings import LineSettings
 
 log = logging.getLogger("madoguchi.line.runner")
 
 
-async def deliver(app: App, stop: asyncio.Event, *, wake: asyncio.Event | None = None) -> None:
+async def deliver(
+    app: App, settings: LineSettings, stop: asyncio.Event, *, wake: asyncio.Event | None = None
+) -> None:
     """Run the LINE sender until `stop` is set; `wake` set means new rows are waiting."""
-    settings = app.settings.line
-    assert settings is not None
     async with make_api(settings.access_token, settings.api_base_url) as client:
         sender = LineSender(app.db, AsyncMessagingApi(client), clock=app.clock)
         if wake is not None:
@@ -32,20 +36,19 @@ async def deliver(app: App, stop: asyncio.Event, *, wake: asyncio.Event | None =
         await sender.run(stop)
 
 
-class LineChannel:
+class InWebProcess:
     """LINE inside the web process: the webhook route's inbox, applied in the background,
     and the sender when this process delivers."""
 
-    def __init__(self, app: App, *, with_sender: bool) -> None:
-        settings = app.settings.line
-        assert settings is not None
+    def __init__(self, app: App, settings: LineSettings, *, with_sender: bool) -> None:
         self.app = app
+        self.settings = settings
         self.with_sender = with_sender
         self.wake = asyncio.Event()
         self.processor = InboxProcessor(
             app, CHANNEL, apply_body, on_applied=self.wake.set if with_sender else None
         )
-        self.hook = LineWebhook(
+        self.route = webhook.route(
             validator=SignatureValidator(settings.channel_secret),
             store=self.processor.store,
             submit=self.processor.submit,
@@ -57,8 +60,10 @@ class LineChannel:
         """Apply the inbox (leftovers first) and deliver, until exit."""
         tasks = [asyncio.create_task(self.processor.run(stop))]
         if self.with_sender:
-            tasks.append(asyncio.create_task(deliver(self.app, stop, wake=self.wake)))
-        log.info("LINE webhook at %s", LINE_PATH)
+            tasks.append(
+                asyncio.create_task(deliver(self.app, self.settings, stop, wake=self.wake))
+            )
+        log.info("LINE webhook at %s", webhook.PATH)
         try:
             yield
         finally:

@@ -14,20 +14,24 @@ from telegram import Bot
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 
 from bot.app import App
+from bot.telegram.apply import process
 from bot.telegram.sender import TelegramSender, _seconds
-from bot.telegram.updates import process
 
 log = logging.getLogger("madoguchi.telegram.polling")
 ALLOWED_UPDATES = ["message", "callback_query"]
 
 
-async def poll(app: App, bot: Bot, sender: TelegramSender | None, stop: asyncio.Event, *, timeout: int = 25) -> None:
+async def poll(
+    app: App, bot: Bot, sender: TelegramSender | None, stop: asyncio.Event, *, timeout: int = 25
+) -> None:
     """Fetch and handle updates until `stop` is set."""
     offset: int | None = None
     backoff = 1.0
     while not stop.is_set():
         try:
-            updates = await bot.get_updates(offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES)
+            updates = await bot.get_updates(
+                offset=offset, timeout=timeout, allowed_updates=ALLOWED_UPDATES
+            )
             backoff = 1.0
         except RetryAfter as exc:
             await asyncio.sleep(_seconds(exc.retry_after))

@@ -1,7 +1,8 @@
-"""Telegram's parts of a process: long polling alone, the webhook, the sender.
+"""Telegram's running parts: the sender (worker), the webhook or polling inside the web
+process, and long polling alone in a process of its own.
 
-`madoguchi` with Telegram alone on long polling runs `run_polling`; otherwise bot/runner.py
-puts `TelegramChannel` into the web process and `deliver` into the worker.
+Wired by `bot/telegram/channel.py`; this module never reads the environment, never starts
+the scheduler and never names another channel.
 """
 
 from __future__ import annotations
@@ -14,87 +15,74 @@ from contextlib import asynccontextmanager
 from telegram import Bot
 
 from bot.app import App
-from bot.runner import counselor_sink, start_scheduler, stop_on_signals
+from bot.telegram import webhook
 from bot.telegram.polling import ALLOWED_UPDATES, poll
 from bot.telegram.sender import TelegramSender
+from bot.telegram.settings import TelegramSettings
 from bot.telegram.setup import make_bot, register_commands
-from bot.web import TELEGRAM_PATH, TelegramWebhook
 
 log = logging.getLogger("madoguchi.telegram.runner")
 
 
-def _sender(app: App, bot: Bot) -> TelegramSender:
-    assert app.settings.telegram is not None
-    per_second = app.settings.telegram.per_second
-    return TelegramSender(app.db, bot, clock=app.clock, per_second=per_second)
+def _sender(app: App, settings: TelegramSettings, bot: Bot) -> TelegramSender:
+    return TelegramSender(app.db, bot, clock=app.clock, per_second=settings.per_second)
 
 
-def _bot(app: App) -> Bot:
-    settings = app.settings.telegram
-    assert settings is not None
+def _bot(settings: TelegramSettings) -> Bot:
     return make_bot(settings.token, settings.api_base_url)
 
 
-async def run_polling(app: App) -> None:
-    """Poll for updates and deliver replies until SIGINT/SIGTERM."""
-    bot = _bot(app)
+async def poll_alone(app: App, settings: TelegramSettings, stop: asyncio.Event) -> None:
+    """Poll for updates and deliver replies until `stop` is set (no web server)."""
+    bot = _bot(settings)
     async with bot:
         await bot.delete_webhook()
         await register_commands(bot)
-        stop = asyncio.Event()
-        stop_on_signals(stop)
-        sender = _sender(app, bot)
-        scheduler = start_scheduler(app)  # single-process mode: this process is the worker
+        sender = _sender(app, settings, bot)
         log.info("Telegram long polling started")
-        try:
-            await asyncio.gather(
-                poll(app, bot, sender, stop), sender.run(stop), counselor_sink(app, stop)
-            )
-        finally:
-            scheduler.shutdown(wait=False)
+        await asyncio.gather(poll(app, bot, sender, stop), sender.run(stop))
 
 
-async def deliver(app: App, stop: asyncio.Event) -> None:
+async def deliver(app: App, settings: TelegramSettings, stop: asyncio.Event) -> None:
     """Run the Telegram sender until `stop` is set (the worker's part)."""
-    bot = _bot(app)
+    bot = _bot(settings)
     async with bot:
-        await _sender(app, bot).run(stop)
+        await _sender(app, settings, bot).run(stop)
 
 
-class TelegramChannel:
+class InWebProcess:
     """Telegram inside the web process: the webhook (or, in one process, polling), and the
     sender when this process delivers."""
 
-    def __init__(self, app: App, *, with_sender: bool) -> None:
+    def __init__(self, app: App, settings: TelegramSettings, *, with_sender: bool) -> None:
         self.app = app
-        self.settings = app.settings.telegram
-        assert self.settings is not None
-        self.bot = _bot(app)
-        self.sender = _sender(app, self.bot) if with_sender else None
-        self.hook = (
-            TelegramWebhook(
-                bot=self.bot,
-                secret=self.settings.webhook_secret,
+        self.settings = settings
+        self.bot = _bot(settings)
+        self.sender = _sender(app, settings, self.bot) if with_sender else None
+        self.route = (
+            webhook.route(
+                app,
+                self.bot,
+                secret=settings.webhook_secret,
                 on_update=self.sender.wake.set if self.sender else None,
             )
-            if self.settings.uses_webhook
+            if settings.uses_webhook
             else None
         )
 
     @asynccontextmanager
     async def running(self, stop: asyncio.Event) -> AsyncIterator[None]:
         """Register the webhook (or start polling) and the sender; stop them at exit."""
-        assert self.settings is not None
         await self.bot.initialize()
         tasks = []
-        if self.hook is not None:
+        if self.route is not None:
             await self.bot.set_webhook(
                 url=self.settings.webhook_url,
                 secret_token=self.settings.webhook_secret,
                 max_connections=self.settings.max_connections,
                 allowed_updates=ALLOWED_UPDATES,
             )
-            log.info("Telegram webhook registered at %s", TELEGRAM_PATH)
+            log.info("Telegram webhook registered at %s", webhook.PATH)
         else:
             await self.bot.delete_webhook()
             tasks.append(asyncio.create_task(poll(self.app, self.bot, self.sender, stop)))

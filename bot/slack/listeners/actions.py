@@ -9,17 +9,21 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot.slack.blocks import booking_message, reason_modal
-from bot.slack.app import SlackContext
+from bot.slack.context import SlackContext
 from storage import bookings
 from storage.models import Booking
 
 
 async def refuse(respond: Any, ctx: SlackContext, message_id: str) -> None:
     """Answer only the user who pressed (through the interaction's response URL)."""
-    await respond(text=ctx.renderer.text(message_id), response_type="ephemeral", replace_original=False)
+    await respond(
+        text=ctx.renderer.text(message_id), response_type="ephemeral", replace_original=False
+    )
 
 
-def refresh_message(ctx: SlackContext, reference: str) -> tuple[str, list[dict[str, Any]], str | None, str | None]:
+def refresh_message(
+    ctx: SlackContext, reference: str
+) -> tuple[str, list[dict[str, Any]], str | None, str | None]:
     """Return the booking's message rebuilt from the database, and where it was posted."""
     with ctx.app.db.transaction() as session:
         booking = bookings.by_reference(session, reference)
@@ -31,7 +35,9 @@ def refresh_message(ctx: SlackContext, reference: str) -> tuple[str, list[dict[s
 async def update_message(ctx: SlackContext, reference: str, channel: str, ts: str) -> None:
     """Show on the booking's message who did what."""
     text, blocks, stored_channel, stored_ts = await ctx.in_thread(refresh_message, ctx, reference)
-    await ctx.client.chat_update(channel=stored_channel or channel, ts=stored_ts or ts, text=text, blocks=blocks)
+    await ctx.client.chat_update(
+        channel=stored_channel or channel, ts=stored_ts or ts, text=text, blocks=blocks
+    )
 
 
 def _is_open(ctx: SlackContext, reference: str) -> bool:
@@ -60,7 +66,9 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
         kind = action["action_id"].removeprefix("booking_")
         reference = action["value"]
         key = f"{action['action_id']}:{action['action_ts']}:{user}"
-        result = await ctx.in_thread(ctx.app.intake.office_action, reference, kind, counselor=user, event_key=key)
+        result = await ctx.in_thread(
+            ctx.app.intake.office_action, reference, kind, counselor=user, event_key=key
+        )
         if result.outcome != "done":
             await refuse(respond, ctx, f"slack.outcome.{result.outcome}")
             return
@@ -76,5 +84,7 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
         if kind == "cancel" and not await ctx.in_thread(_is_open, ctx, reference):
             await refuse(respond, ctx, "slack.outcome.already")
             return
-        view = reason_modal(kind, reference, body["channel"]["id"], body["message"]["ts"], ctx.renderer)
+        view = reason_modal(
+            kind, reference, body["channel"]["id"], body["message"]["ts"], ctx.renderer
+        )
         await ctx.client.views_open(trigger_id=body["trigger_id"], view=view)

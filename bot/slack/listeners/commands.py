@@ -9,9 +9,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 
 from bot import operations
-from bot.slack.app import SlackContext
 from bot.counselors import consultation_line
 from bot.slack.blocks import schedule_blocks
+from bot.slack.context import SlackContext
 from storage import offices
 
 
@@ -45,7 +45,9 @@ def run(ctx: SlackContext, text: str) -> tuple[str, list[dict[str, Any]]]:
                 return title, schedule_blocks(title, rows, r)
             if verb == "find" and len(words) == 2:
                 found = operations.find(session, app.vault, words[1])
-                answer = consultation_line(found, r) if found else r.text("slack.outcome.not_found")
+                answer = (
+                    consultation_line(found, r) if found else r.text("slack.outcome.not_found")
+                )
                 return answer, [{"type": "section", "text": {"type": "mrkdwn", "text": answer}}]
             if verb in ("close", "open", "places") and len(words) >= 2:
                 day = date.fromisoformat(words[1])
@@ -63,11 +65,20 @@ def run(ctx: SlackContext, text: str) -> tuple[str, list[dict[str, Any]]]:
                 elif verb != "close":
                     raise Usage(text)
                 rule_id, affected = operations.change_calendar(
-                    session, office, kind=kind, day=day, now=app.clock(), start=start, end=end, places=places
+                    session,
+                    office,
+                    kind=kind,
+                    day=day,
+                    now=app.clock(),
+                    start=start,
+                    end=end,
+                    places=places,
                 )
                 answer = r.text("slack.calendar.changed", rule=rule_id, day=day)
                 if affected:
-                    answer += "\n" + r.text("slack.calendar.affected", references=", ".join(affected))
+                    answer += "\n" + r.text(
+                        "slack.calendar.affected", references=", ".join(affected)
+                    )
                 return answer, [{"type": "section", "text": {"type": "mrkdwn", "text": answer}}]
         except ValueError:
             pass

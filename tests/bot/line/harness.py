@@ -15,12 +15,12 @@ from linebot.v3.webhook import SignatureValidator
 from sqlalchemy import select
 
 from bot.app import App
-from bot.inbox import InboxProcessor
-from bot.line import CHANNEL
+from bot.channels.inbox_processor import InboxProcessor
+from bot.line import CHANNEL, webhook
+from bot.line.apply import apply_body
 from bot.line.sender import LineSender, make_api
-from bot.line.updates import apply_body
 from bot.rendering import Renderer
-from bot.web import LINE_PATH, LineWebhook, create_web_app
+from bot.web import create_web_app
 from storage import outbox
 from storage.models import ProcessedEvent
 from tests.bot.telegram.harness import free_port, wait_until
@@ -86,15 +86,17 @@ class LineHarness:
                 asyncio.run_coroutine_threadsafe(self.sender.run(self.stop_event), self.loop)
             )
         submit = self.processor.submit if self.processing else (lambda row: None)
-        hook = LineWebhook(SignatureValidator(CHANNEL_SECRET), self.processor.store, submit)
+        route = webhook.route(
+            validator=SignatureValidator(CHANNEL_SECRET), store=self.processor.store, submit=submit
+        )
         port = free_port()
         config = uvicorn.Config(
-            create_web_app(self.app, line=hook), host="127.0.0.1", port=port, log_level="warning"
+            create_web_app([route]), host="127.0.0.1", port=port, log_level="warning"
         )
         self.server = uvicorn.Server(config)
         threading.Thread(target=self.server.run, daemon=True).start()
         wait_until(lambda: self.server is not None and self.server.started)
-        self.url = f"http://127.0.0.1:{port}{LINE_PATH}"
+        self.url = f"http://127.0.0.1:{port}{webhook.PATH}"
         return self
 
     async def _event(self) -> asyncio.Event:

@@ -369,7 +369,7 @@ def test_logs_carry_no_user_id_number_text_or_secret(sqlite_app, harness, caplog
 def test_one_process_serves_the_webhook_applies_it_and_replies(sqlite_url, fake, clock, tmp_path):
     import uvicorn
 
-    from bot.runner import web_app
+    from bot.web import web_app
     from tests.bot.telegram.harness import free_port
 
     app = make_app(
@@ -383,7 +383,7 @@ def test_one_process_serves_the_webhook_applies_it_and_replies(sqlite_url, fake,
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            web_app(app, with_sender=True), host="127.0.0.1", port=port, log_level="warning"
+            web_app(app, with_worker=True), host="127.0.0.1", port=port, log_level="warning"
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)
@@ -428,8 +428,11 @@ def test_the_worker_process_delivers_line_messages(sqlite_url, fake, tmp_path):
     }
     root = Path(__file__).resolve().parents[3]
     worker = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "worker"], env=env, cwd=root,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "bot.cli", "worker"],
+        env=env,
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     try:
         wait_until(lambda: len(fake.messages(USER)) == 1 or worker.poll() is not None)

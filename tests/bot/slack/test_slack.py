@@ -18,15 +18,21 @@ from sqlalchemy import func, select
 
 from bot import config, worker
 from bot.rendering import Renderer
+from bot.slack import webhook
 from bot.slack.app import build_slack_app, make_client
 from bot.slack.sender import SlackSender
-from bot.web import SLACK_PATH, create_web_app
+from bot.web import create_web_app
 from storage.models import AuditEntry, Booking, OutboxMessage, Reminder, Suspension
 from tests.bot.telegram.harness import free_port, wait_until
 from tests.chat_client import ChatClient
 from tests.conftest import TEST_KEY
-from tests.fakes.slack_api import FakeSlack, block_actions_payload, slash_command_form, view_submission_payload
 from flows.intake import State
+from tests.fakes.slack_api import (
+    FakeSlack,
+    block_actions_payload,
+    slash_command_form,
+    view_submission_payload,
+)
 from tests.flows.test_transcripts import verify_dialog, walk_to
 
 SECRET = "slack-signing-secret-for-tests"
@@ -45,39 +51,70 @@ def fake():
 def slack_app(db_url, clock, tmp_path, fake):  # type: ignore[no-untyped-def]
     from bot.app import build
 
-    settings = config.load({
-        "DATABASE_URL": db_url, "MADOGUCHI_DATA_DIR": str(tmp_path), "MADOGUCHI_SECRET_KEY": TEST_KEY,
-        "SLACK_BOT_TOKEN": fake.token, "SLACK_SIGNING_SECRET": SECRET, "SLACK_CHANNEL_ID": CHANNEL,
-        "SLACK_API_BASE_URL": fake.base_url,
-    })
+    settings = config.load(
+        {
+            "DATABASE_URL": db_url,
+            "MADOGUCHI_DATA_DIR": str(tmp_path),
+            "MADOGUCHI_SECRET_KEY": TEST_KEY,
+            "SLACK_BOT_TOKEN": fake.token,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_CHANNEL_ID": CHANNEL,
+            "SLACK_API_BASE_URL": fake.base_url,
+        }
+    )
     app = build(settings, clock=clock, migrate=True)
     bolt, _ = build_slack_app(app, settings.slack)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_web_app(app, slack=bolt), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_web_app([webhook.route(bolt)]), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
     threading.Thread(target=server.run, daemon=True).start()
     wait_until(lambda: server.started)
-    app.slack_url = f"http://127.0.0.1:{port}{SLACK_PATH}"  # type: ignore[attr-defined]
+    app.slack_url = f"http://127.0.0.1:{port}{webhook.PATH}"  # type: ignore[attr-defined]
     yield app
     server.should_exit = True
     app.db.dispose()
 
 
-def signed_post(url: str, body: str, *, age: int = 0, secret: str = SECRET, extra: dict | None = None,
-                content_type: str = "application/x-www-form-urlencoded") -> httpx.Response:
+def signed_post(
+    url: str,
+    body: str,
+    *,
+    age: int = 0,
+    secret: str = SECRET,
+    extra: dict | None = None,
+    content_type: str = "application/x-www-form-urlencoded",
+) -> httpx.Response:
     timestamp = str(int(time.time()) - age)
     signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
-    headers = {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature,
-               "Content-Type": content_type, **(extra or {})}
+    headers = {
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature,
+        "Content-Type": content_type,
+        **(extra or {}),
+    }
     return httpx.post(url, content=body.encode(), headers=headers, timeout=30)
 
 
 def interaction(app, payload: dict, **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
-    return signed_post(app.slack_url, "payload=" + urllib.parse.quote(json.dumps(payload)), **kwargs)
+    return signed_post(
+        app.slack_url, "payload=" + urllib.parse.quote(json.dumps(payload)), **kwargs
+    )
 
 
 def deliver(app, fake) -> SlackSender:  # type: ignore[no-untyped-def]
-    sender = SlackSender(app.db, app.vault, make_client(app.settings.slack), channel=CHANNEL,
-                         language="ja", clock=app.clock, office_code="shinagawa", per_channel_interval=0.05)
+    sender = SlackSender(
+        app.db,
+        app.vault,
+        make_client(app.settings.slack),
+        channel=CHANNEL,
+        language="ja",
+        clock=app.clock,
+        office_code="shinagawa",
+        per_channel_interval=0.05,
+    )
     asyncio.run(sender.drain_once())
     return sender
 
@@ -102,9 +139,17 @@ def book_with_interpreter(app, lang="en") -> ChatClient:  # type: ignore[no-unty
 
 def press(app, fake, action: str, user: str = COUNSELOR, **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
     message = fake.messages(CHANNEL)[0]
-    reference = next(e["value"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"])
-    payload = block_actions_payload(user_id=user, channel_id=CHANNEL, message=message, action_id=f"booking_{action}",
-                                    value=reference, response_url=fake.response_url("r1"))
+    reference = next(
+        e["value"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+    )
+    payload = block_actions_payload(
+        user_id=user,
+        channel_id=CHANNEL,
+        message=message,
+        action_id=f"booking_{action}",
+        value=reference,
+        response_url=fake.response_url("r1"),
+    )
     return interaction(app, payload, **kwargs)
 
 
@@ -115,7 +160,10 @@ def notices(fake) -> list[str]:  # type: ignore[no-untyped-def]
 
 def audit(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
     with app.db.transaction() as s:
-        return [(a.action, a.actor) for a in s.scalars(select(AuditEntry).where(AuditEntry.actor_kind == "counselor"))]
+        return [
+            (a.action, a.actor)
+            for a in s.scalars(select(AuditEntry).where(AuditEntry.actor_kind == "counselor"))
+        ]
 
 
 def test_a_booking_appears_with_its_accommodations_and_buttons(slack_app, fake):
@@ -125,8 +173,16 @@ def test_a_booking_appears_with_its_accommodations_and_buttons(slack_app, fake):
     text = json.dumps(message["blocks"], ensure_ascii=False)
     assert "Tiếng Việt" in text and "*****-****5678" in text and "13010-12345678" not in text
     assert "English" in text and Renderer("ja").text("channel.console") in text
-    labels = [e["text"]["text"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]]
-    assert labels == [Renderer("ja").text(f"slack.button.{a}") for a in ("claim", "cancel", "no_show", "stop_service")]
+    labels = [
+        e["text"]["text"]
+        for b in message["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+    ]
+    assert labels == [
+        Renderer("ja").text(f"slack.button.{a}")
+        for a in ("claim", "cancel", "no_show", "stop_service")
+    ]
     assert len(message["blocks"]) <= 50
     with slack_app.db.transaction() as s:
         assert s.scalar(select(Booking.counselor_message_ts)) == message["ts"]
@@ -137,21 +193,36 @@ def test_claim_once_then_already_handled_and_slack_retries_are_one_effect(slack_
     deliver(slack_app, fake)
     assert press(slack_app, fake, "claim").status_code == 200
     wait_until(lambda: audit(slack_app) == [("claim", COUNSELOR)])
-    wait_until(lambda: "担当" in json.dumps(fake.messages(CHANNEL)[0]["blocks"], ensure_ascii=False))
+    wait_until(
+        lambda: "担当" in json.dumps(fake.messages(CHANNEL)[0]["blocks"], ensure_ascii=False)
+    )
     assert press(slack_app, fake, "claim").status_code == 200  # a double click
     wait_until(lambda: len(notices(fake)) == 1)
     assert notices(fake) == [Renderer("ja").text("slack.outcome.already")]
     message = fake.messages(CHANNEL)[0]
-    payload = block_actions_payload(user_id=COUNSELOR, channel_id=CHANNEL, message=message, action_id="booking_no_show",
-                                    value=message["blocks"][-1]["elements"][0]["value"], response_url=fake.response_url("r2"))
+    payload = block_actions_payload(
+        user_id=COUNSELOR,
+        channel_id=CHANNEL,
+        message=message,
+        action_id="booking_no_show",
+        value=message["blocks"][-1]["elements"][0]["value"],
+        response_url=fake.response_url("r2"),
+    )
     interaction(slack_app, payload)
-    interaction(slack_app, payload, extra={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    interaction(
+        slack_app,
+        payload,
+        extra={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+    )
     wait_until(lambda: len(notices(fake)) >= 3)
     time.sleep(0.3)
     assert audit(slack_app) == [("claim", COUNSELOR)]  # a no-show before the start is refused
     texts = notices(fake)[-2:]
     r = Renderer("ja")
-    assert texts == [r.text("slack.outcome.too_early"), r.text("slack.outcome.already")]  # the retry
+    assert texts == [
+        r.text("slack.outcome.too_early"),
+        r.text("slack.outcome.already"),
+    ]  # the retry
 
 
 def test_cancel_asks_a_reason_and_reaches_the_jobseeker_in_their_language(slack_app, fake):
@@ -160,12 +231,20 @@ def test_cancel_asks_a_reason_and_reaches_the_jobseeker_in_their_language(slack_
     press(slack_app, fake, "cancel")
     wait_until(lambda: len(fake.views) == 1)
     view = fake.views[0]["view"]
-    empty = view_submission_payload(user_id=COUNSELOR, callback_id=view["callback_id"], private_metadata=view["private_metadata"],
-                                    values={"reason": {"text": {"type": "plain_text_input", "value": ""}}})
+    empty = view_submission_payload(
+        user_id=COUNSELOR,
+        callback_id=view["callback_id"],
+        private_metadata=view["private_metadata"],
+        values={"reason": {"text": {"type": "plain_text_input", "value": ""}}},
+    )
     refused = interaction(slack_app, empty)
     assert refused.status_code == 200 and refused.json()["response_action"] == "errors"
-    filled = view_submission_payload(user_id=COUNSELOR, callback_id=view["callback_id"], private_metadata=view["private_metadata"],
-                                     values={"reason": {"text": {"type": "plain_text_input", "value": "counselor ill"}}})
+    filled = view_submission_payload(
+        user_id=COUNSELOR,
+        callback_id=view["callback_id"],
+        private_metadata=view["private_metadata"],
+        values={"reason": {"text": {"type": "plain_text_input", "value": "counselor ill"}}},
+    )
     assert interaction(slack_app, filled).status_code == 200
     wait_until(lambda: audit(slack_app) == [("cancel", COUNSELOR)])
     chat._collect()
@@ -173,7 +252,11 @@ def test_cancel_asks_a_reason_and_reaches_the_jobseeker_in_their_language(slack_
     assert chat.language == "en"
     chat.click("mybooking.choice.book_again")
     assert "booking.day.ask" in chat.ids  # offered to book again, answers kept
-    wait_until(lambda: "counselor ill" in json.dumps(fake.messages(CHANNEL)[0]["blocks"], ensure_ascii=False))
+    wait_until(
+        lambda: (
+            "counselor ill" in json.dumps(fake.messages(CHANNEL)[0]["blocks"], ensure_ascii=False)
+        )
+    )
 
 
 def test_stop_service_refuses_the_next_booking_and_drops_reminders(slack_app, fake, clock):
@@ -182,9 +265,19 @@ def test_stop_service_refuses_the_next_booking_and_drops_reminders(slack_app, fa
     press(slack_app, fake, "stop_service")
     wait_until(lambda: len(fake.views) == 1)
     view = fake.views[0]["view"]
-    interaction(slack_app, view_submission_payload(
-        user_id=COUNSELOR, callback_id=view["callback_id"], private_metadata=view["private_metadata"],
-        values={"reason": {"text": {"type": "plain_text_input", "value": "暴言のため（第12条(1)）"}}}))
+    interaction(
+        slack_app,
+        view_submission_payload(
+            user_id=COUNSELOR,
+            callback_id=view["callback_id"],
+            private_metadata=view["private_metadata"],
+            values={
+                "reason": {
+                    "text": {"type": "plain_text_input", "value": "暴言のため（第12条(1)）"}
+                }
+            },
+        ),
+    )
     wait_until(lambda: audit(slack_app) == [("stop_service", COUNSELOR)])
     with slack_app.db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(Suspension)) == 1
@@ -215,11 +308,26 @@ def test_forged_and_stale_requests_are_refused_before_any_listener(slack_app, fa
     book_with_interpreter(slack_app)
     deliver(slack_app, fake)
     message = fake.messages(CHANNEL)[0]
-    reference = next(e["value"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"])
-    payload = block_actions_payload(user_id=COUNSELOR, channel_id=CHANNEL, message=message, action_id="booking_claim",
-                                    value=reference, response_url=fake.response_url("r1"))
+    reference = next(
+        e["value"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+    )
+    payload = block_actions_payload(
+        user_id=COUNSELOR,
+        channel_id=CHANNEL,
+        message=message,
+        action_id="booking_claim",
+        value=reference,
+        response_url=fake.response_url("r1"),
+    )
     body = "payload=" + urllib.parse.quote(json.dumps(payload))
-    assert httpx.post(slack_app.slack_url, content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 401
+    assert (
+        httpx.post(
+            slack_app.slack_url,
+            content=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        ).status_code
+        == 401
+    )
     assert signed_post(slack_app.slack_url, body, secret="wrong-secret").status_code == 401
     assert signed_post(slack_app.slack_url, body, age=301).status_code == 401
     # (a whole second is truncated from the timestamp, so "ahead" is tested clearly past 300 s)
@@ -236,22 +344,37 @@ def test_slack_429_then_200_delivers_exactly_once(slack_app, fake):
     deliver(slack_app, fake)
     assert len(fake.messages(CHANNEL)) == 1
     with slack_app.db.transaction() as s:
-        assert s.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.channel == "counselors", OutboxMessage.status == "pending")) == 0
+        assert (
+            s.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.channel == "counselors", OutboxMessage.status == "pending")
+            )
+            == 0
+        )
 
 
 def test_slash_command_lists_finds_and_changes_the_calendar(slack_app, fake):
     book_with_interpreter(slack_app)
     with slack_app.db.transaction() as s:
         reference = s.scalar(select(Booking.reference).where(Booking.status == "booked"))
+
     def command(text: str, user: str = COUNSELOR) -> dict:  # type: ignore[type-arg]
-        form = slash_command_form(user_id=user, channel_id=CHANNEL, command="/madoguchi", text=text,
-                                  response_url=fake.response_url(text or "empty"))
+        form = slash_command_form(
+            user_id=user,
+            channel_id=CHANNEL,
+            command="/madoguchi",
+            text=text,
+            response_url=fake.response_url(text or "empty"),
+        )
         assert signed_post(slack_app.slack_url, urllib.parse.urlencode(form)).status_code == 200
         wait_until(lambda: any(r["id"] == (text or "empty") for r in fake.responses))
         return next(r["body"] for r in fake.responses if r["id"] == (text or "empty"))
+
     week = command("week")
-    assert reference in json.dumps(week, ensure_ascii=False) and "Tiếng Việt" in json.dumps(week, ensure_ascii=False)
+    assert reference in json.dumps(week, ensure_ascii=False) and "Tiếng Việt" in json.dumps(
+        week, ensure_ascii=False
+    )
     assert reference in command(f"find {reference}")["text"]
     changed = command("close 2026-12-24 13:00-17:15")["text"]
     assert "#1" in changed
@@ -264,7 +387,8 @@ def test_morning_digest_lists_the_days_consultations(slack_app, fake, clock):
     book_with_interpreter(slack_app)
     with slack_app.db.transaction() as s:
         booking = s.scalars(select(Booking).where(Booking.status == "booked")).one()
-    from datetime import datetime, time as clock_time
+    from datetime import datetime
+    from datetime import time as clock_time
     from zoneinfo import ZoneInfo
 
     tokyo = ZoneInfo("Asia/Tokyo")
@@ -279,14 +403,27 @@ def test_morning_digest_lists_the_days_consultations(slack_app, fake, clock):
 
 def test_an_empty_signing_secret_refuses_to_start(tmp_path):
     with pytest.raises(config.ConfigError, match="SLACK_SIGNING_SECRET"):
-        config.load({"MADOGUCHI_DATA_DIR": str(tmp_path), "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "",
-                     "SLACK_CHANNEL_ID": CHANNEL})
+        config.load(
+            {
+                "MADOGUCHI_DATA_DIR": str(tmp_path),
+                "SLACK_BOT_TOKEN": "xoxb-1",
+                "SLACK_SIGNING_SECRET": "",
+                "SLACK_CHANNEL_ID": CHANNEL,
+            }
+        )
 
 
 def test_socket_mode_needs_an_app_level_token(tmp_path):
-    env = {"MADOGUCHI_DATA_DIR": str(tmp_path), "SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s",
-           "SLACK_CHANNEL_ID": CHANNEL}
+    env = {
+        "MADOGUCHI_DATA_DIR": str(tmp_path),
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_CHANNEL_ID": CHANNEL,
+    }
     with pytest.raises(config.ConfigError, match="SLACK_APP_TOKEN"):
         config.load({**env, "SLACK_APP_TOKEN": "xoxb-not-an-app-token"})
-    assert config.load({**env, "SLACK_APP_TOKEN": "xapp-1-A-1-abc"}).slack.app_token == "xapp-1-A-1-abc"
+    assert (
+        config.load({**env, "SLACK_APP_TOKEN": "xapp-1-A-1-abc"}).slack.app_token
+        == "xapp-1-A-1-abc"
+    )
     assert "xapp" not in repr(config.load({**env, "SLACK_APP_TOKEN": "xapp-1-A-1-abc"}).slack)

@@ -16,11 +16,11 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.rendering import Renderer
-from bot.telegram import CHANNEL
+from bot.telegram import CHANNEL, webhook
 from bot.telegram.polling import poll
 from bot.telegram.sender import TelegramSender
 from bot.telegram.setup import make_bot
-from bot.web import TELEGRAM_PATH, TelegramWebhook, create_web_app
+from bot.web import create_web_app
 from storage import outbox
 from storage.models import ProcessedEvent
 from tests.fakes.telegram_api import FakeTelegram, callback_update, message_update
@@ -47,15 +47,25 @@ class Harness:
     """The channel running in a background event loop (polling or webhook)."""
 
     def __init__(
-        self, app: App, fake: FakeTelegram, *, mode: str = "polling",
-        per_chat_interval: float = 0.02, per_second: float = 28.0, poll_timeout: int = 1,
+        self,
+        app: App,
+        fake: FakeTelegram,
+        *,
+        mode: str = "polling",
+        per_chat_interval: float = 0.02,
+        per_second: float = 28.0,
+        poll_timeout: int = 1,
     ) -> None:
         self.app, self.fake, self.mode = app, fake, mode
         self.base = fake.base_url.removesuffix("/bot")
         self.bot = make_bot(fake.token, self.base)
         self.sender = TelegramSender(
-            app.db, self.bot, clock=app.clock, per_second=per_second,
-            per_chat_interval=per_chat_interval, idle_seconds=0.02,
+            app.db,
+            self.bot,
+            clock=app.clock,
+            per_second=per_second,
+            per_chat_interval=per_chat_interval,
+            idle_seconds=0.02,
         )
         self.poll_timeout = poll_timeout
         self.loop = asyncio.new_event_loop()
@@ -71,19 +81,28 @@ class Harness:
         self._run(self.bot.initialize())
         self.stop_event = self._run(self._make_event())
         if self.mode == "polling" and polling:
-            self.tasks.append(asyncio.run_coroutine_threadsafe(
-                poll(self.app, self.bot, self.sender, self.stop_event, timeout=self.poll_timeout), self.loop
-            ))
+            self.tasks.append(
+                asyncio.run_coroutine_threadsafe(
+                    poll(
+                        self.app, self.bot, self.sender, self.stop_event, timeout=self.poll_timeout
+                    ),
+                    self.loop,
+                )
+            )
         if sending:
-            self.tasks.append(asyncio.run_coroutine_threadsafe(self.sender.run(self.stop_event), self.loop))
+            self.tasks.append(
+                asyncio.run_coroutine_threadsafe(self.sender.run(self.stop_event), self.loop)
+            )
         if self.mode == "webhook":
             port = free_port()
-            hook = TelegramWebhook(bot=self.bot, secret=WEBHOOK_SECRET, on_update=self._wake)
-            config = uvicorn.Config(create_web_app(self.app, telegram=hook), host="127.0.0.1", port=port, log_level="warning")
+            route = webhook.route(self.app, self.bot, secret=WEBHOOK_SECRET, on_update=self._wake)
+            config = uvicorn.Config(
+                create_web_app([route]), host="127.0.0.1", port=port, log_level="warning"
+            )
             self.server = uvicorn.Server(config)
             threading.Thread(target=self.server.run, daemon=True).start()
             wait_until(lambda: self.server is not None and self.server.started)
-            self.webhook_url = f"http://127.0.0.1:{port}{TELEGRAM_PATH}"
+            self.webhook_url = f"http://127.0.0.1:{port}{webhook.PATH}"
         return self
 
     def _wake(self) -> None:
@@ -111,13 +130,18 @@ class Harness:
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(timeout=10)
 
-    def deliver(self, update: dict[str, Any], *, secret: str = WEBHOOK_SECRET) -> httpx.Response | int:
+    def deliver(
+        self, update: dict[str, Any], *, secret: str = WEBHOOK_SECRET
+    ) -> httpx.Response | int:
         """Give an update to the bot (queue it for polling, or POST it to the webhook)."""
         if self.mode == "polling":
             return self.fake.push_update(update)
         update.setdefault("update_id", int(time.monotonic_ns() % 2_000_000_000))
         response = httpx.post(
-            self.webhook_url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}, timeout=30
+            self.webhook_url,
+            json=update,
+            headers={"X-Telegram-Bot-Api-Secret-Token": secret},
+            timeout=30,
         )
         if response.status_code == 200 and response.content:
             self.webhook_answers.append(response.json())
@@ -125,11 +149,15 @@ class Harness:
 
     def processed(self, update_id: int) -> bool:
         with self.app.db.transaction() as session:
-            return session.scalar(
-                select(ProcessedEvent.id).where(
-                    ProcessedEvent.channel == CHANNEL, ProcessedEvent.event_key == str(update_id)
+            return (
+                session.scalar(
+                    select(ProcessedEvent.id).where(
+                        ProcessedEvent.channel == CHANNEL,
+                        ProcessedEvent.event_key == str(update_id),
+                    )
                 )
-            ) is not None
+                is not None
+            )
 
     def idle(self, chat_id: int) -> bool:
         with self.app.db.transaction() as session:
@@ -139,7 +167,9 @@ class Harness:
 class TelegramUser:
     """A jobseeker in a private chat with the bot."""
 
-    def __init__(self, harness: Harness, chat_id: int, *, language_code: str | None = "ja") -> None:
+    def __init__(
+        self, harness: Harness, chat_id: int, *, language_code: str | None = "ja"
+    ) -> None:
         self.h, self.chat_id, self.language_code = harness, chat_id, language_code
         self.language = "ja"
 
@@ -168,14 +198,19 @@ class TelegramUser:
 
     def buttons(self, message: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         target = message or (self.keyboard_messages or [{}])[-1]
-        return [b for row in (target.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+        return [
+            b for row in (target.get("reply_markup") or {}).get("inline_keyboard", []) for b in row
+        ]
 
     def press_text(self, text: str, *, message: dict[str, Any] | None = None) -> TelegramUser:
         target = copy.deepcopy(message or self.keyboard_messages[-1])
         button = next((b for b in self.buttons(target) if b["text"] == text), None)
-        assert button is not None, f"no button {text!r} in {[b['text'] for b in self.buttons(target)]}"
-        update = callback_update(self.chat_id, button["callback_data"], message=target,
-                                 language_code=self.language_code)
+        assert button is not None, (
+            f"no button {text!r} in {[b['text'] for b in self.buttons(target)]}"
+        )
+        update = callback_update(
+            self.chat_id, button["callback_data"], message=target, language_code=self.language_code
+        )
         self._settle(update)
         return self
 

@@ -1,6 +1,7 @@
 """Apply stored webhook bodies in the background of the web process, and recover leftovers.
 
-The webhook route stores a verified body (storage/inbox.py) and answers at once; this
+For any channel whose webhook must answer before the work is done (LINE waits 2 s): the
+route stores a verified body (storage/inbox.py) and answers at once; this
 processor applies it right after, off the request. At start-up, and every few seconds, it
 also takes rows whose lease ran out unprocessed (a process died between the 200 and the
 work), so an acknowledged event is never lost. Applying twice is harmless: every event is

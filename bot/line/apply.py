@@ -20,7 +20,7 @@ from storage import contacts, records
 
 log = logging.getLogger("madoguchi.line")
 
-# The signature was checked on the raw bytes before the body was stored (bot/web.py).
+# The signature was checked on the raw bytes before the body was stored (bot/line/webhook.py).
 _PARSER = WebhookParser("", skip_signature_verification=lambda: True)
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.inbox import InboxProcessor
+from bot.channels.inbox_processor import InboxProcessor
 
 
 def test_applying_waits_while_webhooks_are_answered_then_catches_up(sqlite_app):
     applied: list[tuple[str, float]] = []
     processor = InboxProcessor(
-        sqlite_app, "line", lambda app, body, at: applied.append((body, time.monotonic())),
+        sqlite_app,
+        "line",
+        lambda app, body, at: applied.append((body, time.monotonic())),
         max_defer=5.0,
     )
 

@@ -47,6 +47,10 @@ def record_unreadable(app: App, update_id: int) -> None:
     """Record an authenticated update that PTB could not read."""
     with app.db.transaction() as session:
         records.record_failed_event(
-            session, channel=CHANNEL, event_key=str(update_id), pseudonym="", error="unreadable",
+            session,
+            channel=CHANNEL,
+            event_key=str(update_id),
+            pseudonym="",
+            error="unreadable",
             now=app.clock(),
         )
