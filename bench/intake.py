@@ -33,6 +33,7 @@ from storage import offices, outbox  # noqa: E402
 from storage.throwaway_pg import PostgresUnavailable, ThrowawayPostgres  # noqa: E402
 from storage.vault import Vault  # noqa: E402
 
+
 def _deliver(app, user: str) -> list:  # type: ignore[no-untyped-def]
     with app.db.transaction() as session:
         rows = outbox.pending(session, channel=CHANNEL, recipient=user)
@@ -42,7 +43,9 @@ def _deliver(app, user: str) -> list:  # type: ignore[no-untyped-def]
     return [reply_from_json(r) for row in rows for r in row.payload["replies"]]
 
 
-def run_user(app, user: str, rng: random.Random, number: int) -> tuple[dict[str, list[float]], bool]:  # type: ignore[no-untyped-def]
+def run_user(
+    app, user: str, rng: random.Random, number: int
+) -> tuple[dict[str, list[float]], bool]:  # type: ignore[no-untyped-def]
     """Walk one jobseeker along the scripted path (flows/script.py), typing option numbers;
     each has their own number, asks for an interpreter and picks a random day and time."""
     timings: dict[str, list[float]] = defaultdict(list)
@@ -74,14 +77,18 @@ def run_user(app, user: str, rng: random.Random, number: int) -> tuple[dict[str,
 
 
 def bench(url: str, label: str, users: int, concurrency: int, data_dir: Path) -> dict:
-    settings = config.load({
-        "DATABASE_URL": url,
-        "MADOGUCHI_DATA_DIR": str(data_dir),
-        "MADOGUCHI_SECRET_KEY": Vault.new_key(),
-    })
+    settings = config.load(
+        {
+            "DATABASE_URL": url,
+            "MADOGUCHI_DATA_DIR": str(data_dir),
+            "MADOGUCHI_SECRET_KEY": Vault.new_key(),
+        }
+    )
     app = build(settings, migrate=True)
     with app.db.transaction() as session:  # room for everyone: the benchmark measures steps
-        offices.update_office(session, offices.get_office(session, settings.office), "places_per_slot", "1000")
+        offices.update_office(
+            session, offices.get_office(session, settings.office), "places_per_slot", "1000"
+        )
     rng = random.Random(7)
     timings: dict[str, list[float]] = defaultdict(list)
     booked = 0
@@ -98,7 +105,13 @@ def bench(url: str, label: str, users: int, concurrency: int, data_dir: Path) ->
                 timings[name].extend(values)
     elapsed = time.perf_counter() - started
     app.db.dispose()
-    return {"label": label, "timings": timings, "elapsed": elapsed, "booked": booked, "users": users}
+    return {
+        "label": label,
+        "timings": timings,
+        "elapsed": elapsed,
+        "booked": booked,
+        "users": users,
+    }
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -114,36 +127,56 @@ def print_table(results: list[dict], concurrency: int) -> None:
         values = [v for vs in r["timings"].values() for v in vs]
         print(
             f"| {r['label']} | {r['users']} | {r['booked']} | {len(values)} | {r['elapsed']:.1f} "
-            f"| {len(values) / r['elapsed']:.0f} | {_pct(values, 0.5):.1f} | {_pct(values, 0.99):.1f} |"
+            f"| {len(values) / r['elapsed']:.0f} | {_pct(values, 0.5):.1f} "
+            f"| {_pct(values, 0.99):.1f} |"
         )
     names = list(results[0]["timings"])
     print("\n| step | " + " | ".join(f"{r['label']} p50 / p99 ms" for r in results) + " |")
     print("|---|" + "---:|" * len(results))
     for name in names:
-        cells = [f"{_pct(r['timings'][name], 0.5):.1f} / {_pct(r['timings'][name], 0.99):.1f}" for r in results]
+        cells = [
+            f"{_pct(r['timings'][name], 0.5):.1f} / {_pct(r['timings'][name], 0.99):.1f}"
+            for r in results
+        ]
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--postgres-url", help="use this PostgreSQL instead of a throwaway server")
     args = parser.parse_args()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        results.append(bench(f"sqlite:///{tmp}/bench.sqlite3", "SQLite file", args.users, args.concurrency, Path(tmp)))
+        results.append(
+            bench(
+                f"sqlite:///{tmp}/bench.sqlite3",
+                "SQLite file",
+                args.users,
+                args.concurrency,
+                Path(tmp),
+            )
+        )
         if args.postgres_url:
-            results.append(bench(args.postgres_url, "PostgreSQL", args.users, args.concurrency, Path(tmp)))
+            results.append(
+                bench(args.postgres_url, "PostgreSQL", args.users, args.concurrency, Path(tmp))
+            )
         else:
             try:
                 with ThrowawayPostgres() as pg:
                     url = pg.create_database("bench")
-                    results.append(bench(url, "PostgreSQL 15", args.users, args.concurrency, Path(tmp)))
+                    results.append(
+                        bench(url, "PostgreSQL 15", args.users, args.concurrency, Path(tmp))
+                    )
             except PostgresUnavailable as exc:
                 print(f"PostgreSQL skipped: {exc}", file=sys.stderr)
     print_table(results, args.concurrency)
-    print(f"\nmachine: {statistics.__name__ and ''}{sys.platform}, python {sys.version.split()[0]}")
+    print(
+        f"\nmachine: {statistics.__name__ and ''}{sys.platform}, python {sys.version.split()[0]}"
+    )
     return 0
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -41,7 +40,22 @@ from storage.vault import Vault  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram, callback_update, message_update  # noqa: E402
 
 SECRET = "bench-secret-0123456789"
-TYPED_INTAKE = ["/start", "2", "1", "1", "1", "13010-12345678", "1", *["1"] * 7, *["1"] * 3, "1", "1", "1", "1", "1"]
+TYPED_INTAKE = [
+    "/start",
+    "2",
+    "1",
+    "1",
+    "1",
+    "13010-12345678",
+    "1",
+    *["1"] * 7,
+    *["1"] * 3,
+    "1",
+    "1",
+    "1",
+    "1",
+    "1",
+]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -58,14 +72,20 @@ def free_port() -> int:
 
 
 def prepare_database(url: str, data_dir: Path, key: str) -> None:
-    settings = config.load({"DATABASE_URL": url, "MADOGUCHI_DATA_DIR": str(data_dir), "MADOGUCHI_SECRET_KEY": key})
+    settings = config.load(
+        {"DATABASE_URL": url, "MADOGUCHI_DATA_DIR": str(data_dir), "MADOGUCHI_SECRET_KEY": key}
+    )
     app = build(settings, migrate=True)
     with app.db.transaction() as session:
-        offices.update_office(session, offices.get_office(session, settings.office), "places_per_slot", "1000")
+        offices.update_office(
+            session, offices.get_office(session, settings.office), "places_per_slot", "1000"
+        )
     app.db.dispose()
 
 
-def start_bot(command: list[str], url: str, data_dir: Path, key: str, fake: FakeTelegram, port: int) -> subprocess.Popen:
+def start_bot(
+    command: list[str], url: str, data_dir: Path, key: str, fake: FakeTelegram, port: int
+) -> subprocess.Popen:
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -80,13 +100,18 @@ def start_bot(command: list[str], url: str, data_dir: Path, key: str, fake: Fake
         "PORT": str(port),
     }
     log = open(data_dir / f"bot-{port}.log", "wb")  # noqa: SIM115 - lives as long as the process
-    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", *command], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=log)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", *command],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
     return wait_healthy(proc, port, data_dir / f"bot-{port}.log")
 
 
 def wait_healthy(proc: subprocess.Popen, port: int, log_path: Path) -> subprocess.Popen:
-    """Return `proc` once it answers /healthz; kill it and raise its log's tail if it never does."""
+    """Return `proc` once it answers /healthz; kill it and raise its log's tail otherwise."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -124,7 +149,10 @@ async def webhook_load(port: int, users: int, connections: int) -> dict:
             for text in TYPED_INTAKE:
                 if text == "13010-12345678":  # each simulated user is a different jobseeker
                     text = f"13010-{chat_id:08d}"
-                update = {"update_id": next(next_id), **message_update(chat_id, text, language_code="en")}
+                update = {
+                    "update_id": next(next_id),
+                    **message_update(chat_id, text, language_code="en"),
+                }
                 async with semaphore:
                     started = time.perf_counter()
                     try:
@@ -138,18 +166,34 @@ async def webhook_load(port: int, users: int, connections: int) -> dict:
         started = time.perf_counter()
         await asyncio.gather(*(one_user(900_000 + n) for n in range(users)))
         elapsed = time.perf_counter() - started
-    return {"updates": len(latencies), "seconds": elapsed, "p50": pct(latencies, 0.5),
-            "p99": pct(latencies, 0.99), "statuses": statuses}  # -1: redelivered after a drop
+    return {
+        "updates": len(latencies),
+        "seconds": elapsed,
+        "p50": pct(latencies, 0.5),
+        "p99": pct(latencies, 0.99),
+        "statuses": statuses,
+    }  # -1: redelivered after a drop
 
 
 async def drain(url: str, data_dir: Path, key: str, messages: int) -> dict:
-    settings = config.load({"DATABASE_URL": url, "MADOGUCHI_DATA_DIR": str(data_dir), "MADOGUCHI_SECRET_KEY": key})
+    settings = config.load(
+        {"DATABASE_URL": url, "MADOGUCHI_DATA_DIR": str(data_dir), "MADOGUCHI_SECRET_KEY": key}
+    )
     app = build(settings, migrate=True)
     with FakeTelegram() as fake:  # real limits: 30/s overall, 1/s per chat
         with app.db.transaction() as session:
             for n in range(messages):
-                outbox.enqueue(session, channel=CHANNEL, recipient=str(500_000 + n), now=datetime.now(UTC),
-                               payload={"language": "en", "turn": 1, "replies": [reply_to_json(say("common.welcome"))]})
+                outbox.enqueue(
+                    session,
+                    channel=CHANNEL,
+                    recipient=str(500_000 + n),
+                    now=datetime.now(UTC),
+                    payload={
+                        "language": "en",
+                        "turn": 1,
+                        "replies": [reply_to_json(say("common.welcome"))],
+                    },
+                )
         bot = make_bot(fake.token, fake.base_url.removesuffix("/bot"))
         async with bot:
             sender = TelegramSender(app.db, bot, clock=lambda: datetime.now(UTC))
@@ -157,7 +201,12 @@ async def drain(url: str, data_dir: Path, key: str, messages: int) -> dict:
             await sender.drain(timeout=600)
             elapsed = time.perf_counter() - started
         sent = len(fake.calls_to("sendMessage"))
-        result = {"messages": sent, "seconds": elapsed, "rate": sent / elapsed, "429s": fake.count_429}
+        result = {
+            "messages": sent,
+            "seconds": elapsed,
+            "rate": sent / elapsed,
+            "429s": fake.count_429,
+        }
     app.db.dispose()
     return result
 
@@ -179,7 +228,9 @@ async def intakes(port: int, fake: FakeTelegram, users: int) -> dict:
                         best, message = turn, m
         return best, message
 
-    async with httpx.AsyncClient(timeout=120, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as client:
+    async with httpx.AsyncClient(
+        timeout=120, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    ) as client:
 
         async def wait_for_turn_after(chat_id: int, turn: int) -> dict:
             while True:
@@ -190,13 +241,25 @@ async def intakes(port: int, fake: FakeTelegram, users: int) -> dict:
 
         async def one_user(chat_id: int) -> bool:
             turn, message = -1, None
-            steps = ["/start", "button", "button", "button", "button", f"13010-{chat_id:08d}",
-                     *["button"] * 13, "button", "button", "button"]  # day, time, confirm
+            steps = [
+                "/start",
+                "button",
+                "button",
+                "button",
+                "button",
+                f"13010-{chat_id:08d}",
+                *["button"] * 13,
+                "button",
+                "button",
+                "button",
+            ]  # day, time, confirm
             for step in steps:
                 if step == "button":
                     assert message is not None
                     button = message["reply_markup"]["inline_keyboard"][0][0]
-                    update = callback_update(chat_id, button["callback_data"], message=message, language_code="en")
+                    update = callback_update(
+                        chat_id, button["callback_data"], message=message, language_code="en"
+                    )
                 else:
                     update = message_update(chat_id, step, language_code="en")
                 update["update_id"] = next(next_id)
@@ -211,9 +274,16 @@ async def intakes(port: int, fake: FakeTelegram, users: int) -> dict:
         results = await asyncio.gather(*(one_user(700_000 + n) for n in range(users)))
         elapsed = time.perf_counter() - started
         booked = sum(results)
-    return {"users": users, "booked": booked, "steps": len(step_times), "seconds": elapsed,
-            "steps_per_s": len(step_times) / elapsed, "p50": pct(step_times, 0.5), "p99": pct(step_times, 0.99),
-            "429s": fake.count_429}
+    return {
+        "users": users,
+        "booked": booked,
+        "steps": len(step_times),
+        "seconds": elapsed,
+        "steps_per_s": len(step_times) / elapsed,
+        "p50": pct(step_times, 0.5),
+        "p99": pct(step_times, 0.99),
+        "429s": fake.count_429,
+    }
 
 
 def backends(skip_pg: bool):  # type: ignore[no-untyped-def]
@@ -230,7 +300,9 @@ def backends(skip_pg: bool):  # type: ignore[no-untyped-def]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--users", type=int, default=200, help="users of the webhook load test")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--parts", default="1,2,3")
@@ -267,26 +339,42 @@ def main() -> int:
                         proc.terminate()
                         proc.wait(timeout=30)
     if load_rows:
-        print(f"\n## Webhook load ({args.users} users x {len(TYPED_INTAKE)} updates, `madoguchi web`, one process)\n")
+        print(
+            f"\n## Webhook load ({args.users} users x {len(TYPED_INTAKE)} updates, "
+            "`madoguchi web`, one process)\n"
+        )
         print("| backend | connections | updates | updates/s | p50 ms | p99 ms | statuses |")
         print("|---|---:|---:|---:|---:|---:|---|")
         for label, connections, r in load_rows:
-            print(f"| {label} | {connections} | {r['updates']} | {r['updates'] / r['seconds']:.0f} "
-                  f"| {r['p50']:.1f} | {r['p99']:.1f} | {r['statuses']} |")
+            print(
+                f"| {label} | {connections} | {r['updates']} | {r['updates'] / r['seconds']:.0f} "
+                f"| {r['p50']:.1f} | {r['p99']:.1f} | {r['statuses']} |"
+            )
     if drain_rows:
-        print("\n## Outbound drain (1,000 messages to 1,000 chats; fake limits 30/s, 1/s per chat)\n")
+        print(
+            "\n## Outbound drain (1,000 messages to 1,000 chats; fake limits 30/s, 1/s per chat)\n"
+        )
         print("| backend | sent | seconds | messages/s | % of 30/s | 429s |")
         print("|---|---:|---:|---:|---:|---:|")
         for label, r in drain_rows:
-            print(f"| {label} | {r['messages']} | {r['seconds']:.1f} | {r['rate']:.1f} | {r['rate'] / 30:.0%} | {r['429s']} |")
+            print(
+                f"| {label} | {r['messages']} | {r['seconds']:.1f} | {r['rate']:.1f} "
+                f"| {r['rate'] / 30:.0%} | {r['429s']} |"
+            )
     if intake_rows:
-        print("\n## Whole intakes at once (`madoguchi` webhook + sender; fake limits 30/s, 1/s per chat)\n")
+        print(
+            "\n## Whole intakes at once (`madoguchi` webhook + sender; "
+            "fake limits 30/s, 1/s per chat)\n"
+        )
         print("| backend | users | booked | steps | seconds | steps/s | p50 ms | p99 ms | 429s |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for label, r in intake_rows:
-            print(f"| {label} | {r['users']} | {r['booked']} | {r['steps']} | {r['seconds']:.1f} | {r['steps_per_s']:.1f} "
-                  f"| {r['p50']:.0f} | {r['p99']:.0f} | {r['429s']} |")
-    print(f"\npython {sys.version.split()[0]}, {os.cpu_count()} cores; median is p50; {statistics.__name__ and ''}")
+            print(
+                f"| {label} | {r['users']} | {r['booked']} | {r['steps']} | {r['seconds']:.1f} "
+                f"| {r['steps_per_s']:.1f} "
+                f"| {r['p50']:.0f} | {r['p99']:.0f} | {r['429s']} |"
+            )
+    print(f"\npython {sys.version.split()[0]}, {os.cpu_count()} cores; median is p50")
     return 0
 
 

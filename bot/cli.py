@@ -15,8 +15,8 @@ from bot.app import App, SchemaBehind, build
 from bot.channels import registry
 from bot.console import run_chat
 from bot.console.chat import run_script
-from flows import languages
 from bot.rendering import Renderer
+from flows import languages
 from flows.intake import answers_summary
 from storage import offices, schema
 from storage.db import Database
@@ -194,8 +194,7 @@ def _cmd_bookings(app: App, args: argparse.Namespace) -> int:
         for c in rows:
             print(
                 f"{c.starts_at.astimezone(tz):%Y-%m-%d %H:%M} {c.reference} {c.language} "
-                f"{c.channel} | "
-                + renderer.param(answers_summary(c.details)).replace("\n", " | ")
+                f"{c.channel} | " + renderer.param(answers_summary(c.details)).replace("\n", " | ")
             )
         print(f"{len(rows)} booking(s) on {day}")
     return 0
@@ -240,7 +239,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"--script takes one of {', '.join(languages.codes())}", file=sys.stderr)
             return 2
         run_script(
-            app, user_ref=args.user, language=args.script, stdout=sys.stdout,
+            app,
+            user_ref=args.user,
+            language=args.script,
+            stdout=sys.stdout,
             counselor_out=sys.stderr,
         )
         return 0

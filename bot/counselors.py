@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from typing import TextIO
 
-from flows.intake import answers_summary
-from flows.model import Msg, Param
 from bot.operations import Consultation
 from bot.rendering import Renderer
+from flows.intake import answers_summary
+from flows.model import Msg, Param
 from storage import outbox
 from storage.db import Database
 from storage.models import Booking
@@ -23,7 +23,12 @@ log = logging.getLogger("madoguchi.counselors")
 
 
 def notification_text(
-    booking: Booking, details: dict, renderer: Renderer, *, kind: str = "booked", old: Booking | None = None
+    booking: Booking,
+    details: dict,
+    renderer: Renderer,
+    *,
+    kind: str = "booked",
+    old: Booking | None = None,
 ) -> str:
     """Return the text of a notification: booked, cancelled or rescheduled."""
     params: dict[str, Param] = {
@@ -36,7 +41,9 @@ def notification_text(
         return renderer.text("counselor.cancelled", **params)
     params["answers"] = answers_summary(details)
     if kind == "rescheduled" and old is not None:
-        return renderer.text("counselor.rescheduled", old=old.reference or "", old_at=old.starts_at, **params)
+        return renderer.text(
+            "counselor.rescheduled", old=old.reference or "", old_at=old.starts_at, **params
+        )
     return renderer.text("counselor.booked", **params)
 
 
@@ -64,7 +71,9 @@ def digest_text(session, payload: dict, vault: Vault, renderer: Renderer) -> str
     day = date.fromisoformat(payload["day"])
     rows = operations.schedule(session, office, vault, day, 1)
     lines = [renderer.text("slack.digest.title", date=day)]
-    lines += [consultation_line(c, renderer) for c in rows] or [renderer.text("slack.schedule.none")]
+    lines += [consultation_line(c, renderer) for c in rows] or [
+        renderer.text("slack.schedule.none")
+    ]
     return "\n".join(lines)
 
 
@@ -76,7 +85,10 @@ def deliver(db: Database, vault: Vault, *, language: str, out: TextIO, now) -> i
         for message in outbox.pending(session, channel=outbox.COUNSELORS):
             if message.payload.get("kind") == "digest":
                 if outbox.mark_sent(session, message.id, now()):
-                    out.write(f"\n{renderer.text('counselor.header')}\n{digest_text(session, message.payload, vault, renderer)}\n")
+                    out.write(
+                        f"\n{renderer.text('counselor.header')}\n"
+                        f"{digest_text(session, message.payload, vault, renderer)}\n"
+                    )
                     count += 1
                 continue
             booking = session.get(Booking, message.payload["booking_id"])

@@ -59,7 +59,7 @@ class OutboxSender:
         self.wake = asyncio.Event()
 
     def _claim(self, room: int) -> list[tuple[Any, ...]]:
-        """Lease at most `room` rows; return one argument tuple for `_deliver` per row (id first)."""
+        """Lease at most `room` rows; return one argument tuple per row for `_deliver`."""
         raise NotImplementedError
 
     async def _deliver(self, row_id: int, *args: Any) -> None:

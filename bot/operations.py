@@ -52,7 +52,9 @@ def consultation(booking: Booking, vault: Vault) -> Consultation:
     )
 
 
-def schedule(session: Session, office: Office, vault: Vault, start: date, days: int) -> list[Consultation]:
+def schedule(
+    session: Session, office: Office, vault: Vault, start: date, days: int
+) -> list[Consultation]:
     """Return the booked consultations of `days` days from `start`, in time order."""
     cal = offices.calendar(session, office)
     lo, _ = bookings.day_bounds(cal, start)
@@ -76,8 +78,11 @@ def calendar_days(session: Session, office: Office, start: date, days: int) -> l
         lo, hi = bookings.day_bounds(cal, day)
         used = bookings.slot_usage(session, office, lo, hi) if slots else {}
         result.append(
-            DaySlots(day, None if slots else cal.closure_reason(day) or "closed",
-                     [(at, used.get(at, 0), places) for at, places in slots])
+            DaySlots(
+                day,
+                None if slots else cal.closure_reason(day) or "closed",
+                [(at, used.get(at, 0), places) for at, places in slots],
+            )
         )
     return result
 
@@ -97,7 +102,15 @@ def change_calendar(
     """Add a closure, an opening or a change of places; return the rule id and the
     references of bookings a closure leaves standing (they need a call)."""
     rule = offices.add_rule(
-        session, office, day=day, kind=kind, now=now, start=start, end=end, places=places, note=note
+        session,
+        office,
+        day=day,
+        kind=kind,
+        now=now,
+        start=start,
+        end=end,
+        places=places,
+        note=note,
     )
     affected: list[str] = []
     if kind == "closed":

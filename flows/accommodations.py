@@ -78,7 +78,9 @@ def answer_assistant(conv: Conversation, event: Event, ports: IntakePorts) -> Mo
 
 def prompt_note(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """Offer an optional short note for the counselor."""
-    return [ask("accommodation.note.ask", choice("note:skip", "accommodation.note.skip"), max=NOTE_MAX)]
+    return [
+        ask("accommodation.note.ask", choice("note:skip", "accommodation.note.skip"), max=NOTE_MAX)
+    ]
 
 
 def answer_note(conv: Conversation, event: Event, ports: IntakePorts) -> Move:

@@ -13,7 +13,6 @@ from flows.conditions import conditions_met
 from flows.dialog import STAY, Move, StoredAnswer, ask, choice, move, say, summary_lines
 from flows.environment import declaration_complete
 from flows.model import (
-    BookingRefused,
     ConfirmBooking,
     Conversation,
     Document,
@@ -210,7 +209,9 @@ def answer_confirm(
 def hold_lapsed(conv: Conversation, ports: IntakePorts) -> bool:
     """Return True when the place held for this user ran out of time."""
     hold = conv.data.get("hold")
-    return bool(hold) and ports.now() >= datetime.fromisoformat(hold["expires_at"])
+    if not hold:
+        return False
+    return ports.now() >= datetime.fromisoformat(hold["expires_at"])
 
 
 def expire_hold(conv: Conversation, ports: IntakePorts) -> Move:

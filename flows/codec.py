@@ -10,7 +10,10 @@ from flows.model import Choice, Document, Lines, Msg, Param, Reply, Time
 
 def _param_to_json(value: Param) -> Any:
     if isinstance(value, Msg):
-        return {"$msg": value.id, "params": {k: _param_to_json(v) for k, v in value.params.items()}}
+        return {
+            "$msg": value.id,
+            "params": {k: _param_to_json(v) for k, v in value.params.items()},
+        }
     if isinstance(value, Lines):
         return {"$lines": [_param_to_json(item) for item in value.items]}
     if isinstance(value, Time):

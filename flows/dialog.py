@@ -169,7 +169,9 @@ def yes_no(
             conv.data[key] = agreed
         return move("yes" if agreed else "no")
 
-    stores = (StoredAnswer(key, label, lambda v: Msg(yes_label if v else no_label)),) if key else ()
+    stores = (
+        (StoredAnswer(key, label, lambda v: Msg(yes_label if v else no_label)),) if key else ()
+    )
     return StateSpec(
         state,
         prompt=prompt,

@@ -302,7 +302,11 @@ SPECS: tuple[StateSpec, ...] = (
         prompt=booking.prompt_waitlisted,
         answer=booking.answer_waitlisted,
         react=booking.react_place_offered,
-        outcomes={"check": S.CHOOSING_DAY, "left": S.CHOOSING_DAY, "offered": S.CONFIRMING_BOOKING},
+        outcomes={
+            "check": S.CHOOSING_DAY,
+            "left": S.CHOOSING_DAY,
+            "offered": S.CONFIRMING_BOOKING,
+        },
     ),
     StateSpec(
         S.MANAGING_BOOKING,

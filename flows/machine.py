@@ -292,9 +292,9 @@ def diagram() -> str:
     for spec in SPECS:
         for outcome, target in spec.outcomes.items():
             if target == PREVIOUS:
-                lines.append(f"    {spec.state.value} --> [*]: {outcome} (back to previous step)")
+                lines.append(f"    {spec.state} --> [*]: {outcome} (back to previous step)")
             else:
-                lines.append(f"    {spec.state.value} --> {State(target).value}: {outcome}")
+                lines.append(f"    {spec.state} --> {State(target).value}: {outcome}")
     for command, target in COMMAND_TARGETS.items():
         lines.append(f"    note right of {target.value}: /{command} (from any state)")
     for event_type, (_, target) in OFFICE_EVENTS.items():

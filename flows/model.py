@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, Protocol, TypeAlias
 
-
 Param: TypeAlias = "str | int | date | datetime | Msg | Time | Lines"
 
 

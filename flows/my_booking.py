@@ -19,6 +19,7 @@ from flows.model import (
     Conversation,
     Event,
     IntakePorts,
+    Param,
     Reply,
     SystemEvent,
 )
@@ -54,7 +55,11 @@ def prompt_manage(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     back = choice("manage:back", "mybooking.choice.back")
     if booking is None:
         return [ask("mybooking.gone", back)]
-    params = {"reference": booking.reference, "at": booking.starts_at, "link": booking.meeting_url}
+    params: dict[str, Param] = {
+        "reference": booking.reference,
+        "at": booking.starts_at,
+        "link": booking.meeting_url,
+    }
     if _too_late(booking, ports):
         return [ask("mybooking.too_late", back, **params)]
     return [

@@ -77,7 +77,9 @@ class OfficeCalendar:
         if self.closure_reason(day) is None:
             start, end = self.hours[day.weekday()]
             ranges.append((start, end, None))
-        ranges += [(e.start, e.end, e.places) for e in rules if e.kind == "open" and e.start and e.end]
+        ranges += [
+            (e.start, e.end, e.places) for e in rules if e.kind == "open" and e.start and e.end
+        ]
         step = timedelta(minutes=self.slot_minutes)
         slots: dict[datetime, int] = {}
         for start, end, places in ranges:
@@ -89,7 +91,9 @@ class OfficeCalendar:
         for rule in rules:
             for at in list(slots):
                 covered = rule.start is None or (
-                    rule.start <= at.time() < (rule.end or (datetime.combine(day, rule.start) + step).time())
+                    rule.start
+                    <= at.time()
+                    < (rule.end or (datetime.combine(day, rule.start) + step).time())
                 )
                 if not covered:
                     continue

@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from flows.office_calendar import OfficeCalendar
+from storage.db import changed
 from storage.models import Booking, Office, Slot
 
 
@@ -69,7 +70,9 @@ def take_place(session: Session, office: Office, cal: OfficeCalendar, starts_at:
 
 def give_back_place(session: Session, slot_id: int) -> None:
     """Free one place of a slot."""
-    session.execute(update(Slot).where(Slot.id == slot_id, Slot.taken > 0).values(taken=Slot.taken - 1))
+    session.execute(
+        update(Slot).where(Slot.id == slot_id, Slot.taken > 0).values(taken=Slot.taken - 1)
+    )
 
 
 def _end_hold(session: Session, booking_id: int, slot_id: int, status: str, now: datetime) -> bool:
@@ -79,7 +82,7 @@ def _end_hold(session: Session, booking_id: int, slot_id: int, status: str, now:
         .where(Booking.id == booking_id, Booking.status == "held")
         .values(status=status, ended_at=now)
     )
-    if result.rowcount != 1:
+    if changed(result) != 1:
         return False
     give_back_place(session, slot_id)
     return True
@@ -188,7 +191,10 @@ def confirm(
         raise LookupError("unknown hold")
     _lock_jobseeker(session, booking.pseudonym, jobseeker_key)
     active = [
-        b for b in active_bookings(session, pseudonym=booking.pseudonym, jobseeker_key=jobseeker_key, now=now)
+        b
+        for b in active_bookings(
+            session, pseudonym=booking.pseudonym, jobseeker_key=jobseeker_key, now=now
+        )
         if replacing is None or b.id != replacing.id
     ]
     if len(active) >= office.max_active_bookings:
@@ -230,7 +236,7 @@ def cancel(session: Session, booking: Booking, *, reason: str, now: datetime) ->
         .where(Booking.id == booking.id, Booking.status == "booked")
         .values(status="cancelled", ended_at=now, end_reason=reason)
     )
-    if result.rowcount != 1:
+    if changed(result) != 1:
         return False
     give_back_place(session, booking.slot_id)
     session.refresh(booking)
@@ -274,7 +280,12 @@ def new_reference(session: Session) -> str:
 
 
 def bookings_between(
-    session: Session, office: Office, start: datetime, end: datetime, *, statuses: Iterable[str] = ("booked",)
+    session: Session,
+    office: Office,
+    start: datetime,
+    end: datetime,
+    *,
+    statuses: Iterable[str] = ("booked",),
 ) -> list[Booking]:
     """Return the office's bookings starting in [start, end), earliest first."""
     return list(
@@ -291,7 +302,9 @@ def bookings_between(
     )
 
 
-def slot_usage(session: Session, office: Office, day_start: datetime, day_end: datetime) -> dict[datetime, int]:
+def slot_usage(
+    session: Session, office: Office, day_start: datetime, day_end: datetime
+) -> dict[datetime, int]:
     """Return the places taken per slot start in a range."""
     rows = session.execute(
         select(Slot.starts_at, Slot.taken).where(
@@ -305,4 +318,3 @@ def day_bounds(cal: OfficeCalendar, day: date) -> tuple[datetime, datetime]:
     """Return the aware start and end of an office-local day."""
     start = datetime.combine(day, time(0), cal.tz)
     return start, start + timedelta(days=1)
-

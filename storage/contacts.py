@@ -29,7 +29,9 @@ def get(session: Session, channel: str, user_ref: str) -> ChannelContact:
     return contact
 
 
-def set_keyboard_message(session: Session, channel: str, user_ref: str, message_id: str | None) -> None:
+def set_keyboard_message(
+    session: Session, channel: str, user_ref: str, message_id: str | None
+) -> None:
     """Remember which message carries the user's live keyboard (None: no keyboard)."""
     get(session, channel, user_ref).keyboard_message_id = message_id
 
@@ -50,7 +52,7 @@ def keyboard_messages(session: Session, channel: str, user_refs: list[str]) -> d
             ChannelContact.keyboard_message_id.is_not(None),
         )
     ).all()
-    return {user_ref: message_id for user_ref, message_id in rows}
+    return {user_ref: message_id for user_ref, message_id in rows if message_id is not None}
 
 
 def unreachable(session: Session, channel: str, user_refs: list[str]) -> set[str]:

@@ -63,7 +63,9 @@ def peek(
 ) -> FlowConversation | None:
     """Return a user's conversation as it stands, without locking it (None if none yet)."""
     row = session.scalar(
-        select(Conversation).where(Conversation.channel == channel, Conversation.user_ref == user_ref)
+        select(Conversation).where(
+            Conversation.channel == channel, Conversation.user_ref == user_ref
+        )
     )
     if row is None:
         return None
@@ -79,4 +81,3 @@ def save(row: Conversation, conv: FlowConversation, *, vault: Vault, now: dateti
     row.turn = conv.turn
     row.data_sealed = vault.seal(conv.data)
     row.updated_at = now
-

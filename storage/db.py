@@ -7,12 +7,14 @@ and slot places across processes there. PostgreSQL uses row locks.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 import contextlib
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, cast
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -63,3 +65,8 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def changed(result: Result[Any]) -> int:
+    """Return how many rows an UPDATE or DELETE changed (its cursor's rowcount)."""
+    return cast(CursorResult[Any], result).rowcount

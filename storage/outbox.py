@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
+from storage.db import changed
 from storage.models import OutboxMessage
 
 COUNSELORS = "counselors"
@@ -23,7 +24,12 @@ def enqueue(
 ) -> OutboxMessage:
     """Queue a message for delivery after commit."""
     row = OutboxMessage(
-        channel=channel, recipient=recipient, payload=payload, status="pending", attempts=0, created_at=now
+        channel=channel,
+        recipient=recipient,
+        payload=payload,
+        status="pending",
+        attempts=0,
+        created_at=now,
     )
     session.add(row)
     return row
@@ -48,7 +54,7 @@ def mark_sent(session: Session, message_id: int, now: datetime) -> bool:
         .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
         .values(status="sent", sent_at=now, attempts=OutboxMessage.attempts + 1)
     )
-    return result.rowcount == 1
+    return changed(result) == 1
 
 
 def claim_batch(
@@ -123,13 +129,25 @@ def record_part(session: Session, message_id: int) -> None:
     )
 
 
-def finish(session: Session, message_id: int, now: datetime, *, status: str = "sent", error: str | None = None) -> None:
+def finish(
+    session: Session,
+    message_id: int,
+    now: datetime,
+    *,
+    status: str = "sent",
+    error: str | None = None,
+) -> None:
     """Mark a leased message delivered (or failed for good)."""
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id)
-        .values(status=status, sent_at=now, claimed_until=None, last_error=error,
-                attempts=OutboxMessage.attempts + 1)
+        .values(
+            status=status,
+            sent_at=now,
+            claimed_until=None,
+            last_error=error,
+            attempts=OutboxMessage.attempts + 1,
+        )
     )
 
 
@@ -138,6 +156,10 @@ def retry_later(session: Session, message_id: int, at: datetime, error: str) -> 
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id)
-        .values(claimed_until=None, next_attempt_at=at, last_error=error[:200],
-                attempts=OutboxMessage.attempts + 1)
+        .values(
+            claimed_until=None,
+            next_attempt_at=at,
+            last_error=error[:200],
+            attempts=OutboxMessage.attempts + 1,
+        )
     )

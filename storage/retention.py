@@ -15,7 +15,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Booking, Conversation, Office, OutboxMessage, ProcessedEvent, WaitlistEntry
+from storage.db import changed
+from storage.models import (
+    Booking,
+    Conversation,
+    Office,
+    OutboxMessage,
+    ProcessedEvent,
+    WaitlistEntry,
+)
 
 log = logging.getLogger("madoguchi.retention")
 
@@ -44,37 +52,53 @@ def purge(session: Session, office: Office, now: datetime) -> Purged:
         )
     ).all()
     if old:
-        purged.booking_details = session.execute(
-            update(Booking)
-            .where(Booking.id.in_([row.id for row in old]))
-            .values(details_sealed="", meeting_token=None, details_purged_at=now)
-        ).rowcount
+        purged.booking_details = changed(
+            session.execute(
+                update(Booking)
+                .where(Booking.id.in_([row.id for row in old]))
+                .values(details_sealed="", meeting_token=None, details_purged_at=now)
+            )
+        )
     # A conversation goes once it has been idle past the period and has no booking ahead.
     upcoming = select(Booking.user_ref).where(
         Booking.channel == Conversation.channel,
         Booking.user_ref == Conversation.user_ref,
         Booking.starts_at >= cutoff,
     )
-    purged.conversations = session.execute(
-        delete(Conversation).where(
-            Conversation.office_id == office.id,
-            Conversation.updated_at < cutoff,
-            ~upcoming.exists(),
+    purged.conversations = changed(
+        session.execute(
+            delete(Conversation).where(
+                Conversation.office_id == office.id,
+                Conversation.updated_at < cutoff,
+                ~upcoming.exists(),
+            )
         )
-    ).rowcount
-    purged.outbox_messages = session.execute(
-        delete(OutboxMessage).where(OutboxMessage.status != "pending", OutboxMessage.created_at < cutoff)
-    ).rowcount
-    purged.waitlist_entries = session.execute(
-        delete(WaitlistEntry).where(WaitlistEntry.office_id == office.id, WaitlistEntry.created_at < cutoff)
-    ).rowcount
-    purged.event_keys = session.execute(
-        delete(ProcessedEvent).where(ProcessedEvent.processed_at < cutoff)
-    ).rowcount
+    )
+    purged.outbox_messages = changed(
+        session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.status != "pending", OutboxMessage.created_at < cutoff
+            )
+        )
+    )
+    purged.waitlist_entries = changed(
+        session.execute(
+            delete(WaitlistEntry).where(
+                WaitlistEntry.office_id == office.id, WaitlistEntry.created_at < cutoff
+            )
+        )
+    )
+    purged.event_keys = changed(
+        session.execute(delete(ProcessedEvent).where(ProcessedEvent.processed_at < cutoff))
+    )
     log.info(
         "retention (%s days): removed %s booking details, %s conversations, %s outbox messages, "
         "%s waitlist entries, %s event keys",
-        office.retention_days, purged.booking_details, purged.conversations,
-        purged.outbox_messages, purged.waitlist_entries, purged.event_keys,
+        office.retention_days,
+        purged.booking_details,
+        purged.conversations,
+        purged.outbox_messages,
+        purged.waitlist_entries,
+        purged.event_keys,
     )
     return purged

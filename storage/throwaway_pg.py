@@ -58,12 +58,33 @@ class ThrowawayPostgres:
         initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
         if self._as_root:
             shutil.chown(self._dir, user="postgres")
-        self._run(initdb, "-D", str(self._data), "-U", self._user, "-A", "trust", "-E", "UTF8", "--no-sync")
+        self._run(
+            initdb,
+            "-D",
+            str(self._data),
+            "-U",
+            self._user,
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
         options = (
             f"-p {self.port} -k {self._dir} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
-        self._run(pg_ctl, "-D", str(self._data), "-o", options, "-l", str(self._dir / "log"), "-w", "start")
+        self._run(
+            pg_ctl,
+            "-D",
+            str(self._data),
+            "-o",
+            options,
+            "-l",
+            str(self._dir / "log"),
+            "-w",
+            "start",
+        )
         self._wait()
         return self
 

@@ -23,8 +23,14 @@ def join(
     )
     if existing is None:
         session.add(
-            WaitlistEntry(office_id=office_id, channel=channel, user_ref=user_ref,
-                          pseudonym=pseudonym, status="waiting", created_at=now)
+            WaitlistEntry(
+                office_id=office_id,
+                channel=channel,
+                user_ref=user_ref,
+                pseudonym=pseudonym,
+                status="waiting",
+                created_at=now,
+            )
         )
         session.flush()
 
@@ -33,8 +39,11 @@ def leave(session: Session, *, channel: str, user_ref: str) -> None:
     """Take a user off the waitlist."""
     session.execute(
         update(WaitlistEntry)
-        .where(WaitlistEntry.channel == channel, WaitlistEntry.user_ref == user_ref,
-               WaitlistEntry.status == "waiting")
+        .where(
+            WaitlistEntry.channel == channel,
+            WaitlistEntry.user_ref == user_ref,
+            WaitlistEntry.status == "waiting",
+        )
         .values(status="done")
     )
 

@@ -32,7 +32,9 @@ def used_message_ids() -> set[str]:
                         found.add(node.value)
     found -= NOT_MESSAGES
     found |= {f"language.native.{code}" for code in languages.codes()}
-    found |= {f"environment.{k}.{part}" for k in ENVIRONMENT_ITEMS for part in ("ask", "explain", "fix")}
+    found |= {
+        f"environment.{k}.{part}" for k in ENVIRONMENT_ITEMS for part in ("ask", "explain", "fix")
+    }
     found |= {f"conditions.{k}.{part}" for k in CONDITIONS for part in ("ask", "unmet")}
     found |= {f"accommodation.{part}.{k}" for k in ACCOMMODATIONS for part in ("kind", "summary")}
     found |= {f"booking.summary.registration.{k}" for k in ("office", "online")}
@@ -42,7 +44,9 @@ def used_message_ids() -> set[str]:
     from bot.slack.blocks import ACTIONS
 
     found |= {f"slack.{part}.{a}" for a in ACTIONS for part in ("history", "button")}
-    found |= {f"slack.modal.{a}.{p}" for a in ("cancel", "stop_service") for p in ("title", "explain")}
+    found |= {
+        f"slack.modal.{a}.{p}" for a in ("cancel", "stop_service") for p in ("title", "explain")
+    }
     found |= {f"slack.outcome.{o}" for o in ("already", "not_found", "too_early")}
     found |= {f"slack.status.{s}" for s in ("booked", "cancelled", "no_show", "held", "released")}
     found |= {f"slack.schedule.{v}" for v in ("today", "week")}

@@ -133,7 +133,9 @@ def _chat_loop(
         )
 
 
-def run_script(app: App, *, user_ref: str, language: str, stdout: TextIO, counselor_out: TextIO) -> int:
+def run_script(
+    app: App, *, user_ref: str, language: str, stdout: TextIO, counselor_out: TextIO
+) -> int:
     """Let the scripted jobseeker (flows/script.py) type every answer; return how many.
 
     The README's demo: each answer is echoed as `> line`, as if typed, so the same lines
@@ -155,7 +157,10 @@ def run_script(app: App, *, user_ref: str, language: str, stdout: TextIO, counse
         app.intake.handle_event(CHANNEL, user_ref, to_event(line))
         deliver(app, user_ref, stdout)
         counselors.deliver(
-            app.db, app.vault, language=app.settings.counselor_language, out=counselor_out,
+            app.db,
+            app.vault,
+            language=app.settings.counselor_language,
+            out=counselor_out,
             now=app.clock,
         )
         typed += 1

@@ -35,14 +35,17 @@ def history(session: Session, booking_id: int, renderer: Renderer) -> list[str]:
     """Return who did what to a booking, from the audit log."""
     lines = []
     entries = session.scalars(
-        select(AuditEntry).where(AuditEntry.booking_id == booking_id, AuditEntry.actor_kind == "counselor")
+        select(AuditEntry)
+        .where(AuditEntry.booking_id == booking_id, AuditEntry.actor_kind == "counselor")
         .order_by(AuditEntry.id)
     )
     for entry in entries:
         reason = entry.detail.get("reason", "")
         lines.append(
             renderer.text(
-                f"slack.history.{entry.action}", user=f"<@{entry.actor}>", at=entry.at,
+                f"slack.history.{entry.action}",
+                user=f"<@{entry.actor}>",
+                at=entry.at,
                 reason=reason or Msg("booking.summary.no_note"),
             )
         )
@@ -50,11 +53,18 @@ def history(session: Session, booking_id: int, renderer: Renderer) -> list[str]:
 
 
 def booking_message(
-    session: Session, booking: Booking, vault: Vault, renderer: Renderer, *, kind: str = "booked",
+    session: Session,
+    booking: Booking,
+    vault: Vault,
+    renderer: Renderer,
+    *,
+    kind: str = "booked",
     old: Booking | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
     """Return the fallback text and the blocks of a booking's message in the channel."""
-    text = notification_text(booking, vault.open(booking.details_sealed), renderer, kind=kind, old=old)
+    text = notification_text(
+        booking, vault.open(booking.details_sealed), renderer, kind=kind, old=old
+    )
     blocks: list[dict[str, Any]] = [_section(text)]
     done = history(session, booking.id, renderer)
     status = renderer.text(f"slack.status.{booking.status}")
@@ -77,7 +87,9 @@ def booking_message(
     return text[:3000], blocks[:MAX_BLOCKS]
 
 
-def reason_modal(action: str, reference: str, channel: str, ts: str, renderer: Renderer) -> dict[str, Any]:
+def reason_modal(
+    action: str, reference: str, channel: str, ts: str, renderer: Renderer
+) -> dict[str, Any]:
     """Return the modal that asks the reason for a cancellation or a stop of service."""
     return {
         "type": "modal",
@@ -92,14 +104,20 @@ def reason_modal(action: str, reference: str, channel: str, ts: str, renderer: R
                 "type": "input",
                 "block_id": "reason",
                 "label": {"type": "plain_text", "text": renderer.text("slack.modal.reason")},
-                "element": {"type": "plain_text_input", "action_id": "text", "multiline": True,
-                            "max_length": 500},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": "text",
+                    "multiline": True,
+                    "max_length": 500,
+                },
             },
         ],
     }
 
 
-def schedule_blocks(title: str, rows: list[Consultation], renderer: Renderer) -> list[dict[str, Any]]:
+def schedule_blocks(
+    title: str, rows: list[Consultation], renderer: Renderer
+) -> list[dict[str, Any]]:
     """Return a list of consultations (today, the week, the morning digest) as blocks."""
     blocks: list[dict[str, Any]] = [_section(f"*{title}*")]
     if not rows:
@@ -107,5 +125,7 @@ def schedule_blocks(title: str, rows: list[Consultation], renderer: Renderer) ->
     for c in rows[: MAX_BLOCKS - 2]:
         blocks.append(_section(consultation_line(c, renderer)))
     if len(rows) > MAX_BLOCKS - 2:
-        blocks.append(_section(renderer.text("slack.schedule.more", count=len(rows) - (MAX_BLOCKS - 2))))
+        blocks.append(
+            _section(renderer.text("slack.schedule.more", count=len(rows) - (MAX_BLOCKS - 2)))
+        )
     return blocks

@@ -33,8 +33,16 @@ class SlackSender:
     """Drains the counselors' outbox into one Slack channel."""
 
     def __init__(
-        self, db: Database, vault: Vault, client: AsyncWebClient, *, channel: str, language: str,
-        clock: Callable[[], datetime], office_code: str, per_channel_interval: float = 1.1,
+        self,
+        db: Database,
+        vault: Vault,
+        client: AsyncWebClient,
+        *,
+        channel: str,
+        language: str,
+        clock: Callable[[], datetime],
+        office_code: str,
+        per_channel_interval: float = 1.1,
         idle_seconds: float = 0.5,
     ) -> None:
         self.db, self.vault, self.client = db, vault, client
@@ -70,7 +78,11 @@ class SlackSender:
     def _claim(self) -> list[tuple[int, dict[str, Any], int]]:
         with self.db.transaction() as session:
             rows = outbox.claim_batch(
-                session, channel=outbox.COUNSELORS, now=self.clock(), lease=timedelta(minutes=2), limit=50
+                session,
+                channel=outbox.COUNSELORS,
+                now=self.clock(),
+                lease=timedelta(minutes=2),
+                limit=50,
             )
             return [(r.id, r.payload, r.attempts) for r in rows]
 
@@ -84,8 +96,14 @@ class SlackSender:
                 return title, schedule_blocks(title, rows, self.renderer)
             booking = session.get(Booking, payload["booking_id"])
             assert booking is not None
-            old = session.get(Booking, payload["replaces_id"]) if payload.get("replaces_id") else None
-            return booking_message(session, booking, self.vault, self.renderer, kind=payload["kind"], old=old)
+            old = (
+                session.get(Booking, payload["replaces_id"])
+                if payload.get("replaces_id")
+                else None
+            )
+            return booking_message(
+                session, booking, self.vault, self.renderer, kind=payload["kind"], old=old
+            )
 
     def _record(self, row_id: int, payload: dict[str, Any], ts: str) -> None:
         with self.db.transaction() as session:
@@ -106,7 +124,9 @@ class SlackSender:
         while True:
             await self.pacer.slot(self.channel)
             try:
-                answer = await self.client.chat_postMessage(channel=self.channel, text=text, blocks=blocks)
+                answer = await self.client.chat_postMessage(
+                    channel=self.channel, text=text, blocks=blocks
+                )
                 break
             except SlackApiError as exc:
                 status = exc.response.status_code
@@ -114,11 +134,18 @@ class SlackSender:
                     self.rate_limited += 1
                     self.pacer.pause(float(exc.response.headers.get("Retry-After", "1")))
                     continue
-                log.warning("counselor notification %s not posted (%s); retrying later", row_id, status)
+                log.warning(
+                    "counselor notification %s not posted (%s); retrying later", row_id, status
+                )
                 await asyncio.to_thread(self._retry, row_id, attempts, f"slack {status}")
                 return False
             except Exception as exc:  # noqa: BLE001 - network trouble: try again later
-                log.warning("counselor notification %s: %s\n%s", row_id, type(exc).__name__, logs.frames(exc))
+                log.warning(
+                    "counselor notification %s: %s\n%s",
+                    row_id,
+                    type(exc).__name__,
+                    logs.frames(exc),
+                )
                 await asyncio.to_thread(self._retry, row_id, attempts, type(exc).__name__)
                 return False
         await asyncio.to_thread(self._record, row_id, payload, answer["ts"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import Update
+from telegram import Message, Update
 
 from bot import choice_data
 from flows.model import Event
@@ -42,7 +42,7 @@ def translate(update: Update) -> Inbound | None:
     if update.callback_query is not None:
         query = update.callback_query
         message = query.message
-        if message is None or message.chat.type != "private":
+        if not isinstance(message, Message) or message.chat.type != "private":
             return None
         turn, choice_id = choice_data.decode(query.data or "")
         label = ""

@@ -42,7 +42,9 @@ def _keyboard(raw: dict[str, Any] | None) -> InlineKeyboardMarkup | None:
 
 
 def _seconds(retry_after: Any) -> float:
-    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
+    return (
+        retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
+    )
 
 
 class TelegramSender(OutboxSender):
@@ -64,7 +66,11 @@ class TelegramSender(OutboxSender):
         max_in_flight: int = 100,
     ) -> None:
         super().__init__(
-            db, clock=clock, lease=lease, idle_seconds=idle_seconds, batch=batch,
+            db,
+            clock=clock,
+            lease=lease,
+            idle_seconds=idle_seconds,
+            batch=batch,
             max_in_flight=max_in_flight,
         )
         self.bot = bot
@@ -74,7 +80,11 @@ class TelegramSender(OutboxSender):
         """Lease a batch and fix each row's plan context, in one transaction."""
         with self.db.transaction() as session:
             rows = outbox.claim_batch(
-                session, channel=CHANNEL, now=self.clock(), lease=self.lease, limit=min(room, self.batch)
+                session,
+                channel=CHANNEL,
+                now=self.clock(),
+                lease=self.lease,
+                limit=min(room, self.batch),
             )
             keyboards = contacts.keyboard_messages(session, CHANNEL, [r.recipient for r in rows])
             return [
@@ -141,13 +151,17 @@ class TelegramSender(OutboxSender):
                         break
                     self.stats.failed += 1
                     log.error("outbox %s refused by Telegram: %s", row_id, exc)
-                    await asyncio.to_thread(self._finish, row_id, status="failed", error=str(exc)[:200])
+                    await asyncio.to_thread(
+                        self._finish, row_id, status="failed", error=str(exc)[:200]
+                    )
                     return
                 except Forbidden as exc:
                     self.stats.failed += 1
                     log.info("outbox %s: chat unreachable (%s)", row_id, exc)
                     await asyncio.to_thread(self._unreachable, chat)
-                    await asyncio.to_thread(self._finish, row_id, status="failed", error=str(exc)[:200])
+                    await asyncio.to_thread(
+                        self._finish, row_id, status="failed", error=str(exc)[:200]
+                    )
                     return
                 except (TimedOut, NetworkError) as exc:
                     self.stats.retried += 1

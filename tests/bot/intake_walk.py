@@ -13,8 +13,8 @@ from storage import conversations
 
 
 def _position(user: Any) -> tuple[str, list[str], int]:
-    channel, ref = ("telegram", str(user.chat_id)) if hasattr(user, "chat_id") else (
-        "line", user.user_id
+    channel, ref = (
+        ("telegram", str(user.chat_id)) if hasattr(user, "chat_id") else ("line", user.user_id)
     )
     with user.h.app.db.transaction() as session:
         conv = conversations.peek(session, channel=channel, user_ref=ref, vault=user.h.app.vault)

@@ -9,15 +9,22 @@ from bot import cli, config
 
 def test_config_errors_list_every_problem(tmp_path):
     with pytest.raises(config.ConfigError) as err:
-        config.load({
-            "MADOGUCHI_DATA_DIR": str(tmp_path),
-            "DATABASE_URL": "mysql://x",
-            "MADOGUCHI_SECRET_KEY": "short",
-            "MADOGUCHI_MEETING_LINK_TEMPLATE": "http://meet/{reference}",
-            "MADOGUCHI_LOG_LEVEL": "LOUD",
-        })
+        config.load(
+            {
+                "MADOGUCHI_DATA_DIR": str(tmp_path),
+                "DATABASE_URL": "mysql://x",
+                "MADOGUCHI_SECRET_KEY": "short",
+                "MADOGUCHI_MEETING_LINK_TEMPLATE": "http://meet/{reference}",
+                "MADOGUCHI_LOG_LEVEL": "LOUD",
+            }
+        )
     message = str(err.value)
-    for variable in ("DATABASE_URL", "MADOGUCHI_SECRET_KEY", "MADOGUCHI_MEETING_LINK_TEMPLATE", "MADOGUCHI_LOG_LEVEL"):
+    for variable in (
+        "DATABASE_URL",
+        "MADOGUCHI_SECRET_KEY",
+        "MADOGUCHI_MEETING_LINK_TEMPLATE",
+        "MADOGUCHI_LOG_LEVEL",
+    ):
         assert variable in message
 
 
@@ -31,7 +38,12 @@ def test_calendar_commands_change_what_is_offered(tmp_path, monkeypatch, capsys)
     assert "2027-01-01 Fri  closed (year-end)" in shown
     assert "2027-01-03 Sun  closed" in shown
     assert cli.main(["calendar", "close", "2026-12-28", "--from", "08:30", "--to", "12:00"]) == 0
-    assert cli.main(["calendar", "open", "2027-01-02", "--from", "09:00", "--to", "10:00", "--places", "1"]) == 0
+    assert (
+        cli.main(
+            ["calendar", "open", "2027-01-02", "--from", "09:00", "--to", "10:00", "--places", "1"]
+        )
+        == 0
+    )
     assert cli.main(["calendar", "places", "2026-12-28", "5", "--at", "13:00"]) == 0
     capsys.readouterr()
     assert cli.main(["calendar", "show", "--from", "2026-12-28", "--days", "6"]) == 0
@@ -73,12 +85,14 @@ def test_line_needs_both_its_secret_and_its_token(tmp_path, env):
 
 
 def test_line_settings_are_read_and_never_printed(tmp_path):
-    settings = config.load({
-        "MADOGUCHI_DATA_DIR": str(tmp_path),
-        "LINE_CHANNEL_SECRET": "the-secret",
-        "LINE_CHANNEL_ACCESS_TOKEN": "the-token",
-        "LINE_API_BASE_URL": "http://127.0.0.1:9/",
-    })
+    settings = config.load(
+        {
+            "MADOGUCHI_DATA_DIR": str(tmp_path),
+            "LINE_CHANNEL_SECRET": "the-secret",
+            "LINE_CHANNEL_ACCESS_TOKEN": "the-token",
+            "LINE_API_BASE_URL": "http://127.0.0.1:9/",
+        }
+    )
     assert settings.line is not None and settings.line.api_base_url == "http://127.0.0.1:9"
     assert "the-secret" not in repr(settings) and "the-token" not in repr(settings)
     assert config.load({"MADOGUCHI_DATA_DIR": str(tmp_path)}).line is None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+
 def scripted_lines(data_dir: Path, lang: str) -> list[str]:
     """Return the lines the README's demo (`chat --script LANG`) types, from the flow's data."""
     done = run([], data_dir, "chat", "--user", "demo", "--script", lang)
@@ -19,7 +20,9 @@ def scripted_lines(data_dir: Path, lang: str) -> list[str]:
     return [line[2:] for line in done.stdout.splitlines() if line.startswith("> ")]
 
 
-def run(lines: list[str], data_dir: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def run(
+    lines: list[str], data_dir: Path, *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess:
     env = {**os.environ, "MADOGUCHI_DATA_DIR": str(data_dir)}
     env.pop("DATABASE_URL", None)
     return subprocess.run(
@@ -40,7 +43,11 @@ def test_the_readme_demo_books_and_its_lines_can_be_piped(tmp_path, lang):
     assert "13010-12345678" in lines
     done = run(lines, tmp_path)
     assert done.returncode == 0, done.stderr
-    booked = "オンライン職業相談の予約が完了しました" if lang == "ja" else "Your online consultation is booked."
+    booked = (
+        "オンライン職業相談の予約が完了しました"
+        if lang == "ja"
+        else "Your online consultation is booked."
+    )
     assert booked in done.stdout
     assert "https://meet.madoguchi.invalid/shinagawa/" in done.stdout
     assert ("日本標準時" if lang == "ja" else "Japan Standard Time") in done.stdout
@@ -82,10 +89,18 @@ def test_a_killed_process_resumes_where_the_user_was(tmp_path):
 
 
 def test_bad_configuration_stops_with_a_clear_message(tmp_path):
-    env = {**os.environ, "MADOGUCHI_DATA_DIR": str(tmp_path), "DATABASE_URL": "postgresql://x@127.0.0.1:1/x"}
+    env = {
+        **os.environ,
+        "MADOGUCHI_DATA_DIR": str(tmp_path),
+        "DATABASE_URL": "postgresql://x@127.0.0.1:1/x",
+    }
     env.pop("MADOGUCHI_SECRET_KEY", None)
     done = subprocess.run(
-        [sys.executable, "-m", "bot.cli"], capture_output=True, text=True, env=env, timeout=60,
+        [sys.executable, "-m", "bot.cli"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
         cwd=Path(__file__).resolve().parents[2],
     )
     assert done.returncode == 2

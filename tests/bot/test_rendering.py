@@ -14,11 +14,11 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.rendered import RenderedChoice, RenderedMessage, render_payload
+from flows.intake import State
 from flows.terms_document import terms
 from storage.models import Booking
-from flows.intake import State
-from tests.flows.test_transcripts import walk_to
 from tests.chat_client import ChatClient
+from tests.flows.test_transcripts import walk_to
 
 WELCOME = {
     "ja": (

@@ -18,16 +18,13 @@ import hashlib
 import hmac
 import itertools
 import json
-import socket
 import threading
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response

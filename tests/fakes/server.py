@@ -71,7 +71,7 @@ class ServedApp:
         """Run before the server is told to stop (e.g. release long polls)."""
 
     def start(self) -> Self:
-        """Serve on 127.0.0.1 at a free port in a daemon thread; return once it accepts requests."""
+        """Serve on 127.0.0.1 at a free port in a daemon thread; return once it answers."""
         if self._thread is not None:
             raise RuntimeError(f"the {self._name} server is already running")
         # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP;
@@ -80,8 +80,14 @@ class ServedApp:
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            self._app, log_config=None, log_level="warning", access_log=False, lifespan="off",
-            loop="asyncio", http="h11", ws="none",
+            self._app,
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            loop="asyncio",
+            http="h11",
+            ws="none",
         )
         server = QuickServer(config)
         self._server = server
@@ -126,6 +132,9 @@ class ServedApp:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()

@@ -12,24 +12,20 @@ conversations.members / conversations.info / users.info a GET with query paramet
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import itertools
 import json
 import math
 import re
-import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response

@@ -13,7 +13,6 @@ import json
 import math
 import mimetypes
 import re
-import socket
 import threading
 import time
 from collections import deque
@@ -21,11 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import PurePosixPath
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response

@@ -95,7 +95,13 @@ def test_free_text_where_a_button_is_expected_keeps_the_question(sqlite_app, lan
 def test_malformed_jobseeker_numbers_explain_the_format(sqlite_app, lang):
     chat = ChatClient(sqlite_app)
     walk_to(chat, lang, State.ASKING_JOBSEEKER_NUMBER)
-    for bad in ["1301-12345678", "13010-1234567", "abcde-12345678", "🙂" * 2500, "13010 12345678 9"]:
+    for bad in [
+        "1301-12345678",
+        "13010-1234567",
+        "abcde-12345678",
+        "🙂" * 2500,
+        "13010 12345678 9",
+    ]:
         chat.send(bad)
         assert chat.ids == ["eligibility.number.invalid", "eligibility.number.ask"]
     chat.send("１３０１０－１２３４５６７８")

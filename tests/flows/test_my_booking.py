@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import worker
+from flows.intake import State
 from storage import offices
 from storage.models import Booking, Consent, Conversation, OutboxMessage, Reminder, Slot
 from tests.chat_client import ChatClient
-from flows.intake import State
 from tests.flows.test_transcripts import book_first_free, walk_to
 
 LANGS = ["ja", "en"]
@@ -74,8 +74,15 @@ def test_reschedule_keeps_the_answers_and_frees_the_old_place_only_when_booked(a
     assert app.vault.open(new.details_sealed)["jobseeker_number"] == "13010-12345678"
     with app.db.transaction() as s:
         assert s.scalar(select(func.sum(Slot.taken))) == 1
-        assert {r.status for r in s.scalars(select(Reminder).where(Reminder.booking_id == old.id))} == {"cancelled"}
-        assert s.scalar(select(func.count()).select_from(Reminder).where(Reminder.booking_id == new.id)) == 2
+        assert {
+            r.status for r in s.scalars(select(Reminder).where(Reminder.booking_id == old.id))
+        } == {"cancelled"}
+        assert (
+            s.scalar(
+                select(func.count()).select_from(Reminder).where(Reminder.booking_id == new.id)
+            )
+            == 2
+        )
     assert counselor_kinds(app) == ["booked", "rescheduled"]
 
 

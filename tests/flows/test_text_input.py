@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from flows.text_input import clean_text, mask_jobseeker_number, normalize_jobseeker_number, short_answer
+from flows.text_input import (
+    clean_text,
+    mask_jobseeker_number,
+    normalize_jobseeker_number,
+    short_answer,
+)
 
 
 @pytest.mark.parametrize(
@@ -25,7 +30,16 @@ def test_accepted_forms(typed):
 
 
 @pytest.mark.parametrize(
-    "typed", ["", "13010-1234567", "130101-2345678", "13010--12345678", "a3010-12345678", "١٣٠١٠-١٢٣٤٥٦٧٨", "9" * 5000]
+    "typed",
+    [
+        "",
+        "13010-1234567",
+        "130101-2345678",
+        "13010--12345678",
+        "a3010-12345678",
+        "١٣٠١٠-١٢٣٤٥٦٧٨",
+        "9" * 5000,
+    ],
 )
 def test_refused_forms(typed):
     assert normalize_jobseeker_number(typed) is None

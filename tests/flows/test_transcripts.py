@@ -26,7 +26,9 @@ def verify_dialog(chat: ChatClient, steps: list[tuple[str, str]]) -> None:
             chat.click(action[len("click:") :])
         else:
             chat.send(action)
-        assert expected in chat.ids, f"step {number} {action!r}: expected {expected}, got {chat.ids}"
+        assert expected in chat.ids, (
+            f"step {number} {action!r}: expected {expected}, got {chat.ids}"
+        )
 
 
 def start(lang: str) -> list[tuple[str, str]]:
@@ -187,11 +189,21 @@ def test_interpreter_request_reaches_the_counselor(sqlite_app, lang, capsys):
     assert "ベトナム語 Vietnamese" in chat.text
     chat.click("booking.choice.confirm")
     out = io.StringIO()
-    assert counselors.deliver(sqlite_app.db, sqlite_app.vault, language="ja", out=out, now=sqlite_app.clock) == 1
+    assert (
+        counselors.deliver(
+            sqlite_app.db, sqlite_app.vault, language="ja", out=out, now=sqlite_app.clock
+        )
+        == 1
+    )
     note = out.getvalue()
     assert "ベトナム語 Vietnamese" in note and "車椅子を使います" in note
     assert "*****-****5678" in note and "13010-12345678" not in note
-    assert counselors.deliver(sqlite_app.db, sqlite_app.vault, language="ja", out=out, now=sqlite_app.clock) == 0
+    assert (
+        counselors.deliver(
+            sqlite_app.db, sqlite_app.vault, language="ja", out=out, now=sqlite_app.clock
+        )
+        == 0
+    )
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -200,9 +212,11 @@ def test_sign_language_and_assistant_requests(sqlite_app, lang):
     walk_to(chat, lang, State.CHOOSING_ACCOMMODATION)
     verify_dialog(
         chat,
-        [("click:accommodation.kind.assistant", "accommodation.assistant.ask"),
-           ("母 / mother", "accommodation.note.ask"),
-           ("click:accommodation.note.skip", "booking.day.ask")],
+        [
+            ("click:accommodation.kind.assistant", "accommodation.assistant.ask"),
+            ("母 / mother", "accommodation.note.ask"),
+            ("click:accommodation.note.skip", "booking.day.ask"),
+        ],
     )
     chat.press(chat.choice_ids[0])
     chat.press(chat.choice_ids[0])

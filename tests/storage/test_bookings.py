@@ -20,8 +20,14 @@ def _hold(session, office, key, now, *, minutes=10, at=SLOT):  # type: ignore[no
     cal = offices.calendar(session, office)
     holder = bookings.Holder("console", f"user-{key}", f"p-{key}", "ja")
     return bookings.hold(
-        session, office, cal, hold_key=key, starts_at=at,
-        expires_at=now + timedelta(minutes=minutes), holder=holder, now=now,
+        session,
+        office,
+        cal,
+        hold_key=key,
+        starts_at=at,
+        expires_at=now + timedelta(minutes=minutes),
+        holder=holder,
+        now=now,
     )
 
 
@@ -61,8 +67,15 @@ def test_expired_holds_free_their_place_and_confirm_retakes_it(app):
         office = offices.get_office(s, "shinagawa")
         cal = offices.calendar(s, office)
         booking = bookings.confirm(
-            s, office, cal, hold_key="a", reference="HW-AAAAAA", meeting_token="t1",
-            meeting_url="https://x/t1", details_sealed="", now=later,
+            s,
+            office,
+            cal,
+            hold_key="a",
+            reference="HW-AAAAAA",
+            meeting_token="t1",
+            meeting_url="https://x/t1",
+            details_sealed="",
+            now=later,
         )
         assert booking.status == "booked" and s.scalar(select(Slot.taken)) == 1
 
@@ -81,8 +94,15 @@ def test_confirm_after_expiry_fails_when_the_place_went_to_someone_else(app):
     with pytest.raises(bookings.SlotUnavailable), app.db.transaction() as s:
         office = offices.get_office(s, "shinagawa")
         bookings.confirm(
-            s, office, offices.calendar(s, office), hold_key="late", reference="HW-BBBBBB",
-            meeting_token="t2", meeting_url="https://x/t2", details_sealed="", now=later,
+            s,
+            office,
+            offices.calendar(s, office),
+            hold_key="late",
+            reference="HW-BBBBBB",
+            meeting_token="t2",
+            meeting_url="https://x/t2",
+            details_sealed="",
+            now=later,
         )
 
 
@@ -107,8 +127,15 @@ def _book_in_process(url: str, key: str, start, results) -> None:  # type: ignor
             office = offices.get_office(s, "shinagawa")
             _hold(s, office, key, now)
             bookings.confirm(
-                s, office, offices.calendar(s, office), hold_key=key, reference=f"HW-{key}",
-                meeting_token=key, meeting_url=f"https://x/{key}", details_sealed="", now=now,
+                s,
+                office,
+                offices.calendar(s, office),
+                hold_key=key,
+                reference=f"HW-{key}",
+                meeting_token=key,
+                meeting_url=f"https://x/{key}",
+                details_sealed="",
+                now=now,
             )
         results.put(("booked", key))
     except bookings.SlotUnavailable:
@@ -150,18 +177,35 @@ def test_calendar_rules_shape_the_bookable_days(app):
         thursday = SLOT.date()
         offices.add_rule(s, office, day=thursday, kind="closed", now=clock())
         holiday = datetime(2026, 12, 1).date()  # an ordinary Tuesday: close half of it
-        offices.add_rule(s, office, day=holiday, kind="closed", now=clock(),
-                         start=datetime(2026, 1, 1, 12).time(), end=datetime(2026, 1, 1, 17, 15).time())
+        offices.add_rule(
+            s,
+            office,
+            day=holiday,
+            kind="closed",
+            now=clock(),
+            start=datetime(2026, 1, 1, 12).time(),
+            end=datetime(2026, 1, 1, 17, 15).time(),
+        )
         saturday = datetime(2026, 11, 28).date()
-        offices.add_rule(s, office, day=saturday, kind="open", now=clock(),
-                         start=datetime(2026, 1, 1, 10).time(), end=datetime(2026, 1, 1, 12).time(), places=1)
+        offices.add_rule(
+            s,
+            office,
+            day=saturday,
+            kind="open",
+            now=clock(),
+            start=datetime(2026, 1, 1, 10).time(),
+            end=datetime(2026, 1, 1, 12).time(),
+            places=1,
+        )
         cal = offices.calendar(s, office)
         free = bookings.free_slots(s, office, cal, clock())
     days = {at.astimezone(cal.tz).date() for at, _ in free}
     assert thursday not in days and saturday in days
     saturday_slots = [at for at, n in free if at.astimezone(cal.tz).date() == saturday]
     assert len(saturday_slots) == 4 and all(n == 1 for at, n in free if at in saturday_slots)
-    tuesday = [at.astimezone(cal.tz).hour for at, _ in free if at.astimezone(cal.tz).date() == holiday]
+    tuesday = [
+        at.astimezone(cal.tz).hour for at, _ in free if at.astimezone(cal.tz).date() == holiday
+    ]
     assert max(tuesday) == 11
     assert datetime(2026, 12, 29).date() not in days  # year-end closure
 
@@ -175,11 +219,31 @@ def _confirm_same_person(url: str, key: str, start, results) -> None:  # type: i
             office = offices.get_office(s, "shinagawa")
             cal = offices.calendar(s, office)
             at = SLOT if key.endswith("0") else SLOT + timedelta(minutes=30)
-            holder = bookings.Holder("telegram" if key.endswith("0") else "line", f"u-{key}", f"p-{key}", "ja")
-            bookings.hold(s, office, cal, hold_key=key, starts_at=at, expires_at=now + timedelta(minutes=10),
-                          holder=holder, now=now)
-            bookings.confirm(s, office, cal, hold_key=key, reference=f"HW-{key}", meeting_token=key,
-                             meeting_url="https://x", details_sealed="", now=now, jobseeker_key="same-person")
+            holder = bookings.Holder(
+                "telegram" if key.endswith("0") else "line", f"u-{key}", f"p-{key}", "ja"
+            )
+            bookings.hold(
+                s,
+                office,
+                cal,
+                hold_key=key,
+                starts_at=at,
+                expires_at=now + timedelta(minutes=10),
+                holder=holder,
+                now=now,
+            )
+            bookings.confirm(
+                s,
+                office,
+                cal,
+                hold_key=key,
+                reference=f"HW-{key}",
+                meeting_token=key,
+                meeting_url="https://x",
+                details_sealed="",
+                now=now,
+                jobseeker_key="same-person",
+            )
         results.put("booked")
     except bookings.BookingLimitReached:
         results.put("limit")
@@ -190,7 +254,10 @@ def _confirm_same_person(url: str, key: str, start, results) -> None:  # type: i
 def test_one_person_booking_twice_at_once_from_two_channels_gets_one(app):
     ctx = multiprocessing.get_context("spawn")
     start, results = ctx.Event(), ctx.Queue()
-    workers = [ctx.Process(target=_confirm_same_person, args=(app.db.url, f"S{n}", start, results)) for n in range(2)]
+    workers = [
+        ctx.Process(target=_confirm_same_person, args=(app.db.url, f"S{n}", start, results))
+        for n in range(2)
+    ]
     for w in workers:
         w.start()
     start.set()

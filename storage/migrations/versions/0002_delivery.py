@@ -17,7 +17,9 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.add_column(sa.Column("claimed_until", sa.DateTime(), nullable=True))
-        batch_op.add_column(sa.Column("parts_sent", sa.Integer(), server_default="0", nullable=False))
+        batch_op.add_column(
+            sa.Column("parts_sent", sa.Integer(), server_default="0", nullable=False)
+        )
         batch_op.add_column(sa.Column("next_attempt_at", sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column("last_error", sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column("plan_context", sa.JSON(), nullable=True))

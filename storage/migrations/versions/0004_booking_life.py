@@ -16,11 +16,19 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("offices", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("change_cutoff_minutes", sa.Integer(), server_default="60", nullable=False))
+        batch_op.add_column(
+            sa.Column("change_cutoff_minutes", sa.Integer(), server_default="60", nullable=False)
+        )
         batch_op.add_column(sa.Column("reminder_offsets", sa.JSON(), nullable=True))
-        batch_op.add_column(sa.Column("max_active_bookings", sa.Integer(), server_default="1", nullable=False))
-        batch_op.add_column(sa.Column("waitlist_offer_minutes", sa.Integer(), server_default="30", nullable=False))
-        batch_op.add_column(sa.Column("retention_days", sa.Integer(), server_default="90", nullable=False))
+        batch_op.add_column(
+            sa.Column("max_active_bookings", sa.Integer(), server_default="1", nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column("waitlist_offer_minutes", sa.Integer(), server_default="30", nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column("retention_days", sa.Integer(), server_default="90", nullable=False)
+        )
     op.execute("UPDATE offices SET reminder_offsets = '[1440, 60]'")
     with op.batch_alter_table("bookings", schema=None) as batch_op:
         batch_op.add_column(sa.Column("jobseeker_key", sa.String(length=32), nullable=True))
@@ -40,9 +48,12 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("done_at", sa.DateTime(), nullable=True),
         sa.CheckConstraint(
-            "status IN ('pending', 'sent', 'dropped', 'cancelled')", name=op.f("ck_reminders_status")
+            "status IN ('pending', 'sent', 'dropped', 'cancelled')",
+            name=op.f("ck_reminders_status"),
         ),
-        sa.ForeignKeyConstraint(["booking_id"], ["bookings.id"], name=op.f("fk_reminders_booking_id_bookings")),
+        sa.ForeignKeyConstraint(
+            ["booking_id"], ["bookings.id"], name=op.f("fk_reminders_booking_id_bookings")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reminders")),
         sa.UniqueConstraint("booking_id", "offset_minutes", name=op.f("uq_reminders_booking_id")),
     )
@@ -57,11 +68,17 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("offered_at", sa.DateTime(), nullable=True),
-        sa.CheckConstraint("status IN ('waiting', 'offered', 'done')", name=op.f("ck_waitlist_status")),
-        sa.ForeignKeyConstraint(["office_id"], ["offices.id"], name=op.f("fk_waitlist_office_id_offices")),
+        sa.CheckConstraint(
+            "status IN ('waiting', 'offered', 'done')", name=op.f("ck_waitlist_status")
+        ),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["offices.id"], name=op.f("fk_waitlist_office_id_offices")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_waitlist")),
     )
-    op.create_index("ix_waitlist_office_id_status", "waitlist", ["office_id", "status", "id"], unique=False)
+    op.create_index(
+        "ix_waitlist_office_id_status", "waitlist", ["office_id", "status", "id"], unique=False
+    )
 
 
 def downgrade() -> None:
@@ -77,5 +94,11 @@ def downgrade() -> None:
         batch_op.drop_column("replaces_id")
         batch_op.drop_column("jobseeker_key")
     with op.batch_alter_table("offices", schema=None) as batch_op:
-        for column in ("retention_days", "waitlist_offer_minutes", "max_active_bookings", "reminder_offsets", "change_cutoff_minutes"):
+        for column in (
+            "retention_days",
+            "waitlist_offer_minutes",
+            "max_active_bookings",
+            "reminder_offsets",
+            "change_cutoff_minutes",
+        ):
             batch_op.drop_column(column)

@@ -34,8 +34,12 @@ def upgrade() -> None:
         sa.Column("counselor", sa.String(length=64), nullable=False),
         sa.Column("booking_id", sa.Integer(), nullable=True),
         sa.Column("at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["booking_id"], ["bookings.id"], name=op.f("fk_suspensions_booking_id_bookings")),
-        sa.ForeignKeyConstraint(["office_id"], ["offices.id"], name=op.f("fk_suspensions_office_id_offices")),
+        sa.ForeignKeyConstraint(
+            ["booking_id"], ["bookings.id"], name=op.f("fk_suspensions_booking_id_bookings")
+        ),
+        sa.ForeignKeyConstraint(
+            ["office_id"], ["offices.id"], name=op.f("fk_suspensions_office_id_offices")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_suspensions")),
     )
     op.create_index("ix_suspensions_pseudonym", "suspensions", ["pseudonym"], unique=False)

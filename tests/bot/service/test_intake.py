@@ -6,11 +6,11 @@ import threading
 
 from sqlalchemy import func, select, text
 
+from flows.intake import State
 from flows.model import Event
 from storage.models import Booking, Conversation, OutboxMessage
 from tests.chat_client import ChatClient
 from tests.conftest import make_app
-from flows.intake import State
 from tests.flows.test_transcripts import book_first_free, start, verify_dialog, walk_to
 
 

@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from bot import worker
 from bot.console.chat import CHANNEL
 from flows.codec import reply_from_json
+from flows.intake import State
 from storage import offices, reminders
 from storage.models import Booking, OutboxMessage, Reminder
-from flows.intake import State
 from tests.chat_client import ChatClient
 from tests.flows.test_transcripts import walk_to
 

@@ -22,11 +22,11 @@ from bot.slack import webhook
 from bot.slack.app import build_slack_app, make_client
 from bot.slack.sender import SlackSender
 from bot.web import create_web_app
+from flows.intake import State
 from storage.models import AuditEntry, Booking, OutboxMessage, Reminder, Suspension
 from tests.bot.telegram.harness import free_port, wait_until
 from tests.chat_client import ChatClient
 from tests.conftest import TEST_KEY
-from flows.intake import State
 from tests.fakes.slack_api import (
     FakeSlack,
     block_actions_payload,

@@ -24,7 +24,9 @@ from tests.fakes.telegram_api import FakeTelegram, message_update
 
 @pytest.fixture
 def fake():
-    with FakeTelegram(per_chat_per_second=50, global_per_second=1000, max_poll_seconds=0.5) as server:
+    with FakeTelegram(
+        per_chat_per_second=50, global_per_second=1000, max_poll_seconds=0.5
+    ) as server:
         yield server
 
 
@@ -51,14 +53,22 @@ def test_full_intake_books_with_link_and_calendar_file(sqlite_app, fake, mode, l
     finally:
         h.stop()
     texts = "\n".join(m.get("text") or m.get("caption") or "" for m in user.messages)
-    assert Renderer(lang).text("booking.booked", reference="X", at="", link="", meeting_app="Zoom").split("\n")[0] in texts
+    assert (
+        Renderer(lang)
+        .text("booking.booked", reference="X", at="", link="", meeting_app="Zoom")
+        .split("\n")[0]
+        in texts
+    )
     assert "https://meet.madoguchi.invalid/shinagawa/" in texts
     documents = fake.calls_to("sendDocument")
     assert len(documents) == 1 and documents[0].params["document_filename"].endswith(".ics")
     assert b"TZID=Asia/Tokyo" in documents[0].params["document_bytes"]
     assert len(user.keyboard_messages) == 1  # old buttons do not pile up
     with sqlite_app.db.transaction() as s:
-        assert s.scalar(select(func.count()).select_from(Booking).where(Booking.status == "booked")) == 1
+        assert (
+            s.scalar(select(func.count()).select_from(Booking).where(Booking.status == "booked"))
+            == 1
+        )
     if mode == "webhook":  # button presses are answered inside the webhook response
         assert any(a.get("method") == "answerCallbackQuery" for a in h.webhook_answers)
     else:
@@ -72,11 +82,23 @@ def test_each_button_step_costs_one_call(sqlite_app, fake):
         user.send("/start")
         user.click("language.native.en")
         user.language = "en"
-        before = len([c for c in fake.calls if c.method in ("sendMessage", "editMessageText", "editMessageReplyMarkup")])
+        before = len(
+            [
+                c
+                for c in fake.calls
+                if c.method in ("sendMessage", "editMessageText", "editMessageReplyMarkup")
+            ]
+        )
         user.click("terms.choice.agree")
         user.click("meeting_app.choice.agree")
         user.click("eligibility.registration.office")
-        after = len([c for c in fake.calls if c.method in ("sendMessage", "editMessageText", "editMessageReplyMarkup")])
+        after = len(
+            [
+                c
+                for c in fake.calls
+                if c.method in ("sendMessage", "editMessageText", "editMessageReplyMarkup")
+            ]
+        )
     finally:
         h.stop()
     assert after - before == 3
@@ -110,14 +132,31 @@ def test_webhook_refuses_forged_oversized_and_malformed_requests(sqlite_app, fak
     try:
         update = {"update_id": 99, **message_update(7004, "/start")}
         assert httpx.post(h.webhook_url, json=update).status_code == 403
-        assert httpx.post(h.webhook_url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}).status_code == 403
+        assert (
+            httpx.post(
+                h.webhook_url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+            ).status_code
+            == 403
+        )
         headers = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
         big = b'{"update_id": 1, "x": "' + b"a" * 300_000 + b'"}'
         assert httpx.post(h.webhook_url, content=big, headers=headers).status_code == 413
         assert httpx.post(h.webhook_url, content=b"{not json", headers=headers).status_code == 400
         assert httpx.post(h.webhook_url, content=b"[1, 2]", headers=headers).status_code == 400
-        assert httpx.post(h.webhook_url, json={"update_id": 5, "message": {"bogus": True}}, headers=headers).status_code == 200
-        assert httpx.post(h.webhook_url, json={"update_id": 6, "a_future_update_type": {"id": "1"}}, headers=headers).status_code == 200
+        assert (
+            httpx.post(
+                h.webhook_url, json={"update_id": 5, "message": {"bogus": True}}, headers=headers
+            ).status_code
+            == 200
+        )
+        assert (
+            httpx.post(
+                h.webhook_url,
+                json={"update_id": 6, "a_future_update_type": {"id": "1"}},
+                headers=headers,
+            ).status_code
+            == 200
+        )
         with sqlite_app.db.transaction() as s:
             assert s.scalar(select(func.count()).select_from(Conversation)) == 0
             assert s.scalar(select(func.count()).select_from(FailedEvent)) == 1
@@ -125,7 +164,9 @@ def test_webhook_refuses_forged_oversized_and_malformed_requests(sqlite_app, fak
         h.stop()
 
 
-def test_a_failing_handler_answers_200_is_recorded_and_the_chat_keeps_working(sqlite_app, fake, monkeypatch):
+def test_a_failing_handler_answers_200_is_recorded_and_the_chat_keeps_working(
+    sqlite_app, fake, monkeypatch
+):
     h = harness_for(sqlite_app, fake, "webhook")
     real = sqlite_app.intake.handle_event
     calls = {"n": 0}
@@ -140,7 +181,9 @@ def test_a_failing_handler_answers_200_is_recorded_and_the_chat_keeps_working(sq
     try:
         user = TelegramUser(h, 7005, language_code="en")
         user.send("/start")
-        response = h.deliver({"update_id": 4242, **message_update(7005, "hello", language_code="en")})
+        response = h.deliver(
+            {"update_id": 4242, **message_update(7005, "hello", language_code="en")}
+        )
         assert response.status_code == 200
         wait_until(lambda: h.idle(7005))
         assert Renderer("ja").text("common.error")[:20] in user.last_text
@@ -163,7 +206,14 @@ def test_the_same_update_twice_in_a_row_and_concurrently_has_one_effect(app, fak
         assert httpx.post(h.webhook_url, json=update, headers=headers).status_code == 200
         twice = {"update_id": 501, **message_update(7006, "2", language_code="en")}
         results = []
-        threads = [threading.Thread(target=lambda: results.append(httpx.post(h.webhook_url, json=twice, headers=headers, timeout=30).status_code)) for _ in range(4)]
+        threads = [
+            threading.Thread(
+                target=lambda: results.append(
+                    httpx.post(h.webhook_url, json=twice, headers=headers, timeout=30).status_code
+                )
+            )
+            for _ in range(4)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -238,7 +288,14 @@ def test_commands_menu_is_registered_in_both_languages(fake):
             await register_commands(bot)
 
     asyncio.run(register())
-    assert {c["command"] for c in fake.commands["ja"]} == {"start", "help", "mybooking", "language", "restart", "cancel"}
+    assert {c["command"] for c in fake.commands["ja"]} == {
+        "start",
+        "help",
+        "mybooking",
+        "language",
+        "restart",
+        "cancel",
+    }
     assert fake.commands["en"][0]["description"] == Renderer("en").text("telegram.command.start")
     assert fake.commands[""] == fake.commands["ja"]
 
