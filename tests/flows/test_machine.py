@@ -71,11 +71,22 @@ def test_an_invalid_table_is_refused(specs, refusal):
         machine.validate(specs)
 
 
+STORED_STATES = {
+    "choosing_language", "reviewing_terms", "reading_terms", "confirming_meeting_app",
+    "declined", "asking_registration", "not_registered", "asking_jobseeker_number",
+    "asking_device", "no_device", "checking_environment", "fixing_environment",
+    "environment_paused", "confirming_conditions", "conditions_unmet", "choosing_accommodation",
+    "asking_interpreter_language", "asking_assistant_relationship", "asking_note",
+    "choosing_day", "choosing_time", "confirming_booking", "booked", "stopped",
+    "managing_booking", "confirming_cancel", "booking_cancelled", "waitlisted",
+    "service_stopped",
+}  # fmt: skip
+
+
 def test_state_values_are_the_stored_contract():
-    # Renaming a value needs a migration of conversations.state; this list changes with it.
-    assert State.BOOKED.value == "booked"
-    assert State.CHECKING_ENVIRONMENT.value == "checking_environment"
-    assert len(State) == 29
+    # Conversations in the database hold these values: renaming or removing one needs a
+    # migration of conversations.state (and this set changes with it); adding one does not.
+    assert STORED_STATES <= {state.value for state in State}
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
