@@ -23,8 +23,8 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.scripted import scripted_steps  # noqa: E402
 from bench.telegram_channel import (  # noqa: E402
-    TYPED_INTAKE,
     backends,
     free_port,
     pct,
@@ -42,6 +42,8 @@ from tests.fakes.line_api import (  # noqa: E402
     text_event,
     webhook_body,
 )
+
+STEPS = scripted_steps("en")  # LINE sends no language: the menu keeps its order
 
 
 def start_web(url: str, data_dir: Path, key: str, port: int) -> subprocess.Popen:
@@ -92,7 +94,8 @@ async def webhook_load(port: int, users: int, connections: int) -> dict:
 
         async def one_user(number: int) -> None:
             user = f"U{number:032x}"
-            for text in TYPED_INTAKE:
+            for step in STEPS:  # each simulated user is a different jobseeker
+                text = step.typed_by(number)
                 body = webhook_body(text_event(user, text, reply_token=os.urandom(16).hex()))
                 headers = {"x-line-signature": sign(body), "content-type": "application/json"}
                 async with semaphore:
@@ -142,7 +145,7 @@ def main() -> int:
             proc.wait(timeout=30)
         rows.append((label, result))
     print(
-        f"\n## LINE webhook ({args.users} users x {len(TYPED_INTAKE)} events, "
+        f"\n## LINE webhook ({args.users} users x {len(STEPS)} events, "
         f"{args.connections} connections, `madoguchi web`, one process)\n"
     )
     print(

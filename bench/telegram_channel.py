@@ -27,6 +27,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.scripted import scripted_steps  # noqa: E402
 from bot import choice_data, config  # noqa: E402
 from bot.app import build  # noqa: E402
 from bot.telegram import CHANNEL  # noqa: E402
@@ -40,22 +41,7 @@ from storage.vault import Vault  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram, callback_update, message_update  # noqa: E402
 
 SECRET = "bench-secret-0123456789"
-TYPED_INTAKE = [
-    "/start",
-    "2",
-    "1",
-    "1",
-    "1",
-    "13010-12345678",
-    "1",
-    *["1"] * 7,
-    *["1"] * 3,
-    "1",
-    "1",
-    "1",
-    "1",
-    "1",
-]
+STEPS = scripted_steps("en", hint="en")  # the users send language_code "en"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -146,9 +132,8 @@ async def webhook_load(port: int, users: int, connections: int) -> dict:
                 return response.status
 
         async def one_user(chat_id: int) -> None:
-            for text in TYPED_INTAKE:
-                if text == "13010-12345678":  # each simulated user is a different jobseeker
-                    text = f"13010-{chat_id:08d}"
+            for step in STEPS:  # each simulated user is a different jobseeker
+                text = step.typed_by(chat_id)
                 update = {
                     "update_id": next(next_id),
                     **message_update(chat_id, text, language_code="en"),
@@ -241,27 +226,23 @@ async def intakes(port: int, fake: FakeTelegram, users: int) -> dict:
 
         async def one_user(chat_id: int) -> bool:
             turn, message = -1, None
-            steps = [
-                "/start",
-                "button",
-                "button",
-                "button",
-                "button",
-                f"13010-{chat_id:08d}",
-                *["button"] * 13,
-                "button",
-                "button",
-                "button",
-            ]  # day, time, confirm
-            for step in steps:
-                if step == "button":
+            for step in STEPS:
+                if step.kind == "choice":
                     assert message is not None
-                    button = message["reply_markup"]["inline_keyboard"][0][0]
+                    buttons = [
+                        b for row in message["reply_markup"]["inline_keyboard"] for b in row
+                    ]
+                    button = next(
+                        b
+                        for b in buttons
+                        if not step.value
+                        or choice_data.decode(b["callback_data"])[1] == step.value
+                    )
                     update = callback_update(
                         chat_id, button["callback_data"], message=message, language_code="en"
                     )
                 else:
-                    update = message_update(chat_id, step, language_code="en")
+                    update = message_update(chat_id, step.typed_by(chat_id), language_code="en")
                 update["update_id"] = next(next_id)
                 started = time.perf_counter()
                 await client.post(url, json=update)
@@ -340,7 +321,7 @@ def main() -> int:
                         proc.wait(timeout=30)
     if load_rows:
         print(
-            f"\n## Webhook load ({args.users} users x {len(TYPED_INTAKE)} updates, "
+            f"\n## Webhook load ({args.users} users x {len(STEPS)} updates, "
             "`madoguchi web`, one process)\n"
         )
         print("| backend | connections | updates | updates/s | p50 ms | p99 ms | statuses |")

@@ -15,6 +15,7 @@ from bot.console.chat import CHANNEL, render, to_event
 from bot.rendering import Renderer
 from flows import languages
 from flows.codec import reply_from_json
+from flows.model import Conversation as FlowConversation
 from flows.model import Event, Lines, Msg, Param, Reply
 from flows.script import scripted_event
 from storage import conversations, outbox
@@ -88,13 +89,18 @@ class ChatClient:
                     return option.id
         raise AssertionError(f"no choice {label_id!r} offered; offered: {self.choice_labels}")
 
-    def position(self) -> tuple[str, list[str]]:
-        """Return the conversation's state and the ids of the choices it offers now."""
+    def stored(self) -> FlowConversation:
+        """Return the conversation as the database holds it now."""
         with self.app.db.transaction() as session:
             conv = conversations.peek(
                 session, channel=self.channel, user_ref=self.user, vault=self.app.vault
             )
         assert conv is not None, "no conversation yet"
+        return conv
+
+    def position(self) -> tuple[str, list[str]]:
+        """Return the conversation's state and the ids of the choices it offers now."""
+        conv = self.stored()
         return conv.state, list(conv.data.get("offered", []))
 
     def walk(

@@ -184,7 +184,7 @@ def test_the_day_question_has_full_dates_and_compact_short_labels(sqlite_app: Ap
     walk_to(chat, lang, State.CHOOSING_DAY)
     assert render_payload(last_payload(chat)) == RenderedMessage(
         language=lang,
-        turn=18,
+        turn=chat.stored().turn,  # the question the conversation stands at
         blocks=(DAY_ASK[lang],),
         choices=tuple(
             RenderedChoice(id=choice_id, label=full, short_label=short)
@@ -209,7 +209,7 @@ def test_the_confirmation_carries_one_calendar_file_of_the_booking(sqlite_app: A
     [document] = message.documents
     assert message == RenderedMessage(
         language=lang,
-        turn=21,
+        turn=chat.stored().turn,
         blocks=(BOOKED[lang].format(reference=reference, link=link),),
         choices=(
             RenderedChoice(
