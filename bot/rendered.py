@@ -46,8 +46,13 @@ class RenderedMessage:
     documents: tuple[RenderedDocument, ...] = ()
 
 
-def render_payload(payload: dict[str, Any], *, now: datetime | None = None) -> RenderedMessage:
-    """Render an outbox payload; `now` stamps calendar files (default: the wall clock)."""
+def render_payload(
+    payload: dict[str, Any], *, now: datetime | None = None, files: bool = True
+) -> RenderedMessage:
+    """Render an outbox payload; `now` stamps calendar files (default: the wall clock).
+
+    `files=False` for a channel that cannot send files: no document is built.
+    """
     language = payload.get("language") or languages.default_code()
     renderer = Renderer(language)
     compact = Renderer(language, renderer.tz, compact=True)
@@ -59,7 +64,7 @@ def render_payload(payload: dict[str, Any], *, now: datetime | None = None) -> R
         blocks += renderer.blocks(reply)
         if reply.choices:
             choices = tuple(_choice(option, renderer, compact) for option in reply.choices)
-        if reply.document and reply.document.kind == "calendar":
+        if files and reply.document and reply.document.kind == "calendar":
             documents.append(_calendar(reply, renderer, now or datetime.now(UTC)))
     return RenderedMessage(
         language=language,

@@ -34,7 +34,7 @@ def to_event(line: str) -> Event:
 
 def render(payload: dict[str, Any]) -> str:
     """Render one outbox payload as terminal text (the neutral step, then the layout)."""
-    return layout(render_payload(payload))
+    return layout(render_payload(payload, files=False))
 
 
 def layout(message: RenderedMessage) -> str:

@@ -90,7 +90,7 @@ def choice_layout(message: RenderedMessage) -> tuple[list[dict[str, Any]], str |
 
 def render(payload: dict[str, Any]) -> list[Message]:
     """Render an outbox payload into LINE messages (the neutral step, then LINE's layout)."""
-    return layout(render_payload(payload))
+    return layout(render_payload(payload, files=False))
 
 
 def layout(message: RenderedMessage) -> list[Message]:
