@@ -7,6 +7,7 @@ label id, so the same transcript runs in both languages.
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -14,13 +15,22 @@ from sqlalchemy import func, select
 from bot import counselors
 from flows.intake import State
 from storage.models import Booking, Consent
+from tests import golden
 from tests.chat_client import ChatClient
 
 LANGS = ["ja", "en"]
 
 
+DIALOGS = Path(__file__).parent / "transcripts" / "dialogs.txt"
+
+
 def verify_dialog(chat: ChatClient, steps: list[tuple[str, str]]) -> None:
-    """Play (action, expected message id) pairs; actions are `click:<label>` or typed text."""
+    """Play (action, expected message id) pairs; actions are `click:<label>` or typed text.
+
+    Each step must show its message id, and the whole exchange (every action, every reply
+    as the user reads it, choices included) must match `transcripts/dialogs.txt`.
+    """
+    exchange = []
     for number, (action, expected) in enumerate(steps, 1):
         if action.startswith("click:"):
             chat.click(action[len("click:") :])
@@ -29,6 +39,8 @@ def verify_dialog(chat: ChatClient, steps: list[tuple[str, str]]) -> None:
         assert expected in chat.ids, (
             f"step {number} {action!r}: expected {expected}, got {chat.ids}"
         )
+        exchange.append(f"> {action}\n{chat.text}")
+    golden.check(DIALOGS, f"[{chat.language}]\n" + "\n\n".join(exchange))
 
 
 def start(lang: str) -> list[tuple[str, str]]:
