@@ -2,7 +2,8 @@
 
 A test hands over what the user did and everything the bot answered; the first local run of
 a new test, or a run with `MADOGUCHI_REGENERATE=1`, writes it (in CI a missing one fails),
-and every other run must match it exactly. Read the diff of a regenerated file like any other change of wording.
+and every other run must match it exactly. Read the diff of a regenerated file like any
+other change of wording.
 """
 
 from __future__ import annotations
