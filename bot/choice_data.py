@@ -16,6 +16,6 @@ def encode(turn: int, choice_id: str) -> str:
 def decode(data: str) -> tuple[int | None, str]:
     """Return (turn, choice id) of button data; malformed data has turn None."""
     turn, sep, choice_id = data.partition("|")
-    if not sep or not turn.isdigit():
+    if not sep or not (turn.isascii() and turn.isdigit()):
         return None, ""
     return int(turn), choice_id

@@ -76,7 +76,7 @@ def load(env: dict[str, str] | None = None) -> Settings:
 
     channels = {channel.name: channel.read_settings(env, problems) for channel in CHANNELS}
     port_raw = env.get("PORT", "8000")
-    if not port_raw.isdigit() or not 0 < int(port_raw) < 65536:
+    if not (port_raw.isascii() and port_raw.isdigit()) or not 0 < int(port_raw) < 65536:
         problems.append("PORT must be a TCP port number")
 
     if problems:
@@ -92,5 +92,5 @@ def load(env: dict[str, str] | None = None) -> Settings:
         log_level=level,
         channels=channels,
         host=env.get("HOST", "0.0.0.0"),
-        port=int(port_raw) if port_raw.isdigit() else 8000,
+        port=int(port_raw) if (port_raw.isascii() and port_raw.isdigit()) else 8000,
     )

@@ -13,7 +13,9 @@ MAX_BODY = 256 * 1024
 async def read_capped(request: Request, limit: int) -> bytes | None:
     """Return the body, or None as soon as it exceeds `limit` bytes."""
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+    if declared is not None and (
+        not (declared.isascii() and declared.isdigit()) or int(declared) > limit
+    ):
         return None
     body = bytearray()
     async for chunk in request.stream():

@@ -23,7 +23,11 @@ def route(bolt: AsyncApp) -> Route:
 
     async def slack_events(request: Request) -> Response:
         declared = request.headers.get("content-length")
-        if declared is None or not declared.isdigit() or int(declared) > MAX_BODY:
+        if (
+            declared is None
+            or not (declared.isascii() and declared.isdigit())
+            or int(declared) > MAX_BODY
+        ):
             return PlainTextResponse("too large", status_code=413)
         return await handler.handle(request)
 

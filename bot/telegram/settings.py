@@ -50,7 +50,7 @@ def read(env: Mapping[str, str], problems: list[str]) -> TelegramSettings | None
                 "A-Z a-z 0-9 _ -"
             )
     connections = env.get("TELEGRAM_WEBHOOK_MAX_CONNECTIONS", "40")
-    if not connections.isdigit() or not 1 <= int(connections) <= 100:
+    if not (connections.isascii() and connections.isdigit()) or not 1 <= int(connections) <= 100:
         problems.append("TELEGRAM_WEBHOOK_MAX_CONNECTIONS must be 1 to 100")
     try:
         per_second = float(env.get("TELEGRAM_MESSAGES_PER_SECOND", "28"))
@@ -64,6 +64,8 @@ def read(env: Mapping[str, str], problems: list[str]) -> TelegramSettings | None
         api_base_url=base,
         webhook_url=webhook,
         webhook_secret=secret,
-        max_connections=int(connections) if connections.isdigit() else 40,
+        max_connections=int(connections)
+        if (connections.isascii() and connections.isdigit())
+        else 40,
         per_second=per_second,
     )
