@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import uvicorn
 
@@ -70,7 +70,7 @@ def _loopback_socket() -> socket.socket:
     return sock
 
 
-def _server(app: Any, *, lifespan: str) -> QuickServer:
+def _server(app: Any, *, lifespan: Literal["auto", "on", "off"]) -> QuickServer:
     config = uvicorn.Config(
         app,
         log_config=None,
@@ -85,7 +85,9 @@ def _server(app: Any, *, lifespan: str) -> QuickServer:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Any, *, lifespan: str = "auto", name: str = "app") -> AsyncIterator[str]:
+async def serving(
+    app: Any, *, lifespan: Literal["auto", "on", "off"] = "auto", name: str = "app"
+) -> AsyncIterator[str]:
     """Serve an ASGI app in the running event loop while the block runs; yield its base URL.
 
     Returns once the app answers (its lifespan startup done); on leaving, the server stops
