@@ -1,7 +1,8 @@
 """The intake as a messenger user walks it, answering as the scripted jobseeker of
 `flows/script.py` (so no channel test copies the order of the questions); shared by the
-channel tests. `user` is a simulated user with `send`, `press_index`, `sees`, a `language`
-attribute and its harness `h` (tests/bot/telegram/harness.py, tests/bot/line/harness.py)."""
+channel tests. `user` is a simulated user with `async send`, `async press_index`, `sees`, a
+`language` attribute and its harness `h` (tests/bot/telegram/harness.py,
+tests/bot/line/harness.py); each of its actions returns once the bot has answered."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def _position(user: Any) -> tuple[str, list[str], int]:
     return conv.state, list(conv.data.get("offered", [])), conv.turn
 
 
-def walk(user: Any, lang: str, *, until: State | None = None) -> None:
+async def walk(user: Any, lang: str, *, until: State | None = None) -> None:
     """Answer every question as the scripted jobseeker until the state `until` (or the end)."""
     for _ in range(200):
         state, offered, turn = _position(user)
@@ -32,25 +33,25 @@ def walk(user: Any, lang: str, *, until: State | None = None) -> None:
         if event is None:
             break
         if event.kind == "text":
-            user.send(event.value)
+            await user.send(event.value)
         else:
-            user.press_index(offered.index(event.value))
+            await user.press_index(offered.index(event.value))
         if state == State.CHOOSING_LANGUAGE:
             user.language = lang
     assert until is None, f"the scripted path never reached {until}"
 
 
-def walk_to_day(user: Any, lang: str) -> None:
+async def walk_to_day(user: Any, lang: str) -> None:
     """From the language question to the choice of a day, agreeing to everything."""
     user.language = lang
     assert user.sees("language.ask")
-    walk(user, lang, until=State.REVIEWING_TERMS)
+    await walk(user, lang, until=State.REVIEWING_TERMS)
     assert user.sees("terms.summary", version="2022-04-01", meeting_app="Zoom")
-    walk(user, lang, until=State.CHOOSING_DAY)
+    await walk(user, lang, until=State.CHOOSING_DAY)
 
 
-def walk_to_booking(user: Any, lang: str) -> None:
+async def walk_to_booking(user: Any, lang: str) -> None:
     """From the language question to a booked consultation at the first free time."""
-    walk_to_day(user, lang)
-    walk(user, lang)
+    await walk_to_day(user, lang)
+    await walk(user, lang)
     assert _position(user)[0] == State.BOOKED

@@ -88,7 +88,8 @@ class _Refused(Exception):
 
 
 class FakeLine(ServedApp):
-    """A fake Messaging API for one channel. Use as a context manager.
+    """A fake Messaging API for one channel. Use ``async with`` (served in the test's event
+    loop) or ``with`` (served in a thread).
 
     Args:
         access_token: The channel access token it accepts (Bearer).

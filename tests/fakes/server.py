@@ -1,16 +1,18 @@
-"""Serve a fake platform's Starlette app on 127.0.0.1 in a daemon thread, for tests and
-benchmarks: started at a free port, stopped at once. The base of the fake Telegram, Slack
-and LINE servers; it never talks to anything but the loopback."""
+"""Serve an ASGI app on 127.0.0.1 at a free port, stopped at once: in the running event loop
+(`serving`, `async with fake`, for async tests) or in a daemon thread (`with fake`, for
+benchmarks). The base of the fake Telegram, Slack and LINE servers; it never talks to
+anything but the loopback."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import uvicorn
 
@@ -18,8 +20,9 @@ import uvicorn
 class QuickServer(uvicorn.Server):
     """A uvicorn server that stops at once when asked, not at its next 0.1 s tick.
 
-    Only the main loop and the shutdown differ from uvicorn's (no lifespan here, and no
-    fixed 0.1 s pause before connections are drained), so a test's teardown is quick.
+    Only the main loop and the shutdown differ from uvicorn's (no fixed 0.1 s pause before
+    connections are drained), so a test's teardown is quick; and it never installs signal
+    handlers, so a server in the test runner's own loop leaves Ctrl-C to the runner.
     """
 
     def __init__(self, config: uvicorn.Config) -> None:
@@ -52,6 +55,60 @@ class QuickServer(uvicorn.Server):
         state = self.server_state
         while (state.connections or state.tasks) and time.monotonic() < deadline:
             await asyncio.sleep(0.005)
+        await self.lifespan.shutdown()  # a no-op with lifespan="off"
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _loopback_socket() -> socket.socket:
+    # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP;
+    # without it every keep-alive answer waits ~40 ms for a delayed ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def _server(app: Any, *, lifespan: Literal["auto", "on", "off"]) -> QuickServer:
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        lifespan=lifespan,
+        loop="asyncio",
+        http="h11",
+        ws="none",
+    )
+    return QuickServer(config)
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    app: Any, *, lifespan: Literal["auto", "on", "off"] = "auto", name: str = "app"
+) -> AsyncIterator[str]:
+    """Serve an ASGI app in the running event loop while the block runs; yield its base URL.
+
+    Returns once the app answers (its lifespan startup done); on leaving, the server stops
+    accepting, finishes what it serves, and runs the lifespan shutdown.
+    """
+    sock = _loopback_socket()
+    port = sock.getsockname()[1]
+    server = _server(app, lifespan=lifespan)
+    task = asyncio.create_task(server.serve(sockets=[sock]), name=name)
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            if task.done() or time.monotonic() > deadline:
+                raise RuntimeError(f"the {name} server did not start")
+            await asyncio.sleep(0.002)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        server.wake()
+        await asyncio.wait_for(task, 15)
+        sock.close()
 
 
 class ServedApp:
@@ -63,6 +120,7 @@ class ServedApp:
     _server: QuickServer | None = None
     _thread: threading.Thread | None = None
     _loop: asyncio.AbstractEventLoop | None = None
+    _served: contextlib.AbstractAsyncContextManager[str] | None = None
 
     async def _on_serving(self) -> None:
         """Run in the server's loop before it serves (e.g. create its events)."""
@@ -72,24 +130,11 @@ class ServedApp:
 
     def start(self) -> Self:
         """Serve on 127.0.0.1 at a free port in a daemon thread; return once it answers."""
-        if self._thread is not None:
+        if self._thread is not None or self._served is not None:
             raise RuntimeError(f"the {self._name} server is already running")
-        # proto=IPPROTO_TCP: asyncio sets TCP_NODELAY only on sockets that say they are TCP;
-        # without it every keep-alive answer waits ~40 ms for a delayed ACK.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.bind(("127.0.0.1", 0))
+        sock = _loopback_socket()
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self._app,
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            loop="asyncio",
-            http="h11",
-            ws="none",
-        )
-        server = QuickServer(config)
+        server = _server(self._app, lifespan="off")
         self._server = server
         self._thread = threading.Thread(
             target=lambda: asyncio.run(self._serve(server, sock)), name=self._name, daemon=True
@@ -127,6 +172,33 @@ class ServedApp:
                 loop.call_soon_threadsafe(callback)
             except RuntimeError:  # the loop closed meanwhile
                 pass
+
+    async def __aenter__(self) -> Self:
+        """Serve in the running event loop (the test's own) until the `async with` ends."""
+        if self._thread is not None or self._served is not None:
+            raise RuntimeError(f"the {self._name} server is already running")
+        self._loop = asyncio.get_running_loop()
+        await self._on_serving()
+        served = serving(self._app, lifespan="off", name=self._name)
+        base_url = await served.__aenter__()
+        self._served = served
+        self.port = int(base_url.rsplit(":", 1)[1])
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        served, self._served = self._served, None
+        if served is None:
+            return
+        self._on_stopping()
+        try:
+            await served.__aexit__(exc_type, exc, tb)
+        finally:
+            self._loop = None
 
     def __enter__(self) -> Self:
         return self.start()

@@ -126,8 +126,9 @@ def _ratelimited(retry_after: int) -> _SlackError:
 class FakeSlack(ServedApp):
     """A fake Slack Web API for one bot; use ``AsyncWebClient(token, base_url=fake.base_url)``.
 
-    Use it as a context manager (or call :meth:`start` and :meth:`stop`). Everything it keeps
-    is guarded by one lock, so tests may read it while the server answers requests.
+    Use it with ``async with`` (served in the test's event loop) or ``with`` (served in a
+    thread; or call :meth:`start` and :meth:`stop`). Everything it keeps is guarded by one
+    lock, so tests may read it while the server answers requests.
 
     Args:
         token: The bot token the server accepts; another gets ``invalid_auth``, none

@@ -183,8 +183,9 @@ def _too_many_requests(retry_after: int) -> _ApiError:
 class FakeTelegram(ServedApp):
     """A fake Bot API server for one bot; point ``telegram.Bot(token, base_url=...)`` at it.
 
-    Use it as a context manager (or call :meth:`start` and :meth:`stop`). Everything it keeps
-    is guarded by one lock, so tests may read it while the server answers requests.
+    Use it with ``async with`` (served in the test's event loop) or ``with`` (served in a
+    thread; or call :meth:`start` and :meth:`stop`). Everything it keeps is guarded by one
+    lock, so tests may read it while the server answers requests.
 
     Args:
         token: The bot token the server accepts; any other is refused.

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+import pytest_asyncio
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
@@ -27,15 +28,16 @@ from tests.fakes.slack_api import (
     slash_command_form,
     view_submission_payload,
 )
+from tests.waiting import wait_until
 
 CHANNEL = "C0COUNSEL"
 OTHER_CHANNEL = "C0OTHER"
 SIGNING_SECRET = "test-signing-secret"
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeSlack]:
-    with FakeSlack(members={CHANNEL: ["U1", "U2", "UBOT"]}) as server:
+@pytest_asyncio.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack(members={CHANNEL: ["U1", "U2", "UBOT"]}) as server:
         yield server
 
 
@@ -80,8 +82,9 @@ def modal(callback_id: str = "intake", private_metadata: str = "") -> dict[str, 
     }
 
 
-def test_auth_test_and_how_the_client_sends_it(fake: FakeSlack) -> None:
-    result = asyncio.run(client_for(fake).auth_test())
+@pytest.mark.asyncio
+async def test_auth_test_and_how_the_client_sends_it(fake: FakeSlack) -> None:
+    result = await client_for(fake).auth_test()
     assert result["ok"] is True
     assert (result["user_id"], result["bot_id"], result["team_id"]) == ("UBOT", "BBOT", "T1")
     assert result["url"] == "https://test.slack.com/"
@@ -90,44 +93,40 @@ def test_auth_test_and_how_the_client_sends_it(fake: FakeSlack) -> None:
     assert call.headers["authorization"] == f"Bearer {fake.token}"
 
 
-def test_wrong_or_missing_token(fake: FakeSlack) -> None:
+@pytest.mark.asyncio
+async def test_wrong_or_missing_token(fake: FakeSlack) -> None:
     with pytest.raises(SlackApiError) as wrong:
-        asyncio.run(client_for(fake, "xoxb-wrong").auth_test())
+        await client_for(fake, "xoxb-wrong").auth_test()
     assert wrong.value.response.status_code == 200
     assert wrong.value.response["error"] == "invalid_auth"
 
-    async def no_token() -> None:
-        await AsyncWebClient(base_url=fake.base_url).auth_test()
-
     with pytest.raises(SlackApiError) as missing:
-        asyncio.run(no_token())
+        await AsyncWebClient(base_url=fake.base_url).auth_test()
     assert missing.value.response["error"] == "not_authed"
     assert fake.calls_to("auth.test") == [] and len(fake.calls) == 2
 
 
-def test_post_then_update_changes_what_the_channel_shows(fake: FakeSlack) -> None:
+@pytest.mark.asyncio
+async def test_post_then_update_changes_what_the_channel_shows(fake: FakeSlack) -> None:
     blocks = [section("新しい相談があります"), buttons(("claim", "case-1"))]
 
-    async def scenario() -> None:
-        client = client_for(fake)
-        posted = await client.chat_postMessage(channel=CHANNEL, text="新しい相談", blocks=blocks)
-        assert posted["channel"] == CHANNEL
-        ts = posted["ts"]
-        assert posted["message"]["text"] == "新しい相談" and posted["message"]["ts"] == ts
-        (shown,) = fake.messages(CHANNEL)
-        assert shown["ts"] == ts and shown["channel"] == CHANNEL
-        assert [b["type"] for b in shown["blocks"]] == ["section", "actions"]
-        assert all(b["block_id"] for b in shown["blocks"])  # assigned, as Slack does
+    client = client_for(fake)
+    posted = await client.chat_postMessage(channel=CHANNEL, text="新しい相談", blocks=blocks)
+    assert posted["channel"] == CHANNEL
+    ts = posted["ts"]
+    assert posted["message"]["text"] == "新しい相談" and posted["message"]["ts"] == ts
+    (shown,) = fake.messages(CHANNEL)
+    assert shown["ts"] == ts and shown["channel"] == CHANNEL
+    assert [b["type"] for b in shown["blocks"]] == ["section", "actions"]
+    assert all(b["block_id"] for b in shown["blocks"])  # assigned, as Slack does
 
-        updated = await client.chat_update(
-            channel=CHANNEL, ts=ts, text="対応中: U1", blocks=[section("U1 が対応中")]
-        )
-        assert updated["ts"] == ts and updated["text"] == "対応中: U1"
-        with pytest.raises(SlackApiError) as missing:
-            await client.chat_update(channel=CHANNEL, ts="1.000001", text="x")
-        assert missing.value.response["error"] == "message_not_found"
-
-    asyncio.run(scenario())
+    updated = await client.chat_update(
+        channel=CHANNEL, ts=ts, text="対応中: U1", blocks=[section("U1 が対応中")]
+    )
+    assert updated["ts"] == ts and updated["text"] == "対応中: U1"
+    with pytest.raises(SlackApiError) as missing:
+        await client.chat_update(channel=CHANNEL, ts="1.000001", text="x")
+    assert missing.value.response["error"] == "message_not_found"
     (shown,) = fake.messages(CHANNEL)
     assert shown["text"] == "対応中: U1"
     assert shown["blocks"][0]["text"]["text"] == "U1 が対応中" and len(shown["blocks"]) == 1
@@ -138,36 +137,31 @@ def test_post_then_update_changes_what_the_channel_shows(fake: FakeSlack) -> Non
     assert call.headers["content-type"].startswith("application/json")
 
 
-def test_timestamps_are_unique_and_increasing() -> None:
-    with FakeSlack(enforce_limits=False) as fake:
-
-        async def scenario() -> list[str]:
-            client = client_for(fake)
-            results = await asyncio.gather(
-                *(client.chat_postMessage(channel=CHANNEL, text=f"m{i}") for i in range(20))
-            )
-            return [r["ts"] for r in results]
-
-        stamps = asyncio.run(scenario())
+@pytest.mark.asyncio
+async def test_timestamps_are_unique_and_increasing() -> None:
+    async with FakeSlack(enforce_limits=False) as fake:
+        client = client_for(fake)
+        results = await asyncio.gather(
+            *(client.chat_postMessage(channel=CHANNEL, text=f"m{i}") for i in range(20))
+        )
+        stamps = [r["ts"] for r in results]
         assert len(set(stamps)) == 20
         shown = [m["ts"] for m in fake.messages(CHANNEL)]
         assert shown == sorted(shown, key=float) and sorted(shown) == sorted(stamps)
 
 
-def test_second_post_within_a_second_is_rate_limited(fake: FakeSlack) -> None:
+@pytest.mark.asyncio
+async def test_second_post_within_a_second_is_rate_limited(fake: FakeSlack) -> None:
     # The default retry handlers retry connection errors only, so the 429 reaches the caller.
     handlers = client_for(fake).retry_handlers
     assert [type(h) for h in handlers] == [AsyncConnectionErrorRetryHandler]
 
-    async def scenario() -> SlackApiError:
-        client = client_for(fake)
-        await client.chat_postMessage(channel=CHANNEL, text="one")
-        await client.chat_postMessage(channel=OTHER_CHANNEL, text="other channel is fine")
-        with pytest.raises(SlackApiError) as limited:
-            await client.chat_postMessage(channel=CHANNEL, text="two")
-        return limited.value
-
-    error = asyncio.run(scenario())
+    client = client_for(fake)
+    await client.chat_postMessage(channel=CHANNEL, text="one")
+    await client.chat_postMessage(channel=OTHER_CHANNEL, text="other channel is fine")
+    with pytest.raises(SlackApiError) as limited:
+        await client.chat_postMessage(channel=CHANNEL, text="two")
+    error = limited.value
     assert error.response.status_code == 429
     assert error.response.headers["Retry-After"] == "1"
     assert error.response["error"] == "ratelimited"
@@ -176,155 +170,142 @@ def test_second_post_within_a_second_is_rate_limited(fake: FakeSlack) -> None:
     assert [c.status for c in fake.calls] == [200, 200, 429]
 
 
-def test_limit_window_slides() -> None:
-    with FakeSlack(per_channel_per_second=5) as fake:
-
-        async def scenario() -> None:
-            client = client_for(fake)
-            for i in range(5):
-                await client.chat_postMessage(channel=CHANNEL, text=f"m{i}")
-            with pytest.raises(SlackApiError):
-                await client.chat_postMessage(channel=CHANNEL, text="too many")
-            await asyncio.sleep(1.05)
-            await client.chat_postMessage(channel=CHANNEL, text="later")
-
-        asyncio.run(scenario())
+@pytest.mark.asyncio
+async def test_limit_window_slides() -> None:
+    async with FakeSlack(per_channel_per_second=5) as fake:
+        client = client_for(fake)
+        for i in range(5):
+            await client.chat_postMessage(channel=CHANNEL, text=f"m{i}")
+        with pytest.raises(SlackApiError):
+            await client.chat_postMessage(channel=CHANNEL, text="too many")
+        await asyncio.sleep(1.05)
+        await client.chat_postMessage(channel=CHANNEL, text="later")
         assert len(fake.messages(CHANNEL)) == 6 and fake.count_429 == 1
 
 
-def test_rate_limit_retry_handler_retries_the_429(fake: FakeSlack) -> None:
+@pytest.mark.asyncio
+async def test_rate_limit_retry_handler_retries_the_429(fake: FakeSlack) -> None:
     # Opt-in handler: sleeps Retry-After + random() (< 1 s) seconds, retries once by default.
     fake.fail_next("chat.postMessage", retry_after=0)
 
-    async def scenario() -> str:
-        client = client_for(fake, retry_handlers=[AsyncRateLimitErrorRetryHandler()])
-        return (await client.chat_postMessage(channel=CHANNEL, text="after retry"))["ts"]
-
-    ts = asyncio.run(scenario())
+    client = client_for(fake, retry_handlers=[AsyncRateLimitErrorRetryHandler()])
+    ts = (await client.chat_postMessage(channel=CHANNEL, text="after retry"))["ts"]
     assert [c.status for c in fake.calls] == [429, 200]
     assert fake.calls[0].params == fake.calls[1].params  # the same request again
     assert fake.messages(CHANNEL)[0]["ts"] == ts and fake.count_429 == 1
 
 
-def test_fail_next_errors(fake: FakeSlack) -> None:
+@pytest.mark.asyncio
+async def test_fail_next_errors(fake: FakeSlack) -> None:
     fake.fail_next("chat.postMessage", error="channel_not_found")
     fake.fail_next("users.info", status=503, count=2)
 
-    async def scenario() -> None:
-        client = client_for(fake)
-        with pytest.raises(SlackApiError) as not_found:
-            await client.chat_postMessage(channel=CHANNEL, text="x")
-        assert not_found.value.response.status_code == 200
-        assert not_found.value.response["error"] == "channel_not_found"
-        for _ in range(2):
-            with pytest.raises(SlackApiError) as unavailable:
-                await client.users_info(user="U1")
-            assert unavailable.value.response.status_code == 503
-        user = await client.users_info(user="U1")
-        assert user["user"]["id"] == "U1" and user["user"]["name"]
-        await client.chat_postMessage(channel=CHANNEL, text="now it works")
-
-    asyncio.run(scenario())
+    client = client_for(fake)
+    with pytest.raises(SlackApiError) as not_found:
+        await client.chat_postMessage(channel=CHANNEL, text="x")
+    assert not_found.value.response.status_code == 200
+    assert not_found.value.response["error"] == "channel_not_found"
+    for _ in range(2):
+        with pytest.raises(SlackApiError) as unavailable:
+            await client.users_info(user="U1")
+        assert unavailable.value.response.status_code == 503
+    user = await client.users_info(user="U1")
+    assert user["user"]["id"] == "U1" and user["user"]["name"]
+    await client.chat_postMessage(channel=CHANNEL, text="now it works")
     assert [m["text"] for m in fake.messages(CHANNEL)] == ["now it works"]
     assert fake.count_429 == 0
     assert len(fake.calls_to("chat.postMessage")) == 1
 
 
 @pytest.mark.filterwarnings("ignore:The top-level `text` argument is missing:UserWarning")
-def test_block_validation(fake: FakeSlack) -> None:
+@pytest.mark.asyncio
+async def test_block_validation(fake: FakeSlack) -> None:
     async def post(blocks: list[dict[str, Any]], channel: str) -> None:
         await client_for(fake).chat_postMessage(channel=channel, text="t", blocks=blocks)
 
     with pytest.raises(SlackApiError) as too_many:
-        asyncio.run(post([section(f"b{i}") for i in range(51)], "C1"))
+        await post([section(f"b{i}") for i in range(51)], "C1")
     assert too_many.value.response["error"] == "invalid_blocks"
     assert "51" in too_many.value.response["errors"][0]
     with pytest.raises(SlackApiError) as too_long:
-        asyncio.run(post([section("x" * 3001)], "C2"))
+        await post([section("x" * 3001)], "C2")
     assert too_long.value.response["error"] == "invalid_blocks"
-    asyncio.run(post([section(f"b{i}") for i in range(50)], "C3"))
-    asyncio.run(post([section("x" * 3000)], "C4"))
+    await post([section(f"b{i}") for i in range(50)], "C3")
+    await post([section("x" * 3000)], "C4")
     with pytest.raises(SlackApiError) as nothing:
-        asyncio.run(client_for(fake).chat_postMessage(channel="C5"))
+        await client_for(fake).chat_postMessage(channel="C5")
     assert nothing.value.response["error"] == "no_text"
     assert fake.messages("C1") == fake.messages("C2") == []
     assert len(fake.messages("C3")[0]["blocks"]) == 50 and len(fake.messages("C4")) == 1
 
 
-def test_ephemeral_messages(fake: FakeSlack) -> None:
-    async def scenario() -> None:
-        client = client_for(fake)
-        sent = await client.chat_postEphemeral(channel=CHANNEL, user="U1", text="あなただけに")
-        assert sent["message_ts"]
-        with pytest.raises(SlackApiError) as outsider:
-            await client.chat_postEphemeral(channel=CHANNEL, user="U9", text="x")
-        assert outsider.value.response["error"] == "user_not_in_channel"
-
-    asyncio.run(scenario())
+@pytest.mark.asyncio
+async def test_ephemeral_messages(fake: FakeSlack) -> None:
+    client = client_for(fake)
+    sent = await client.chat_postEphemeral(channel=CHANNEL, user="U1", text="あなただけに")
+    assert sent["message_ts"]
+    with pytest.raises(SlackApiError) as outsider:
+        await client.chat_postEphemeral(channel=CHANNEL, user="U9", text="x")
+    assert outsider.value.response["error"] == "user_not_in_channel"
     (ephemeral,) = fake.ephemerals
     assert ephemeral["channel"] == CHANNEL and ephemeral["user"] == "U1"
     assert ephemeral["text"] == "あなただけに" and ephemeral["blocks"] == []
     assert fake.messages(CHANNEL) == []
 
 
-def test_views_open_update_push(fake: FakeSlack) -> None:
-    async def scenario() -> None:
-        client = client_for(fake)
-        opened = await client.views_open(trigger_id="trig-1", view=modal(private_metadata="c1"))
-        view_id = opened["view"]["id"]
-        assert view_id.startswith("V") and opened["view"]["private_metadata"] == "c1"
-        updated = await client.views_update(view_id=view_id, view=modal("edited"))
-        assert updated["view"]["id"] == view_id and updated["view"]["callback_id"] == "edited"
-        pushed = await client.views_push(trigger_id="trig-2", view=modal("second"))
-        assert pushed["view"]["id"] != view_id
-        with pytest.raises(SlackApiError) as no_trigger:
-            await client.views_open(view=modal())
-        assert no_trigger.value.response["error"] == "invalid_trigger_id"
-        with pytest.raises(SlackApiError) as unknown:
-            await client.views_update(view_id="V404", view=modal())
-        assert unknown.value.response["error"] == "not_found"
-        with pytest.raises(SlackApiError) as too_big:
-            await client.views_open(trigger_id="t", view=modal(private_metadata="x" * 3001))
-        assert too_big.value.response["error"] == "invalid_arguments"
-
-    asyncio.run(scenario())
+@pytest.mark.asyncio
+async def test_views_open_update_push(fake: FakeSlack) -> None:
+    client = client_for(fake)
+    opened = await client.views_open(trigger_id="trig-1", view=modal(private_metadata="c1"))
+    view_id = opened["view"]["id"]
+    assert view_id.startswith("V") and opened["view"]["private_metadata"] == "c1"
+    updated = await client.views_update(view_id=view_id, view=modal("edited"))
+    assert updated["view"]["id"] == view_id and updated["view"]["callback_id"] == "edited"
+    pushed = await client.views_push(trigger_id="trig-2", view=modal("second"))
+    assert pushed["view"]["id"] != view_id
+    with pytest.raises(SlackApiError) as no_trigger:
+        await client.views_open(view=modal())
+    assert no_trigger.value.response["error"] == "invalid_trigger_id"
+    with pytest.raises(SlackApiError) as unknown:
+        await client.views_update(view_id="V404", view=modal())
+    assert unknown.value.response["error"] == "not_found"
+    with pytest.raises(SlackApiError) as too_big:
+        await client.views_open(trigger_id="t", view=modal(private_metadata="x" * 3001))
+    assert too_big.value.response["error"] == "invalid_arguments"
     views = fake.views
     assert [v["method"] for v in views] == ["views.open", "views.update", "views.push"]
     assert views[0]["trigger_id"] == "trig-1" and views[0]["view"] == modal(private_metadata="c1")
     assert views[1]["view_id"] == views[0]["view_id"]
 
 
-def test_conversations_and_users(fake: FakeSlack) -> None:
-    async def scenario() -> None:
-        client = client_for(fake)
-        members = await client.conversations_members(channel=CHANNEL)
-        assert members["members"] == ["U1", "U2", "UBOT"]
-        first = await client.conversations_members(channel=CHANNEL, limit=2)
-        assert first["members"] == ["U1", "U2"]
-        cursor = first["response_metadata"]["next_cursor"]
-        rest = await client.conversations_members(channel=CHANNEL, cursor=cursor, limit=2)
-        assert rest["members"] == ["UBOT"] and rest["response_metadata"]["next_cursor"] == ""
-        with pytest.raises(SlackApiError) as unknown:
-            await client.conversations_members(channel=OTHER_CHANNEL)
-        assert unknown.value.response["error"] == "channel_not_found"
-        info = await client.conversations_info(channel=CHANNEL)
-        assert info["channel"]["id"] == CHANNEL and info["channel"]["is_member"] is True
-        user = await client.users_info(user="U2", include_locale=True)
-        assert user["user"]["id"] == "U2" and user["user"]["locale"] == "ja-JP"
-
-    asyncio.run(scenario())
+@pytest.mark.asyncio
+async def test_conversations_and_users(fake: FakeSlack) -> None:
+    client = client_for(fake)
+    members = await client.conversations_members(channel=CHANNEL)
+    assert members["members"] == ["U1", "U2", "UBOT"]
+    first = await client.conversations_members(channel=CHANNEL, limit=2)
+    assert first["members"] == ["U1", "U2"]
+    cursor = first["response_metadata"]["next_cursor"]
+    rest = await client.conversations_members(channel=CHANNEL, cursor=cursor, limit=2)
+    assert rest["members"] == ["UBOT"] and rest["response_metadata"]["next_cursor"] == ""
+    with pytest.raises(SlackApiError) as unknown:
+        await client.conversations_members(channel=OTHER_CHANNEL)
+    assert unknown.value.response["error"] == "channel_not_found"
+    info = await client.conversations_info(channel=CHANNEL)
+    assert info["channel"]["id"] == CHANNEL and info["channel"]["is_member"] is True
+    user = await client.users_info(user="U2", include_locale=True)
+    assert user["user"]["id"] == "U2" and user["user"]["locale"] == "ja-JP"
     # These are GETs with query parameters (booleans as "1"/"0"), not JSON.
     (call,) = fake.calls_to("users.info")
     assert call.params == {"user": "U2", "include_locale": "1"}
 
 
-def test_response_url_receives_respond_posts(fake: FakeSlack) -> None:
-    async def scenario() -> int:
-        webhook = AsyncWebhookClient(fake.response_url("r1"))
-        response = await webhook.send(text="受け付けました", replace_original=True)
-        return response.status_code
-
-    assert asyncio.run(scenario()) == 200
+@pytest.mark.asyncio
+async def test_response_url_receives_respond_posts(fake: FakeSlack) -> None:
+    webhook = AsyncWebhookClient(fake.response_url("r1"))
+    response = await webhook.send(text="受け付けました", replace_original=True)
+    status = response.status_code
+    assert status == 200
     assert fake.responses == [
         {"id": "r1", "body": {"text": "受け付けました", "replace_original": True}}
     ]
@@ -388,72 +369,72 @@ def signed_headers(body: str, content_type: str) -> dict[str, str | Sequence[str
     }
 
 
-def test_bolt_app_handles_a_button_a_command_and_a_submission(fake: FakeSlack) -> None:
+@pytest.mark.asyncio
+async def test_bolt_app_handles_a_button_a_command_and_a_submission(fake: FakeSlack) -> None:
     """The builders' payloads go through a real bolt AsyncApp, which calls the fake."""
     seen: dict[str, Any] = {}
 
-    async def scenario() -> None:
-        client = client_for(fake)
-        app = AsyncApp(client=client, token=fake.token, signing_secret=SIGNING_SECRET)
+    client = client_for(fake)
+    app = AsyncApp(client=client, token=fake.token, signing_secret=SIGNING_SECRET)
 
-        @app.action("claim")
-        async def claim(ack: Any, body: dict[str, Any], respond: Any, client: Any) -> None:
-            await ack()
-            await client.chat_update(
-                channel=body["channel"]["id"],
-                ts=body["container"]["message_ts"],
-                text=f"claimed by {body['user']['id']}",
-            )
-            await respond(text="ok", replace_original=False)
-
-        @app.command("/madoguchi")
-        async def command(ack: Any, command: dict[str, Any], client: Any) -> None:
-            await ack()
-            await client.views_open(trigger_id=command["trigger_id"], view=modal())
-
-        @app.view("intake")
-        async def submitted(ack: Any, view: dict[str, Any]) -> None:
-            seen["values"] = view["state"]["values"]
-            await ack()
-
-        posted = await client.chat_postMessage(
-            channel=CHANNEL, text="新しい相談", blocks=[buttons(("claim", "case-1"))]
+    @app.action("claim")
+    async def claim(ack: Any, body: dict[str, Any], respond: Any, client: Any) -> None:
+        await ack()
+        await client.chat_update(
+            channel=body["channel"]["id"],
+            ts=body["container"]["message_ts"],
+            text=f"claimed by {body['user']['id']}",
         )
-        payload = block_actions_payload(
-            user_id="U1",
-            channel_id=CHANNEL,
-            message=posted["message"],
-            action_id="claim",
-            value="case-1",
-            response_url=fake.response_url("r1"),
-        )
-        body = urlencode({"payload": json.dumps(payload)})
-        headers = signed_headers(body, "application/x-www-form-urlencoded")
-        response = await app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
-        assert response.status == 200
+        await respond(text="ok", replace_original=False)
 
-        form = slash_command_form(
-            user_id="U1",
-            channel_id=CHANNEL,
-            command="/madoguchi",
-            text="",
-            response_url=fake.response_url("r2"),
-        )
-        body = urlencode(form)
-        headers = signed_headers(body, "application/x-www-form-urlencoded")
-        response = await app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
-        assert response.status == 200
+    @app.command("/madoguchi")
+    async def command(ack: Any, command: dict[str, Any], client: Any) -> None:
+        await ack()
+        await client.views_open(trigger_id=command["trigger_id"], view=modal())
 
-        values = {"note": {"note_input": {"type": "plain_text_input", "value": "メモ"}}}
-        payload = view_submission_payload(
-            user_id="U1", callback_id="intake", private_metadata="", values=values
-        )
-        body = urlencode({"payload": json.dumps(payload)})
-        headers = signed_headers(body, "application/x-www-form-urlencoded")
-        response = await app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
-        assert response.status == 200
+    @app.view("intake")
+    async def submitted(ack: Any, view: dict[str, Any]) -> None:
+        seen["values"] = view["state"]["values"]
+        await ack()
 
-    asyncio.run(scenario())
+    posted = await client.chat_postMessage(
+        channel=CHANNEL, text="新しい相談", blocks=[buttons(("claim", "case-1"))]
+    )
+    payload = block_actions_payload(
+        user_id="U1",
+        channel_id=CHANNEL,
+        message=posted["message"],
+        action_id="claim",
+        value="case-1",
+        response_url=fake.response_url("r1"),
+    )
+    body = urlencode({"payload": json.dumps(payload)})
+    headers = signed_headers(body, "application/x-www-form-urlencoded")
+    response = await app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
+    assert response.status == 200
+
+    form = slash_command_form(
+        user_id="U1",
+        channel_id=CHANNEL,
+        command="/madoguchi",
+        text="",
+        response_url=fake.response_url("r2"),
+    )
+    body = urlencode(form)
+    headers = signed_headers(body, "application/x-www-form-urlencoded")
+    response = await app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
+    assert response.status == 200
+
+    values = {"note": {"note_input": {"type": "plain_text_input", "value": "メモ"}}}
+    payload = view_submission_payload(
+        user_id="U1", callback_id="intake", private_metadata="", values=values
+    )
+    body = urlencode({"payload": json.dumps(payload)})
+    headers = signed_headers(body, "application/x-www-form-urlencoded")
+    response = await app.async_dispatch(AsyncBoltRequest(body=body, headers=headers))
+    assert response.status == 200
+    # bolt acks first and finishes each listener in a task of this loop
+    await wait_until(lambda: fake.responses and fake.views)
     assert fake.messages(CHANNEL)[0]["text"] == "claimed by U1"
     assert fake.responses == [{"id": "r1", "body": {"text": "ok", "replace_original": False}}]
     (opened,) = fake.views

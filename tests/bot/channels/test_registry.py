@@ -1,16 +1,17 @@
 """The registry drives configuration and the web process: each configured channel adds its
-route, with its edge check in front, and nothing else does; served over HTTP on 127.0.0.1."""
+route, with its edge check in front, and nothing else does; served over HTTP on 127.0.0.1
+in the test's own event loop."""
 
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
+import pytest_asyncio
 from sqlalchemy import func, select
 
 from bot import config
@@ -18,9 +19,9 @@ from bot.app import App
 from bot.channels.registry import CHANNELS, enabled
 from bot.web import web_app
 from storage.models import InboundEvent, ProcessedEvent
-from tests.bot.telegram.harness import free_port, wait_until
 from tests.conftest import make_app
 from tests.fakes.line_api import ACCESS_TOKEN, CHANNEL_SECRET, follow_event, sign, webhook_body
+from tests.fakes.server import serving
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.telegram_api import FakeTelegram, message_update
 
@@ -28,15 +29,15 @@ WEBHOOK_SECRET = "registry-test-secret-0123"
 TOO_LARGE = b"{" + b" " * (256 * 1024) + b"}"
 
 
-@pytest.fixture
-def telegram_api() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
+@pytest_asyncio.fixture
+async def telegram_api() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
         yield server
 
 
-@pytest.fixture
-def slack_api() -> Iterator[FakeSlack]:
-    with FakeSlack() as server:
+@pytest_asyncio.fixture
+async def slack_api() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as server:
         yield server
 
 
@@ -61,27 +62,31 @@ def paths(app: Any) -> set[str]:
 
 
 class Served:
-    """The `web` process's ASGI app under uvicorn in a thread (its lifespan runs)."""
+    """The `web` process's ASGI app under uvicorn in the running loop (its lifespan runs):
+    `async with Served(app) as served:`."""
 
     def __init__(self, app: App) -> None:
-        self.port = free_port()
         self.asgi = web_app(app, with_worker=False)
-        config_ = uvicorn.Config(self.asgi, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config_)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.base = ""
+        self._resources = AsyncExitStack()
+        self._http: httpx.AsyncClient | None = None
 
-    def __enter__(self) -> Served:
-        self.thread.start()
-        wait_until(lambda: self.server.started)
+    async def __aenter__(self) -> Served:
+        self.base = await self._resources.enter_async_context(serving(self.asgi, name="web"))
+        self._http = await self._resources.enter_async_context(httpx.AsyncClient(timeout=30))
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+    async def __aexit__(self, *exc: object) -> None:
+        await self._resources.aclose()
 
-    def post(self, path: str, body: bytes, **headers: str) -> int:
-        url = f"http://127.0.0.1:{self.port}{path}"
-        return httpx.post(url, content=body, headers=headers, timeout=30).status_code
+    async def get(self, path: str) -> httpx.Response:
+        assert self._http is not None
+        return await self._http.get(f"{self.base}{path}")
+
+    async def post(self, path: str, body: bytes, **headers: str) -> int:
+        assert self._http is not None
+        response = await self._http.post(f"{self.base}{path}", content=body, headers=headers)
+        return response.status_code
 
 
 def test_the_registry_names_each_channel_once():
@@ -90,7 +95,8 @@ def test_the_registry_names_each_channel_once():
     assert len(set(names)) == len(names)
 
 
-def test_without_channel_variables_nothing_is_enabled_and_only_health_is_served(
+@pytest.mark.asyncio
+async def test_without_channel_variables_nothing_is_enabled_and_only_health_is_served(
     sqlite_url, clock, tmp_path
 ):
     app = make_app(sqlite_url, clock, tmp_path)
@@ -98,11 +104,11 @@ def test_without_channel_variables_nothing_is_enabled_and_only_health_is_served(
         assert app.settings.channels == {"telegram": None, "line": None, "slack": None}
         assert app.settings.telegram is None and app.settings.line is None
         assert enabled(app.settings) == []
-        with Served(app) as served:
+        async with Served(app) as served:
             assert paths(served.asgi) == {"/healthz"}
-            health = httpx.get(f"http://127.0.0.1:{served.port}/healthz", timeout=10)
+            health = await served.get("/healthz")
             assert (health.status_code, health.text) == (200, "ok")
-            assert served.post("/telegram/webhook", b"{}") == 404
+            assert await served.post("/telegram/webhook", b"{}") == 404
     finally:
         app.db.dispose()
 
@@ -116,7 +122,8 @@ def test_telegram_on_long_polling_adds_no_route_to_the_web_process(sqlite_url, c
         app.db.dispose()
 
 
-def test_every_configured_channel_serves_its_webhook_behind_its_edge_check(
+@pytest.mark.asyncio
+async def test_every_configured_channel_serves_its_webhook_behind_its_edge_check(
     sqlite_url, clock, tmp_path, telegram_api, slack_api
 ):
     app = make_app(sqlite_url, clock, tmp_path, **every_channel_env(telegram_api, slack_api))
@@ -126,7 +133,7 @@ def test_every_configured_channel_serves_its_webhook_behind_its_edge_check(
             "line",
             "slack",
         ]
-        with Served(app) as served:
+        async with Served(app) as served:
             assert paths(served.asgi) == {
                 "/healthz",
                 "/telegram/webhook",
@@ -138,34 +145,44 @@ def test_every_configured_channel_serves_its_webhook_behind_its_edge_check(
 
             update = json.dumps({"update_id": 1, **message_update(7001, "/start")}).encode()
             secret = "x-telegram-bot-api-secret-token"
-            assert served.post("/telegram/webhook", update) == 403
-            assert served.post("/telegram/webhook", update, **{secret: "wrong"}) == 403
-            assert served.post("/telegram/webhook", TOO_LARGE, **{secret: WEBHOOK_SECRET}) == 413
-            assert served.post("/telegram/webhook", b"{nope", **{secret: WEBHOOK_SECRET}) == 400
+            assert await served.post("/telegram/webhook", update) == 403
+            assert await served.post("/telegram/webhook", update, **{secret: "wrong"}) == 403
+            assert (
+                await served.post("/telegram/webhook", TOO_LARGE, **{secret: WEBHOOK_SECRET})
+                == 413
+            )
+            assert (
+                await served.post("/telegram/webhook", b"{nope", **{secret: WEBHOOK_SECRET}) == 400
+            )
 
             body = webhook_body(follow_event("U0123456789abcdef0123456789abcdef"))
-            assert served.post("/line/webhook", body) == 400  # no signature
-            assert served.post("/line/webhook", body, **{"x-line-signature": "Zm9yZ2Vk"}) == 401
+            assert await served.post("/line/webhook", body) == 400  # no signature
             assert (
-                served.post("/line/webhook", TOO_LARGE, **{"x-line-signature": sign(b"")}) == 413
+                await served.post("/line/webhook", body, **{"x-line-signature": "Zm9yZ2Vk"}) == 401
+            )
+            assert (
+                await served.post("/line/webhook", TOO_LARGE, **{"x-line-signature": sign(b"")})
+                == 413
             )
             reserialized = body.replace(b'"events"', b'"events" ')
             assert (
-                served.post("/line/webhook", reserialized, **{"x-line-signature": sign(body)})
+                await served.post(
+                    "/line/webhook", reserialized, **{"x-line-signature": sign(body)}
+                )
                 == 401
             )
 
             form = b"command=%2Fmadoguchi&text=today&user_id=U1"
             assert (
-                served.post(
+                await served.post(
                     "/slack/events",
                     form,
                     **{"x-slack-signature": "v0=forged", "x-slack-request-timestamp": "1"},
                 )
                 == 401
             )
-            assert served.post("/slack/events", form) == 401  # unsigned
-            assert served.post("/slack/events", TOO_LARGE) == 413
+            assert await served.post("/slack/events", form) == 401  # unsigned
+            assert await served.post("/slack/events", TOO_LARGE) == 413
         with app.db.transaction() as session:  # nothing forged got in
             assert session.scalar(select(func.count()).select_from(ProcessedEvent)) == 0
             assert session.scalar(select(func.count()).select_from(InboundEvent)) == 0

@@ -1,17 +1,20 @@
 """The intake on LINE, end to end: our webhook route, inbox and sender on the real
 line-bot-sdk client, against a fake Messaging API server over HTTP on 127.0.0.1; webhook
-requests signed as LINE signs them."""
+requests signed as LINE signs them; all of it in the test's own event loop."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
 import time
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
 import pytest
+import pytest_asyncio
 from linebot.v3.webhook import SignatureValidator
 from sqlalchemy import func, select
 
@@ -33,7 +36,6 @@ from storage.models import (
 )
 from tests.bot.intake_walk import walk_to_booking, walk_to_day
 from tests.bot.line.harness import LineHarness, LineUser
-from tests.bot.telegram.harness import wait_until
 from tests.conftest import make_app
 from tests.fakes.line_api import (
     ACCESS_TOKEN,
@@ -45,21 +47,24 @@ from tests.fakes.line_api import (
     unfollow_event,
     webhook_body,
 )
+from tests.fakes.server import serving
+from tests.waiting import wait_until
 
 USER = "U" + "4af4980629" * 3 + "ab"
 
 
-@pytest.fixture
-def fake():
-    with FakeLine() as server:
+@pytest_asyncio.fixture
+async def fake() -> AsyncIterator[FakeLine]:
+    """The fake Messaging API, served in the test's loop."""
+    async with FakeLine() as server:
         yield server
 
 
-@pytest.fixture
-def harness(sqlite_app, fake):
-    h = LineHarness(sqlite_app, fake).start()
-    yield h
-    h.stop()
+@pytest_asyncio.fixture
+async def harness(sqlite_app, fake) -> AsyncIterator[LineHarness]:  # type: ignore[no-untyped-def]
+    """The channel (webhook, processor, sender) on SQLite, for the whole test."""
+    async with LineHarness(sqlite_app, fake) as h:
+        yield h
 
 
 def count(app, model) -> int:  # type: ignore[no-untyped-def]
@@ -92,17 +97,20 @@ def fresh_token(fake: FakeLine, app) -> dict:  # type: ignore[no-untyped-def]
     return {"reply_token": token, "received_at": app.clock().isoformat(), "redelivered": False}
 
 
-def run_intake(user: LineUser, lang: str) -> None:
+async def run_intake(user: LineUser, lang: str) -> None:
     """Go from following the account to a booked consultation, tapping by label."""
-    user.follow()
+    await user.follow()
     assert [a["label"] for a in user.quick_replies] == ["日本語", "English"]
-    walk_to_booking(user, lang)
+    await walk_to_booking(user, lang)
 
 
 @pytest.mark.parametrize("lang", ["ja", "en"])
-def test_full_intake_books_with_quick_replies_and_reply_tokens(sqlite_app, harness, fake, lang):
+@pytest.mark.asyncio
+async def test_full_intake_books_with_quick_replies_and_reply_tokens(
+    sqlite_app, harness, fake, lang
+):
     user = LineUser(harness, USER)
-    run_intake(user, lang)
+    await run_intake(user, lang)
     texts = "\n".join(m["text"] for m in user.messages)
     booked = Renderer(lang).text(
         "booking.booked", reference="X", at="", link="", meeting_app="Zoom"
@@ -121,79 +129,86 @@ def test_full_intake_books_with_quick_replies_and_reply_tokens(sqlite_app, harne
         assert s.scalar(select(Booking.channel)) == CHANNEL
 
 
-def test_the_time_list_over_13_choices_is_numbered_and_typing_a_number_works(sqlite_app, harness):
+@pytest.mark.asyncio
+async def test_the_time_list_over_13_choices_is_numbered_and_typing_a_number_works(
+    sqlite_app, harness
+):
     user = LineUser(harness, USER, language="en")
-    user.follow()
-    walk_to_day(user, "en")
-    user.press_index(0)  # a whole day: 16 times and "another day"
+    await user.follow()
+    await walk_to_day(user, "en")
+    await user.press_index(0)  # a whole day: 16 times and "another day"
     assert len(user.quick_replies) == 13
     assert Renderer("en").text("line.choice.type_number") in user.last_text
     assert "\n14. 15:30" in user.last_text
     assert "\n17. " + Renderer("en").text("booking.choice.other_day") in user.last_text
     assert user.quick_replies[-1]["label"].startswith("17. ")  # the way out stays a button
-    user.send("14")  # a time without a button
+    await user.send("14")  # a time without a button
     assert Renderer("en").text("booking.choice.confirm") in [
         a["displayText"] for a in user.quick_replies
     ]
 
 
-def test_stale_postbacks_get_a_friendly_answer_and_the_current_question(harness):
+@pytest.mark.asyncio
+async def test_stale_postbacks_get_a_friendly_answer_and_the_current_question(harness):
     user = LineUser(harness, USER, language="en")
-    user.follow().click("language.native.en")
+    await user.follow()
+    await user.click("language.native.en")
     old_agree = next(
         a
         for a in user.quick_replies
         if a["displayText"] == Renderer("en").text("terms.choice.agree")
     )
-    user.tap(old_agree)
-    user.tap(old_agree)  # the same button again (an old chat bubble, a delayed delivery)
+    await user.tap(old_agree)
+    await user.tap(old_agree)  # the same button again (an old chat bubble, a delayed delivery)
     assert user.sees("common.hint.stale")
     assert Renderer("en").text("meeting_app.ask", meeting_app="Zoom")[:30] in user.last_text
-    user.tap({"data": "garbage"})  # forged or garbled data is stale too, never an error
+    await user.tap({"data": "garbage"})  # forged or garbled data is stale too, never an error
     assert user.sees("common.hint.stale")
-    user.click("meeting_app.choice.agree")
+    await user.click("meeting_app.choice.agree")
     assert user.sees("eligibility.registration.ask")
 
 
-def test_a_redelivered_event_has_one_effect(app, fake):
-    h = LineHarness(app, fake).start()
-    try:
+@pytest.mark.asyncio
+async def test_a_redelivered_event_has_one_effect(app, fake):
+    async with LineHarness(app, fake) as h:
         user = LineUser(h, USER, language="en")
-        user.follow()
+        await user.follow()
         token = fake.issue_reply_token(USER)
         event = text_event(USER, "2", reply_token=token)
-        user.deliver(event)
+        await user.deliver(event)
         again = json.loads(json.dumps(event))
         again["deliveryContext"]["isRedelivery"] = True
-        assert h.post(webhook_body(again)).status_code == 200
-        assert h.post(webhook_body(event)).status_code == 200
-        wait_until(lambda: h.processor.pending() == 0)
-        wait_until(lambda: h.idle(USER))
+        assert (await h.post(webhook_body(again))).status_code == 200
+        assert (await h.post(webhook_body(event))).status_code == 200
+        await wait_until(lambda: h.processor.pending() == 0)
+        await wait_until(lambda: h.idle(USER))
         with app.db.transaction() as s:
             assert s.scalar(select(Conversation.state)) == "reviewing_terms"
             assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 2
         assert len(fake.deliveries(USER)) == 2
-    finally:
-        h.stop()
 
 
-def test_forged_missing_and_reserialised_signatures_are_refused_without_a_trace(
+@pytest.mark.asyncio
+async def test_forged_missing_and_reserialised_signatures_are_refused_without_a_trace(
     sqlite_app, harness
 ):
+    async def status(body: bytes, **signature: str) -> int:
+        return (await harness.post(body, **signature)).status_code
+
     body = webhook_body(text_event(USER, "/start"))
-    assert harness.post(body, signature="").status_code == 400
-    assert harness.post(body, signature=sign(body, "another-secret")).status_code == 401
+    assert await status(body, signature="") == 400
+    assert await status(body, signature=sign(body, "another-secret")) == 401
     reserialised = json.dumps(json.loads(body), indent=2).encode()  # same JSON, other bytes
-    assert harness.post(reserialised, signature=sign(body)).status_code == 401
-    assert harness.post(b"\xff\xfe" + body, signature=sign(body)).status_code == 401
+    assert await status(reserialised, signature=sign(body)) == 401
+    assert await status(b"\xff\xfe" + body, signature=sign(body)) == 401
     big = b'{"events": [], "x": "' + b"a" * 300_000 + b'"}'
-    assert harness.post(big).status_code == 413
-    assert harness.post(b"{not json").status_code == 400
-    assert harness.post(b'{"events": "none"}').status_code == 400
-    assert harness.post(b'{"destination": "U1", "events": []}').status_code == 200  # "Verify"
+    assert await status(big) == 413
+    assert await status(b"{not json") == 400
+    assert await status(b'{"events": "none"}') == 400
+    assert await status(b'{"destination": "U1", "events": []}') == 200  # "Verify"
     unknown = {**text_event(USER, "x"), "type": "a_future_event_type"}
-    assert harness.post(webhook_body(unknown)).status_code == 200
-    wait_until(lambda: harness.processor.pending() == 0)
+    assert await status(webhook_body(unknown)) == 200
+    await wait_until(lambda: harness.processor.pending() == 0)
     assert count(sqlite_app, Conversation) == 0
     assert count(sqlite_app, OutboxMessage) == 0
     assert count(sqlite_app, InboundEvent) == 1  # only the signed unknown event, ignored
@@ -206,16 +221,14 @@ def test_our_signature_helper_is_what_the_sdk_validator_accepts():
     assert not validator.validate(body.decode("utf-8"), sign(body, "x"))
 
 
-def test_a_push_retried_after_a_timeout_reaches_the_user_once(sqlite_url, fake, tmp_path):
+@pytest.mark.asyncio
+async def test_a_push_retried_after_a_timeout_reaches_the_user_once(sqlite_url, fake, tmp_path):
     app = make_app(sqlite_url, utc_now, tmp_path)  # retries are scheduled in real time
-    h = LineHarness(app, fake, request_timeout=0.5).start()
-    try:
+    async with LineHarness(app, fake, request_timeout=0.5) as h:
         fake.answer_late("push", 1.5)  # LINE takes the push, the answer comes too late
         queue(app, say("common.welcome"))  # a counselor-initiated message: always a push
-        wait_until(lambda: h.idle(USER), timeout=30)
-        wait_until(lambda: len(fake.calls) == 2)  # the late answer of the first push
-    finally:
-        h.stop()
+        await wait_until(lambda: h.idle(USER), timeout=30)
+        await wait_until(lambda: len(fake.calls) == 2)  # the late answer of the first push
     assert [m["text"] for m in fake.messages(USER)] == [Renderer("en").text("common.welcome")]
     pushes = sorted((c for c in fake.calls if c.endpoint == "push"), key=lambda c: c.at)
     assert [c.status for c in pushes] == [200, 409]  # by arrival; the 200 came back too late
@@ -223,27 +236,30 @@ def test_a_push_retried_after_a_timeout_reaches_the_user_once(sqlite_url, fake, 
     assert h.sender is not None and h.sender.stats.accepted_before == 1
 
 
-def test_429_and_5xx_are_retried_with_the_same_key_and_arrive_once(sqlite_url, fake, tmp_path):
+@pytest.mark.asyncio
+async def test_429_and_5xx_are_retried_with_the_same_key_and_arrive_once(
+    sqlite_url, fake, tmp_path
+):
     app = make_app(sqlite_url, utc_now, tmp_path)
-    h = LineHarness(app, fake).start()
-    try:
+    async with LineHarness(app, fake) as h:
         fake.fail_next("push", status=429)
         fake.fail_next("push", status=500)
         queue(app, say("common.welcome"), language="ja")
-        wait_until(lambda: h.idle(USER), timeout=30)
-    finally:
-        h.stop()
+        await wait_until(lambda: h.idle(USER), timeout=30)
     assert len(fake.messages(USER)) == 1
     pushes = [c for c in fake.calls if c.endpoint == "push"]
     assert [c.status for c in pushes] == [429, 500, 200]
     assert len({c.retry_key for c in pushes}) == 1
 
 
-def test_an_old_or_refused_reply_token_falls_back_to_a_push(sqlite_app, harness, fake, clock):
+@pytest.mark.asyncio
+async def test_an_old_or_refused_reply_token_falls_back_to_a_push(
+    sqlite_app, harness, fake, clock
+):
     user = LineUser(harness, USER, language="en")
-    user.follow()
+    await user.follow()
     fake.reply_token_seconds = 0.0  # LINE no longer takes it, though we think it fresh
-    user.click("language.native.en")
+    await user.click("language.native.en")
     fake.reply_token_seconds = 60.0
     assert user.sees("terms.summary", version="2022-04-01", meeting_app="Zoom")
     assert [c.status for c in fake.calls[-2:]] == [400, 200]
@@ -255,16 +271,17 @@ def test_an_old_or_refused_reply_token_falls_back_to_a_push(sqlite_app, harness,
     with sqlite_app.db.transaction() as s:  # not sent before the clock moves
         s.get(OutboxMessage, row_id).next_attempt_at = clock() + timedelta(seconds=1)
     clock.advance(seconds=55)
-    wait_until(lambda: harness.idle(USER))
+    await wait_until(lambda: harness.idle(USER))
     assert [c.endpoint for c in fake.calls[calls_before:]] == ["push"]
 
 
-def test_a_long_text_goes_out_in_requests_of_five_first_reply_then_push(
+@pytest.mark.asyncio
+async def test_a_long_text_goes_out_in_requests_of_five_first_reply_then_push(
     sqlite_app, harness, fake, clock
 ):
     whole = Reply(Msg("terms.page", {"number": 1, "total": 15}), document=Document("terms"))
     queue(sqlite_app, *[whole] * 10, language="ja", **fresh_token(fake, sqlite_app))
-    wait_until(lambda: harness.idle(USER))
+    await wait_until(lambda: harness.idle(USER))
     kinds = [(d.kind, len(d.messages)) for d in fake.deliveries(USER)]
     assert kinds[0] == ("reply", 5) and all(kind == "push" for kind, _ in kinds[1:])
     assert all(n <= 5 for _, n in kinds) and len(kinds) >= 2
@@ -272,25 +289,27 @@ def test_a_long_text_goes_out_in_requests_of_five_first_reply_then_push(
     assert text.count("第14条") == 10  # nothing lost
 
 
-def test_follow_greets_and_starts_the_intake(harness):
+@pytest.mark.asyncio
+async def test_follow_greets_and_starts_the_intake(harness):
     user = LineUser(harness, USER)
-    user.follow()
+    await user.follow()
     assert Renderer("ja").text("common.welcome") in user.messages[0]["text"]
     assert Renderer("en").text("common.welcome") in user.messages[0]["text"]  # no language yet
     assert user.sees("language.ask")
 
 
-def test_unfollow_stops_messages_and_keeps_the_booking(sqlite_app, harness, fake, clock):
+@pytest.mark.asyncio
+async def test_unfollow_stops_messages_and_keeps_the_booking(sqlite_app, harness, fake, clock):
     user = LineUser(harness, USER)
-    run_intake(user, "en")
+    await run_intake(user, "en")
     shown = len(user.messages)
-    response = harness.post(webhook_body(unfollow_event(USER)))
+    response = await harness.post(webhook_body(unfollow_event(USER)))
     assert response.status_code == 200
-    wait_until(lambda: harness.processor.pending() == 0)
+    await wait_until(lambda: harness.processor.pending() == 0)
     with sqlite_app.db.transaction() as s:
         assert s.scalar(select(ChannelContact.unreachable_since)) is not None
     queue(sqlite_app, say("common.welcome_back"))  # e.g. a counselor's message
-    wait_until(lambda: harness.idle(USER))
+    await wait_until(lambda: harness.idle(USER))
     assert len(user.messages) == shown  # nothing reaches a user who blocked the account
     with sqlite_app.db.transaction() as s:
         assert s.scalar(select(Booking.status)) == "booked"
@@ -298,14 +317,14 @@ def test_unfollow_stops_messages_and_keeps_the_booking(sqlite_app, harness, fake
             s.scalar(select(OutboxMessage.last_error).order_by(OutboxMessage.id.desc()))
             == "unfollowed"
         )
-    user.follow()  # unblocked: reachable again, and welcomed back where they stand
+    await user.follow()  # unblocked: reachable again, and welcomed back where they stand
     assert user.sees("common.welcome_back")
     assert count(sqlite_app, Booking) == 1
 
 
-def test_the_200_comes_before_slow_processing(app, fake):
-    h = LineHarness(app, fake).start()
-    release = threading.Event()
+@pytest.mark.asyncio
+async def test_the_200_comes_before_slow_processing(app, fake):
+    release = threading.Event()  # the apply step runs in a worker thread
     real = app.intake.handle_event
 
     def slow(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -313,39 +332,36 @@ def test_the_200_comes_before_slow_processing(app, fake):
         return real(*args, **kwargs)
 
     app.intake.handle_event = slow  # type: ignore[method-assign]
-    try:
-        token = fake.issue_reply_token(USER)
-        event = text_event(USER, "/start", reply_token=token)
-        started = time.perf_counter()
-        response = h.post(webhook_body(event))
-        answered = time.perf_counter() - started
-        assert response.status_code == 200
-        assert answered < 1.0  # LINE gives up after 2 s
-        assert not h.processed(event["webhookEventId"]) and not fake.messages(USER)
-        release.set()
-        wait_until(lambda: h.processed(event["webhookEventId"]) and h.idle(USER))
-        assert LineUser(h, USER).sees("language.ask")
-    finally:
-        release.set()
-        h.stop()
+    async with LineHarness(app, fake) as h:
+        try:
+            token = fake.issue_reply_token(USER)
+            event = text_event(USER, "/start", reply_token=token)
+            started = time.perf_counter()
+            response = await h.post(webhook_body(event))
+            answered = time.perf_counter() - started
+            assert response.status_code == 200
+            assert answered < 1.0  # LINE gives up after 2 s
+            assert not h.processed(event["webhookEventId"]) and not fake.messages(USER)
+            release.set()
+            await wait_until(lambda: h.processed(event["webhookEventId"]) and h.idle(USER))
+            assert LineUser(h, USER).sees("language.ask")
+        finally:
+            release.set()
 
 
-def test_a_crash_between_the_200_and_processing_loses_nothing(app, fake, clock, tmp_path):
-    dying = LineHarness(app, fake, processing=False, sending=False).start()
+@pytest.mark.asyncio
+async def test_a_crash_between_the_200_and_processing_loses_nothing(app, fake, clock, tmp_path):
     events = [text_event(USER, "/start"), text_event(USER, "2")]
-    try:
+    async with LineHarness(app, fake, processing=False, sending=False) as dying:
         for event in events:  # acknowledged, stored, then the process dies
-            assert dying.post(webhook_body(event)).status_code == 200
-    finally:
-        dying.stop()
+            assert (await dying.post(webhook_body(event))).status_code == 200
     assert count(app, InboundEvent) == 2 and count(app, Conversation) == 0
     clock.advance(seconds=61)  # the dead process's lease runs out
     restarted = make_app(app.db.url, clock, tmp_path)
-    h = LineHarness(restarted, fake).start()
     try:
-        wait_until(lambda: h.processor.pending() == 0 and h.idle(USER))
+        async with LineHarness(restarted, fake) as h:
+            await wait_until(lambda: h.processor.pending() == 0 and h.idle(USER))
     finally:
-        h.stop()
         restarted.db.dispose()
     assert count(app, ProcessedEvent) == 2
     with app.db.transaction() as s:
@@ -354,23 +370,24 @@ def test_a_crash_between_the_200_and_processing_loses_nothing(app, fake, clock, 
     assert len(fake.deliveries(USER)) == 2
 
 
-def test_logs_carry_no_user_id_number_text_or_secret(sqlite_app, harness, caplog):
+@pytest.mark.asyncio
+async def test_logs_carry_no_user_id_number_text_or_secret(sqlite_app, harness, caplog):
     logs.quiet_third_parties()
     caplog.set_level(logging.DEBUG)
-    run_intake(LineUser(harness, USER), "en")
-    harness.post(webhook_body(unfollow_event(USER)))
-    wait_until(lambda: harness.processor.pending() == 0)
+    await run_intake(LineUser(harness, USER), "en")
+    await harness.post(webhook_body(unfollow_event(USER)))
+    await wait_until(lambda: harness.processor.pending() == 0)
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "madoguchi.inbound" in {r.name for r in caplog.records}
     for secret in (USER, "12345678", CHANNEL_SECRET, ACCESS_TOKEN):
         assert secret not in logged
 
 
-def test_one_process_serves_the_webhook_applies_it_and_replies(sqlite_url, fake, clock, tmp_path):
-    import uvicorn
-
+@pytest.mark.asyncio
+async def test_one_process_serves_the_webhook_applies_it_and_replies(
+    sqlite_url, fake, clock, tmp_path
+):
     from bot.web import web_app
-    from tests.bot.telegram.harness import free_port
 
     app = make_app(
         sqlite_url,
@@ -380,33 +397,25 @@ def test_one_process_serves_the_webhook_applies_it_and_replies(sqlite_url, fake,
         LINE_CHANNEL_ACCESS_TOKEN=ACCESS_TOKEN,
         LINE_API_BASE_URL=fake.url,
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            web_app(app, with_worker=True), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
     try:
-        wait_until(lambda: server.started)
-        body = webhook_body(follow_event(USER, reply_token=fake.issue_reply_token(USER)))
-        response = httpx.post(
-            f"http://127.0.0.1:{port}/line/webhook",
-            content=body,
-            headers={"x-line-signature": sign(body)},
-        )
-        assert response.status_code == 200
-        wait_until(lambda: len(fake.messages(USER)) == 1)
-        assert Renderer("en").text("language.ask") in fake.messages(USER)[0]["text"]
-        assert fake.deliveries(USER)[0].kind == "reply"
+        async with (
+            serving(web_app(app, with_worker=True), name="web") as base,
+            httpx.AsyncClient(timeout=30) as http,
+        ):
+            body = webhook_body(follow_event(USER, reply_token=fake.issue_reply_token(USER)))
+            response = await http.post(
+                f"{base}/line/webhook", content=body, headers={"x-line-signature": sign(body)}
+            )
+            assert response.status_code == 200
+            await wait_until(lambda: len(fake.messages(USER)) == 1)
+            assert Renderer("en").text("language.ask") in fake.messages(USER)[0]["text"]
+            assert fake.deliveries(USER)[0].kind == "reply"
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         app.db.dispose()
 
 
-def test_the_worker_process_delivers_line_messages(sqlite_url, fake, tmp_path):
+@pytest.mark.asyncio
+async def test_the_worker_process_delivers_line_messages(sqlite_url, fake, tmp_path):
     import os
     import subprocess
     import sys
@@ -435,8 +444,9 @@ def test_the_worker_process_delivers_line_messages(sqlite_url, fake, tmp_path):
         stderr=subprocess.PIPE,
     )
     try:
-        wait_until(lambda: len(fake.messages(USER)) == 1 or worker.poll() is not None)
+        await wait_until(lambda: len(fake.messages(USER)) == 1 or worker.poll() is not None)
     finally:
         worker.terminate()
-        _, err = worker.communicate(timeout=20)
+        # in a thread: the fake it may still be talking to runs in this loop
+        _, err = await asyncio.to_thread(worker.communicate, timeout=20)
     assert [d.kind for d in fake.deliveries(USER)] == ["push"], err.decode()[-2000:]

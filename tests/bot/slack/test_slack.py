@@ -1,18 +1,20 @@
-"""Counselors in Slack, end to end: bolt behind our ASGI app, requests signed with
-slack_sdk's own signer, the Web API answered by a fake Slack server on 127.0.0.1."""
+"""Counselors in Slack, end to end: bolt behind our ASGI app (under uvicorn on 127.0.0.1),
+requests signed with slack_sdk's own signer, the Web API answered by a fake Slack server on
+127.0.0.1; all of it in the test's own event loop. The jobseeker side is the console client
+(synchronous storage calls, quick enough to make from the test directly)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 import urllib.parse
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
 import pytest
-import uvicorn
+import pytest_asyncio
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func, select
 
@@ -24,9 +26,9 @@ from bot.slack.sender import SlackSender
 from bot.web import create_web_app
 from flows.intake import State
 from storage.models import AuditEntry, Booking, OutboxMessage, Reminder, Suspension
-from tests.bot.telegram.harness import free_port, wait_until
 from tests.chat_client import ChatClient
 from tests.conftest import TEST_KEY
+from tests.fakes.server import serving
 from tests.fakes.slack_api import (
     FakeSlack,
     block_actions_payload,
@@ -34,6 +36,7 @@ from tests.fakes.slack_api import (
     view_submission_payload,
 )
 from tests.flows.test_transcripts import verify_dialog, walk_to
+from tests.waiting import wait_until
 
 SECRET = "slack-signing-secret-for-tests"
 CHANNEL = "C0COUNSEL"
@@ -41,14 +44,16 @@ COUNSELOR = "UCOUNSELOR1"
 OUTSIDER = "UOUTSIDER9"
 
 
-@pytest.fixture
-def fake():
-    with FakeSlack(members={CHANNEL: [COUNSELOR]}) as server:
+@pytest_asyncio.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    """The fake Slack Web API, served in the test's loop."""
+    async with FakeSlack(members={CHANNEL: [COUNSELOR]}) as server:
         yield server
 
 
-@pytest.fixture
-def slack_app(db_url, clock, tmp_path, fake):  # type: ignore[no-untyped-def]
+@pytest_asyncio.fixture
+async def slack_app(db_url, clock, tmp_path, fake):  # type: ignore[no-untyped-def]
+    """The app on each backend, with bolt's route served in the test's loop at `slack_url`."""
     from bot.app import build
 
     settings = config.load(
@@ -64,21 +69,15 @@ def slack_app(db_url, clock, tmp_path, fake):  # type: ignore[no-untyped-def]
     )
     app = build(settings, clock=clock, migrate=True)
     bolt, _ = build_slack_app(app, settings.slack)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_web_app([webhook.route(bolt)]), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    wait_until(lambda: server.started)
-    app.slack_url = f"http://127.0.0.1:{port}{webhook.PATH}"  # type: ignore[attr-defined]
-    yield app
-    server.should_exit = True
-    app.db.dispose()
+    try:
+        async with serving(create_web_app([webhook.route(bolt)]), name="slack-events") as base:
+            app.slack_url = f"{base}{webhook.PATH}"  # type: ignore[attr-defined]
+            yield app
+    finally:
+        app.db.dispose()
 
 
-def signed_post(
+async def signed_post(
     url: str,
     body: str,
     *,
@@ -95,16 +94,17 @@ def signed_post(
         "Content-Type": content_type,
         **(extra or {}),
     }
-    return httpx.post(url, content=body.encode(), headers=headers, timeout=30)
+    async with httpx.AsyncClient(timeout=30) as http:
+        return await http.post(url, content=body.encode(), headers=headers)
 
 
-def interaction(app, payload: dict, **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
-    return signed_post(
+async def interaction(app, payload: dict, **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
+    return await signed_post(
         app.slack_url, "payload=" + urllib.parse.quote(json.dumps(payload)), **kwargs
     )
 
 
-def deliver(app, fake) -> SlackSender:  # type: ignore[no-untyped-def]
+async def deliver(app, fake) -> SlackSender:  # type: ignore[no-untyped-def]
     sender = SlackSender(
         app.db,
         app.vault,
@@ -115,7 +115,7 @@ def deliver(app, fake) -> SlackSender:  # type: ignore[no-untyped-def]
         office_code="shinagawa",
         per_channel_interval=0.05,
     )
-    asyncio.run(sender.drain_once())
+    await sender.drain_once()
     return sender
 
 
@@ -137,7 +137,7 @@ def book_with_interpreter(app, lang="en") -> ChatClient:  # type: ignore[no-unty
     return chat
 
 
-def press(app, fake, action: str, user: str = COUNSELOR, **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
+async def press(app, fake, action: str, user: str = COUNSELOR, **kwargs) -> httpx.Response:  # type: ignore[no-untyped-def]
     message = fake.messages(CHANNEL)[0]
     reference = next(
         e["value"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
@@ -150,7 +150,7 @@ def press(app, fake, action: str, user: str = COUNSELOR, **kwargs) -> httpx.Resp
         value=reference,
         response_url=fake.response_url("r1"),
     )
-    return interaction(app, payload, **kwargs)
+    return await interaction(app, payload, **kwargs)
 
 
 def notices(fake) -> list[str]:  # type: ignore[no-untyped-def]
@@ -166,9 +166,10 @@ def audit(app) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
         ]
 
 
-def test_a_booking_appears_with_its_accommodations_and_buttons(slack_app, fake):
+@pytest.mark.asyncio
+async def test_a_booking_appears_with_its_accommodations_and_buttons(slack_app, fake):
     book_with_interpreter(slack_app)
-    deliver(slack_app, fake)
+    await deliver(slack_app, fake)
     [message] = fake.messages(CHANNEL)
     text = json.dumps(message["blocks"], ensure_ascii=False)
     assert "Tiếng Việt" in text and "*****-****5678" in text and "13010-12345678" not in text
@@ -188,16 +189,17 @@ def test_a_booking_appears_with_its_accommodations_and_buttons(slack_app, fake):
         assert s.scalar(select(Booking.counselor_message_ts)) == message["ts"]
 
 
-def test_claim_once_then_already_handled_and_slack_retries_are_one_effect(slack_app, fake):
+@pytest.mark.asyncio
+async def test_claim_once_then_already_handled_and_slack_retries_are_one_effect(slack_app, fake):
     book_with_interpreter(slack_app)
-    deliver(slack_app, fake)
-    assert press(slack_app, fake, "claim").status_code == 200
-    wait_until(lambda: audit(slack_app) == [("claim", COUNSELOR)])
-    wait_until(
+    await deliver(slack_app, fake)
+    assert (await press(slack_app, fake, "claim")).status_code == 200
+    await wait_until(lambda: audit(slack_app) == [("claim", COUNSELOR)])
+    await wait_until(
         lambda: "担当" in json.dumps(fake.messages(CHANNEL)[0]["blocks"], ensure_ascii=False)
     )
-    assert press(slack_app, fake, "claim").status_code == 200  # a double click
-    wait_until(lambda: len(notices(fake)) == 1)
+    assert (await press(slack_app, fake, "claim")).status_code == 200  # a double click
+    await wait_until(lambda: len(notices(fake)) == 1)
     assert notices(fake) == [Renderer("ja").text("slack.outcome.already")]
     message = fake.messages(CHANNEL)[0]
     payload = block_actions_payload(
@@ -208,14 +210,14 @@ def test_claim_once_then_already_handled_and_slack_retries_are_one_effect(slack_
         value=message["blocks"][-1]["elements"][0]["value"],
         response_url=fake.response_url("r2"),
     )
-    interaction(slack_app, payload)
-    interaction(
+    await interaction(slack_app, payload)
+    await interaction(
         slack_app,
         payload,
         extra={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
     )
-    wait_until(lambda: len(notices(fake)) >= 3)
-    time.sleep(0.3)
+    await wait_until(lambda: len(notices(fake)) >= 3)
+    await asyncio.sleep(0.3)  # a quiet spell for what must not happen, not a wait
     assert audit(slack_app) == [("claim", COUNSELOR)]  # a no-show before the start is refused
     texts = notices(fake)[-2:]
     r = Renderer("ja")
@@ -225,11 +227,12 @@ def test_claim_once_then_already_handled_and_slack_retries_are_one_effect(slack_
     ]  # the retry
 
 
-def test_cancel_asks_a_reason_and_reaches_the_jobseeker_in_their_language(slack_app, fake):
+@pytest.mark.asyncio
+async def test_cancel_asks_a_reason_and_reaches_the_jobseeker_in_their_language(slack_app, fake):
     chat = book_with_interpreter(slack_app, "en")
-    deliver(slack_app, fake)
-    press(slack_app, fake, "cancel")
-    wait_until(lambda: len(fake.views) == 1)
+    await deliver(slack_app, fake)
+    await press(slack_app, fake, "cancel")
+    await wait_until(lambda: len(fake.views) == 1)
     view = fake.views[0]["view"]
     empty = view_submission_payload(
         user_id=COUNSELOR,
@@ -237,7 +240,7 @@ def test_cancel_asks_a_reason_and_reaches_the_jobseeker_in_their_language(slack_
         private_metadata=view["private_metadata"],
         values={"reason": {"text": {"type": "plain_text_input", "value": ""}}},
     )
-    refused = interaction(slack_app, empty)
+    refused = await interaction(slack_app, empty)
     assert refused.status_code == 200 and refused.json()["response_action"] == "errors"
     filled = view_submission_payload(
         user_id=COUNSELOR,
@@ -245,27 +248,28 @@ def test_cancel_asks_a_reason_and_reaches_the_jobseeker_in_their_language(slack_
         private_metadata=view["private_metadata"],
         values={"reason": {"text": {"type": "plain_text_input", "value": "counselor ill"}}},
     )
-    assert interaction(slack_app, filled).status_code == 200
-    wait_until(lambda: audit(slack_app) == [("cancel", COUNSELOR)])
+    assert (await interaction(slack_app, filled)).status_code == 200
+    await wait_until(lambda: audit(slack_app) == [("cancel", COUNSELOR)])
     chat._collect()
     assert chat.ids[:2] == ["booking.cancelled_by_office", "mybooking.book_again"]
     assert chat.language == "en"
     chat.click("mybooking.choice.book_again")
     assert "booking.day.ask" in chat.ids  # offered to book again, answers kept
-    wait_until(
+    await wait_until(
         lambda: (
             "counselor ill" in json.dumps(fake.messages(CHANNEL)[0]["blocks"], ensure_ascii=False)
         )
     )
 
 
-def test_stop_service_refuses_the_next_booking_and_drops_reminders(slack_app, fake, clock):
+@pytest.mark.asyncio
+async def test_stop_service_refuses_the_next_booking_and_drops_reminders(slack_app, fake, clock):
     chat = book_with_interpreter(slack_app, "ja")
-    deliver(slack_app, fake)
-    press(slack_app, fake, "stop_service")
-    wait_until(lambda: len(fake.views) == 1)
+    await deliver(slack_app, fake)
+    await press(slack_app, fake, "stop_service")
+    await wait_until(lambda: len(fake.views) == 1)
     view = fake.views[0]["view"]
-    interaction(
+    await interaction(
         slack_app,
         view_submission_payload(
             user_id=COUNSELOR,
@@ -278,7 +282,7 @@ def test_stop_service_refuses_the_next_booking_and_drops_reminders(slack_app, fa
             },
         ),
     )
-    wait_until(lambda: audit(slack_app) == [("stop_service", COUNSELOR)])
+    await wait_until(lambda: audit(slack_app) == [("stop_service", COUNSELOR)])
     with slack_app.db.transaction() as s:
         assert s.scalar(select(func.count()).select_from(Suspension)) == 1
         assert set(s.scalars(select(Reminder.status))) == {"cancelled"}
@@ -294,19 +298,21 @@ def test_stop_service_refuses_the_next_booking_and_drops_reminders(slack_app, fa
     assert worker.send_reminders(slack_app).sent == 0
 
 
-def test_only_counselors_may_act(slack_app, fake):
+@pytest.mark.asyncio
+async def test_only_counselors_may_act(slack_app, fake):
     book_with_interpreter(slack_app)
-    deliver(slack_app, fake)
-    press(slack_app, fake, "claim", user=OUTSIDER)
-    press(slack_app, fake, "cancel", user=OUTSIDER)
-    wait_until(lambda: len(notices(fake)) == 2)
+    await deliver(slack_app, fake)
+    await press(slack_app, fake, "claim", user=OUTSIDER)
+    await press(slack_app, fake, "cancel", user=OUTSIDER)
+    await wait_until(lambda: len(notices(fake)) == 2)
     assert notices(fake) == [Renderer("ja").text("slack.refused")] * 2
     assert audit(slack_app) == [] and fake.views == []
 
 
-def test_forged_and_stale_requests_are_refused_before_any_listener(slack_app, fake):
+@pytest.mark.asyncio
+async def test_forged_and_stale_requests_are_refused_before_any_listener(slack_app, fake):
     book_with_interpreter(slack_app)
-    deliver(slack_app, fake)
+    await deliver(slack_app, fake)
     message = fake.messages(CHANNEL)[0]
     reference = next(
         e["value"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
@@ -320,28 +326,28 @@ def test_forged_and_stale_requests_are_refused_before_any_listener(slack_app, fa
         response_url=fake.response_url("r1"),
     )
     body = "payload=" + urllib.parse.quote(json.dumps(payload))
-    assert (
-        httpx.post(
+    async with httpx.AsyncClient(timeout=30) as http:
+        unsigned = await http.post(
             slack_app.slack_url,
             content=body,
             headers={"Content-Type": "application/x-www-form-urlencoded"},
-        ).status_code
-        == 401
-    )
-    assert signed_post(slack_app.slack_url, body, secret="wrong-secret").status_code == 401
-    assert signed_post(slack_app.slack_url, body, age=301).status_code == 401
+        )
+    assert unsigned.status_code == 401
+    assert (await signed_post(slack_app.slack_url, body, secret="wrong-secret")).status_code == 401
+    assert (await signed_post(slack_app.slack_url, body, age=301)).status_code == 401
     # (a whole second is truncated from the timestamp, so "ahead" is tested clearly past 300 s)
-    assert signed_post(slack_app.slack_url, body, age=-305).status_code == 401
-    time.sleep(0.3)
+    assert (await signed_post(slack_app.slack_url, body, age=-305)).status_code == 401
+    await asyncio.sleep(0.3)  # a quiet spell for what must not happen, not a wait
     assert audit(slack_app) == [] and fake.responses == [] and fake.views == []
 
 
-def test_slack_429_then_200_delivers_exactly_once(slack_app, fake):
+@pytest.mark.asyncio
+async def test_slack_429_then_200_delivers_exactly_once(slack_app, fake):
     book_with_interpreter(slack_app)
     fake.fail_next("chat.postMessage", status=429, retry_after=1)
-    sender = deliver(slack_app, fake)
+    sender = await deliver(slack_app, fake)
     assert len(fake.messages(CHANNEL)) == 1 and sender.rate_limited == 1
-    deliver(slack_app, fake)
+    await deliver(slack_app, fake)
     assert len(fake.messages(CHANNEL)) == 1
     with slack_app.db.transaction() as s:
         assert (
@@ -354,12 +360,13 @@ def test_slack_429_then_200_delivers_exactly_once(slack_app, fake):
         )
 
 
-def test_slash_command_lists_finds_and_changes_the_calendar(slack_app, fake):
+@pytest.mark.asyncio
+async def test_slash_command_lists_finds_and_changes_the_calendar(slack_app, fake):
     book_with_interpreter(slack_app)
     with slack_app.db.transaction() as s:
         reference = s.scalar(select(Booking.reference).where(Booking.status == "booked"))
 
-    def command(text: str, user: str = COUNSELOR) -> dict:  # type: ignore[type-arg]
+    async def command(text: str, user: str = COUNSELOR) -> dict:  # type: ignore[type-arg]
         form = slash_command_form(
             user_id=user,
             channel_id=CHANNEL,
@@ -367,23 +374,26 @@ def test_slash_command_lists_finds_and_changes_the_calendar(slack_app, fake):
             text=text,
             response_url=fake.response_url(text or "empty"),
         )
-        assert signed_post(slack_app.slack_url, urllib.parse.urlencode(form)).status_code == 200
-        wait_until(lambda: any(r["id"] == (text or "empty") for r in fake.responses))
+        assert (
+            await signed_post(slack_app.slack_url, urllib.parse.urlencode(form))
+        ).status_code == 200
+        await wait_until(lambda: any(r["id"] == (text or "empty") for r in fake.responses))
         return next(r["body"] for r in fake.responses if r["id"] == (text or "empty"))
 
-    week = command("week")
+    week = await command("week")
     assert reference in json.dumps(week, ensure_ascii=False) and "Tiếng Việt" in json.dumps(
         week, ensure_ascii=False
     )
-    assert reference in command(f"find {reference}")["text"]
-    changed = command("close 2026-12-24 13:00-17:15")["text"]
+    assert reference in (await command(f"find {reference}"))["text"]
+    changed = (await command("close 2026-12-24 13:00-17:15"))["text"]
     assert "#1" in changed
-    assert Renderer("ja").text("slack.command.usage")[:10] in command("nonsense")["text"]
-    refused = command("today", user=OUTSIDER)
+    assert Renderer("ja").text("slack.command.usage")[:10] in (await command("nonsense"))["text"]
+    refused = await command("today", user=OUTSIDER)
     assert refused["text"] == Renderer("ja").text("slack.refused")
 
 
-def test_morning_digest_lists_the_days_consultations(slack_app, fake, clock):
+@pytest.mark.asyncio
+async def test_morning_digest_lists_the_days_consultations(slack_app, fake, clock):
     book_with_interpreter(slack_app)
     with slack_app.db.transaction() as s:
         booking = s.scalars(select(Booking).where(Booking.status == "booked")).one()
@@ -395,7 +405,7 @@ def test_morning_digest_lists_the_days_consultations(slack_app, fake, clock):
     day = booking.starts_at.astimezone(tokyo).date()
     clock.now = datetime.combine(day, clock_time(8, 0), tokyo)  # 08:00 in Tokyo that day
     worker.queue_digest(slack_app)
-    deliver(slack_app, fake)
+    await deliver(slack_app, fake)
     digest = fake.messages(CHANNEL)[-1]
     assert digest["text"] == Renderer("ja").text("slack.digest.title", date=day)
     assert booking.reference in json.dumps(digest["blocks"], ensure_ascii=False)

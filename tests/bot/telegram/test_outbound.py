@@ -131,23 +131,21 @@ def test_the_booking_confirmation_keeps_its_message_and_attaches_an_ics():
     assert parts[-1].filename == "HW-ABCDEF.ics"
 
 
-def test_pacer_keeps_the_global_rate_and_one_per_chat():
+@pytest.mark.asyncio
+async def test_pacer_keeps_the_global_rate_and_one_per_chat():
     now = [0.0]
     pacer = Pacer(per_second=10, per_key_interval=1.0, clock=lambda: now[0])
 
     async def sleep(seconds):  # a virtual clock: sleeping moves time
         now[0] += seconds
 
-    async def scenario():
-        times = []
-        original = asyncio.sleep
-        asyncio.sleep = sleep  # type: ignore[assignment]
-        try:
-            for key in ["a", "b", "c", "a", "a"]:
-                await pacer.slot(key)
-                times.append(round(now[0], 3))
-        finally:
-            asyncio.sleep = original  # type: ignore[assignment]
-        return times
-
-    assert asyncio.run(scenario()) == [0.0, 0.1, 0.2, 1.0, 2.0]
+    times = []
+    original = asyncio.sleep
+    asyncio.sleep = sleep  # type: ignore[assignment]
+    try:
+        for key in ["a", "b", "c", "a", "a"]:
+            await pacer.slot(key)
+            times.append(round(now[0], 3))
+    finally:
+        asyncio.sleep = original  # type: ignore[assignment]
+    assert times == [0.0, 0.1, 0.2, 1.0, 2.0]
