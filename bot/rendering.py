@@ -104,7 +104,7 @@ class Renderer:
     def blocks(self, reply: Reply) -> list[str]:
         """Return the text of a reply as blocks that may be sent apart (one per article)."""
         if reply.all_languages:
-            codes = sorted(languages.codes(), key=lambda code: code != self.language)
+            codes = languages.codes()  # a fixed order, whatever the current language
             return ["\n".join(Renderer(code).msg(reply.body) for code in codes)]
         blocks = [self.msg(reply.body)]
         if reply.document and reply.document.kind == "terms":

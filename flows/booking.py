@@ -268,6 +268,9 @@ def prompt_booked(conv: Conversation, ports: IntakePorts) -> list[Reply]:
 
 
 def answer_booked(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
-    """Start another application from the terms."""
+    """Start another application from the terms, or show the booking when no other may be
+    made (the limit of active bookings)."""
+    if ports.booking_limit_reached():
+        return open_my_booking(conv, ports, note="mybooking.already_booked")
     conv.data = {}
     return move("new_application")

@@ -83,7 +83,7 @@ SPECS: tuple[StateSpec, ...] = (
         S.CHOOSING_LANGUAGE,
         prompt=language.prompt_language,
         answer=language.answer_language,
-        outcomes={"chosen": S.REVIEWING_TERMS, "back": PREVIOUS},
+        outcomes={"chosen": S.REVIEWING_TERMS, "back": PREVIOUS, "manage": S.MANAGING_BOOKING},
         script=Scripted(choice="lang:{language}"),
     ),
     StateSpec(
@@ -294,7 +294,7 @@ SPECS: tuple[StateSpec, ...] = (
         S.BOOKED,
         prompt=booking.prompt_booked,
         answer=booking.answer_booked,
-        outcomes={"new_application": S.REVIEWING_TERMS},
+        outcomes={"new_application": S.REVIEWING_TERMS, "manage": S.MANAGING_BOOKING},
     ),
     # after the intake: waiting list, the user's booking, stops
     StateSpec(

@@ -5,18 +5,18 @@ from __future__ import annotations
 from flows import languages
 from flows.dialog import Move, choice, move, say
 from flows.model import Choice, Conversation, Event, IntakePorts, Msg, Reply
+from flows.my_booking import open_my_booking
 
 
-def language_choices(first: str | None = None) -> tuple[Choice, ...]:
-    """Return one choice per offered language, labelled in that language, `first` first."""
-    codes = sorted(languages.codes(), key=lambda code: code != first)
-    return tuple(choice(f"lang:{code}", f"language.native.{code}") for code in codes)
+def language_choices() -> tuple[Choice, ...]:
+    """Return one choice per offered language, each in its own name, always in one order
+    (people who read the list in another order pick the wrong one)."""
+    return tuple(choice(f"lang:{code}", f"language.native.{code}") for code in languages.codes())
 
 
 def prompt_language(conv: Conversation, ports: IntakePorts) -> list[Reply]:
-    """Ask for the language in every offered language, the current or suggested one first."""
-    first = conv.language or conv.data.get("suggested_language")
-    return [Reply(Msg("language.ask"), language_choices(first), all_languages=True)]
+    """Ask for the language in every offered language."""
+    return [Reply(Msg("language.ask"), language_choices(), all_languages=True)]
 
 
 def answer_language(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
@@ -25,4 +25,6 @@ def answer_language(conv: Conversation, event: Event, ports: IntakePorts) -> Mov
     back_to = conv.data.pop("return_to", None)
     if back_to:
         return move("back", say("language.changed"), back_to=back_to, refresh=False)
+    if ports.booking_limit_reached():  # starting again with a booking: show it first
+        return open_my_booking(conv, ports, note="mybooking.already_booked")
     return move("chosen")

@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Sequence
 
 from flows import booking, languages, my_booking
+from flows.codec import msg_to_json
 from flows.dialog import PREVIOUS, STAY, Move, React, StateSpec, say
 from flows.intake import INITIAL, SPECS, TABLE, State
 from flows.model import (
@@ -95,8 +96,11 @@ def _spec(conv: Conversation) -> StateSpec:
 
 
 def _ask(conv: Conversation, replies: list[Reply]) -> list[Reply]:
-    """Remember the choices the replies offer (what a typed number or a button may pick)."""
-    conv.data["offered"] = [c.id for reply in replies for c in reply.choices]
+    """Remember the choices the replies offer (what a typed number, a typed label or a button
+    may pick), with their labels."""
+    choices = [c for reply in replies for c in reply.choices]
+    conv.data["offered"] = [c.id for c in choices]
+    conv.data["offered_labels"] = [msg_to_json(c.label) for c in choices]
     return replies
 
 
@@ -203,6 +207,7 @@ def _command(conv: Conversation, name: str, ports: IntakePorts) -> Outcome:
         return _enter(conv, COMMAND_TARGETS[name], ports, effects=effects)
     # start: greet and ask the current question again
     if conv.turn == 0 and conv.state == INITIAL:
+        conv.data["greeted"] = True
         welcome = say("common.welcome")
         return _stay(conv, ports, Reply(welcome.body, all_languages=True))
     return _stay(conv, ports, say("common.welcome_back"))
@@ -273,9 +278,12 @@ def step(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
         outcome.conversation.turn = turn + 1
         return outcome
     if event.kind == "text" and not spec.accepts_text:
-        if turn == 0 and conv.state == INITIAL:
-            return _command(conv, "start", ports)
-        return _stay(conv, ports, say("common.hint.choose"))
+        if conv.state == INITIAL and not conv.data.get("greeted"):
+            return _command(conv, "start", ports)  # the first message, whatever it says
+        hint = say("common.hint.choose")
+        if conv.language is None:  # no language yet: say it in every language
+            hint = Reply(hint.body, all_languages=True)
+        return _stay(conv, ports, hint)
     if event.kind == "choice":
         stale = event.turn is not None and event.turn != turn
         if stale or event.value not in offered(conv, ports):

@@ -38,7 +38,7 @@ def _too_late(booking: BookingInfo, ports: IntakePorts) -> bool:
     return ports.now() >= booking.starts_at - cutoff
 
 
-def open_my_booking(conv: Conversation, ports: IntakePorts) -> Move:
+def open_my_booking(conv: Conversation, ports: IntakePorts, *, note: str = "") -> Move:
     """Show the user's next booking (the /mybooking command), or say there is none."""
     bookings = ports.active_bookings()
     if not bookings:
@@ -46,7 +46,7 @@ def open_my_booking(conv: Conversation, ports: IntakePorts) -> Move:
     if "managing" not in conv.data:  # remember where to go back to, once
         conv.data["manage_return_to"] = conv.state
     conv.data["managing"] = bookings[0].reference
-    return move("manage")
+    return move("manage", *([say(note)] if note else []))
 
 
 def prompt_manage(conv: Conversation, ports: IntakePorts) -> list[Reply]:

@@ -62,12 +62,13 @@ def prompt_page(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """Show one article of the full terms with paging choices."""
     doc = terms(_lang(conv))
     page = conv.data.get("terms_page", 0)
-    choices = []
-    if page + 1 < len(doc.sections):
-        choices.append(choice("page:next", "terms.choice.next"))
-    if page > 0:
-        choices.append(choice("page:previous", "terms.choice.previous"))
-    choices += [_AGREE, _DECLINE]
+    # The same options, in the same order, on every page: numbers never shift under a reader.
+    choices = [
+        choice("page:next", "terms.choice.next"),
+        choice("page:previous", "terms.choice.previous"),
+        _AGREE,
+        _DECLINE,
+    ]
     body = Msg("terms.page", {"number": page + 1, "total": len(doc.sections)})
     return [Reply(body, tuple(choices), document=Document("terms", page))]
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.service import conversation, office_actions
+from bot.service import conversation, office_actions, typed_answers
 from bot.service.conversation import Scope
 from bot.service.effects import Actor, Applying, ServiceStopped, apply_all
 from bot.service.offers import offer_places
@@ -167,7 +167,7 @@ def _step_and_apply(
         row.channel, row.user_ref, row.pseudonym, conversation.jobseeker_key(scope, conv)
     )
     ports = conversation.ports_for(scope, row, actor.jobseeker_key)
-    outcome = step(conv, event, ports)
+    outcome = step(conv, typed_answers.resolve(conv, event), ports)
     try:
         freed = _apply(scope, ports, actor, outcome)
     except REFUSALS as refused:

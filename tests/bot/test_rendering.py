@@ -37,8 +37,8 @@ TERMS_PAGE = {
     "en": "Terms of Use (1 of 15) — reference translation; the Japanese original prevails.",
 }
 TERMS_CHOICES = {
-    "ja": ["次の条へ", "同意する", "同意しない"],
-    "en": ["Next article", "I agree", "I do not agree"],
+    "ja": ["次の条へ", "前の条へ", "同意する", "同意しない"],
+    "en": ["Next article", "Previous article", "I agree", "I do not agree"],
 }
 DAYS = {
     "ja": [
@@ -145,15 +145,15 @@ def test_the_language_question_shows_every_language_before_one_is_chosen(sqlite_
     )
 
 
-def test_the_language_question_puts_the_users_language_first(sqlite_app: App):
+def test_the_language_question_keeps_its_order_after_a_language_was_chosen(sqlite_app: App):
     chat = ChatClient(sqlite_app).send("/start")
     chat.click("language.native.en")
     chat.send("/language")
     assert render_payload(last_payload(chat)) == RenderedMessage(
         language="en",
         turn=2,  # a new question: the buttons of the one before are stale
-        blocks=(f"{LANGUAGE_ASK['en']}\n{LANGUAGE_ASK['ja']}",),
-        choices=LANGUAGE_CHOICES[::-1],
+        blocks=(f"{LANGUAGE_ASK['ja']}\n{LANGUAGE_ASK['en']}",),
+        choices=LANGUAGE_CHOICES,  # the same order as before: people pick by position
         documents=(),
     )
 
@@ -171,7 +171,9 @@ def test_a_terms_page_is_its_heading_then_one_block_per_article(sqlite_app: App,
         choices=tuple(
             RenderedChoice(id=choice_id, label=label, short_label=label)
             for choice_id, label in zip(
-                ["page:next", "terms:agree", "terms:decline"], TERMS_CHOICES[lang], strict=True
+                ["page:next", "page:previous", "terms:agree", "terms:decline"],
+                TERMS_CHOICES[lang],
+                strict=True,
             )
         ),
         documents=(),

@@ -25,6 +25,7 @@ from bot.slack.app import build_slack_app, make_client
 from bot.slack.sender import SlackSender
 from bot.web import create_web_app
 from flows.intake import State
+from storage import offices
 from storage.models import AuditEntry, Booking, OutboxMessage, Reminder, Suspension
 from tests.chat_client import ChatClient
 from tests.conftest import TEST_KEY
@@ -289,9 +290,14 @@ async def test_stop_service_refuses_the_next_booking_and_drops_reminders(slack_a
     chat._collect()
     assert chat.ids == ["service.stopped"]
     chat.send("/restart")
+    chat.click("language.native.ja")  # starting again with a booking shows it first
+    assert chat.ids[:2] == ["mybooking.already_booked", "mybooking.summary"]
+    with slack_app.db.transaction() as s:  # were a second booking allowed...
+        offices.update_office(s, offices.get_office(s, "shinagawa"), "max_active_bookings", "2")
+    chat.send("/restart")
     walk_to(chat, "ja", State.ASKING_NOTE)
     chat.click("accommodation.note.skip")
-    assert chat.ids == ["service.stopped"]  # future bookings are refused politely
+    assert chat.ids == ["service.stopped"]  # ...future bookings are refused politely
     with slack_app.db.transaction() as s:
         [booking] = s.scalars(select(Booking).where(Booking.status == "booked")).all()
     clock.now = booking.starts_at - timedelta(minutes=30)

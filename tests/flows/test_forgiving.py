@@ -1,0 +1,89 @@
+"""The conversation forgives: an option's own words pick it, the first screen explains what
+it did not understand, the terms pages keep their numbering, the language menu keeps its
+order, and someone who starts again with a booking is shown it. In ja and en."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows.intake import State
+from tests.chat_client import ChatClient
+from tests.flows.test_transcripts import start, verify_dialog, walk_to
+
+LANGS = ["ja", "en"]
+AGREE = {"ja": " 同意する ", "en": "I AGREE"}  # spaces and case do not matter
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_typing_an_options_words_picks_it(sqlite_app, lang):
+    chat = ChatClient(sqlite_app)
+    chat.send("/start")
+    chat.send("English" if lang == "en" else "日本語")
+    assert chat.ids == ["terms.summary"] and chat.language == lang
+    chat.send(AGREE[lang])
+    assert chat.ids == ["terms.agreed", "meeting_app.ask"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_typed_day_or_time_picks_it(sqlite_app, lang):
+    chat = walk_to(ChatClient(sqlite_app), lang, State.CHOOSING_DAY)
+    chat.send("11月25日" if lang == "ja" else "Nov 25")
+    assert chat.ids[0] == "booking.time.ask"
+    chat.send("10:00")
+    assert chat.ids[0] == "booking.confirm.ask"
+    assert "10:00" in chat.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_words_that_could_mean_two_options_are_not_guessed(sqlite_app, lang):
+    chat = walk_to(ChatClient(sqlite_app), lang, State.CHOOSING_DAY)
+    chat.send("11月" if lang == "ja" else "Nov")  # every day offered is in November
+    assert chat.ids == ["common.hint.choose", "booking.day.ask"]
+
+
+def test_the_first_screen_says_what_it_did_not_understand(sqlite_app):
+    chat = ChatClient(sqlite_app)
+    chat.send("hello")
+    assert chat.ids == ["common.welcome", "language.ask"]
+    chat.send("français")
+    assert chat.ids == ["common.hint.choose", "language.ask"]
+    assert "type its number or its words" in chat.text and "番号か言葉" in chat.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_terms_pages_keep_their_numbering(sqlite_app, lang):
+    chat = ChatClient(sqlite_app)
+    verify_dialog(chat, start(lang))
+    chat.click("terms.choice.read")
+    pages = []
+    for _ in range(20):
+        pages.append(chat.choice_labels)
+        chat.send("1")  # always "next"
+    assert all(labels == pages[0] for labels in pages)
+    assert pages[0] == [
+        "terms.choice.next",
+        "terms.choice.previous",
+        "terms.choice.agree",
+        "terms.choice.decline",
+    ]
+
+
+def test_the_language_menu_keeps_its_order(sqlite_app):
+    chat = ChatClient(sqlite_app)
+    verify_dialog(chat, start("en"))
+    chat.send("/language")
+    assert chat.choice_ids == ["lang:ja", "lang:en"]
+    chat.send("/restart")
+    assert chat.choice_ids == ["lang:ja", "lang:en"]
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_starting_again_with_a_booking_shows_it(sqlite_app, lang):
+    chat = ChatClient(sqlite_app)
+    chat.walk(lang)  # booked
+    chat.click("booked.choice.new")
+    assert chat.ids[:2] == ["mybooking.already_booked", "mybooking.summary"]
+    chat.send("/restart")
+    chat.click(f"language.native.{lang}")
+    assert chat.ids[:2] == ["mybooking.already_booked", "mybooking.summary"]
+    assert "mybooking.choice.cancel" in chat.choice_labels
