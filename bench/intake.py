@@ -57,7 +57,7 @@ def run_user(
         offered = [c.id for r in replies for c in r.choices]
         if state == State.ASKING_JOBSEEKER_NUMBER:  # each simulated jobseeker is another person
             event: Event | None = Event("text", f"13010-{number:08d}")
-        elif state == State.CHOOSING_ACCOMMODATION:
+        elif state == State.CHOOSING_ACCOMMODATION and "acc:interpreter" in offered:
             event = Event("text", str(offered.index("acc:interpreter") + 1))
         elif state in (State.CHOOSING_DAY, State.CHOOSING_TIME):
             picks = [c for c in offered if not c.startswith(("times:", "days:"))]

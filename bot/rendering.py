@@ -74,7 +74,8 @@ class Renderer:
         if isinstance(value, Msg):
             return self.msg(value)
         if isinstance(value, Lines):
-            return "\n".join(self.param(item) for item in value.items)
+            separator = self.text("common.list_separator") if value.inline else "\n"
+            return separator.join(self.param(item) for item in value.items)
         if isinstance(value, Time):
             return format_time(value.at.astimezone(self.tz), "HH:mm", locale=self.locale)
         if isinstance(value, datetime):

@@ -7,18 +7,43 @@ or the relationship is kept, and only counselors see it.
 from __future__ import annotations
 
 from flows.dialog import Move, StoredAnswer, again, ask, choice, move
-from flows.model import Conversation, Event, IntakePorts, Msg, Param, Reply
+from flows.model import Conversation, Event, IntakePorts, Lines, Msg, Param, Reply
 from flows.text_input import short_answer
 
 ACCOMMODATIONS = ("none", "interpreter", "sign_language", "assistant")
+KINDS = ACCOMMODATIONS[1:]
+"""Who may attend with the jobseeker; more than one may (an interpreter and an assistant)."""
 SHORT_ANSWER_MAX = 40
 NOTE_MAX = 200
 
 
+_NEEDS = {"interpreter": ("language",), "sign_language": (), "assistant": ("relationship",)}
+
+
+def _kinds(value: object) -> list[str]:
+    """Return the requested kinds of a stored answer (also the older one-kind form)."""
+    if not isinstance(value, dict):
+        return []
+    if "kinds" in value:
+        return [k for k in value["kinds"] if k in KINDS]
+    kind = value.get("kind")
+    return [kind] if kind in KINDS else []
+
+
 def _accommodation_shown(value: object) -> Param:
-    acc = value if isinstance(value, dict) else {"kind": "none"}
-    details = {k: str(v) for k, v in acc.items() if k != "kind"}
-    return Msg(f"accommodation.summary.{acc.get('kind', 'none')}", dict(details))
+    acc = value if isinstance(value, dict) else {}
+    kinds = _kinds(acc)
+    if not kinds:
+        return Msg("accommodation.summary.none")
+    details = {k: str(v) for k, v in acc.items() if k in ("language", "relationship")}
+    items = tuple(
+        Msg(
+            f"accommodation.summary.{kind}",
+            {k: v for k, v in details.items() if k in _NEEDS[kind]},
+        )
+        for kind in kinds
+    )
+    return Lines(items, inline=True)
 
 
 def _note_shown(note: object) -> Param:
@@ -30,29 +55,44 @@ NOTE = StoredAnswer("note", "answer.note", _note_shown)
 
 
 def prompt_accommodation(conv: Conversation, ports: IntakePorts) -> list[Reply]:
-    """Ask whether an interpreter or an assistant will attend (art. 12(3))."""
+    """Ask who will attend besides the user (art. 12(3)); more than one may be added."""
+    chosen = _kinds(conv.data.get("accommodation"))
+    more = [
+        choice(f"acc:{kind}", f"accommodation.kind.{kind}") for kind in KINDS if kind not in chosen
+    ]
+    if not chosen:
+        return [ask("accommodation.ask", *more, choice("acc:done", "accommodation.kind.none"))]
     return [
         ask(
-            "accommodation.ask",
-            *(choice(f"acc:{kind}", f"accommodation.kind.{kind}") for kind in ACCOMMODATIONS),
+            "accommodation.ask_more",
+            *more,
+            choice("acc:done", "accommodation.choice.done"),
+            chosen=_accommodation_shown(conv.data.get("accommodation")),
         )
     ]
 
 
 def answer_accommodation(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
-    """Remember the kind; ask the detail it needs."""
+    """Add a kind and ask the detail it needs, or finish the list."""
     kind = event.value.split(":", 1)[1]
-    conv.data["accommodation"] = {"kind": kind}
+    acc = conv.data.get("accommodation")
+    if not isinstance(acc, dict) or "kinds" not in acc:
+        acc = {"kinds": _kinds(acc)}
+        conv.data["accommodation"] = acc
+    if kind == "done":
+        return move("chosen")
+    if kind not in acc["kinds"]:
+        acc["kinds"].append(kind)
     if kind in ("interpreter", "assistant"):
         return move(kind)
-    return move("chosen")
+    return move("added")
 
 
 def _detail(conv: Conversation, event: Event, key: str) -> Move:
     text = short_answer(event.value, max_chars=SHORT_ANSWER_MAX)
     if text is None:
         return again("common.hint.too_long", max=SHORT_ANSWER_MAX)
-    conv.data.setdefault("accommodation", {"kind": "none"})[key] = text
+    conv.data.setdefault("accommodation", {"kinds": []})[key] = text
     return move("given")
 
 

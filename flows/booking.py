@@ -150,6 +150,7 @@ def prompt_confirm(conv: Conversation, ports: IntakePorts, *, stored: Stored) ->
         ask(
             "booking.confirm.ask",
             choice("book:confirm", "booking.choice.confirm"),
+            choice("book:change", "booking.choice.change_answer"),
             choice("book:other", "booking.choice.other_time"),
             at=datetime.fromisoformat(hold["starts_at"]),
             until=Time(datetime.fromisoformat(hold["expires_at"])),
@@ -164,6 +165,8 @@ def answer_confirm(
     """Book the held slot, or release it and choose another time."""
     if event.value == "book:other":
         return move("other_time", effects=release(conv))
+    if event.value == "book:change":
+        return move("change")
     if not (declaration_complete(conv.data) and conditions_met(conv.data)):
         conv.data["env_index"] = 0  # a booking needs every item and condition (art. 5, 12)
         return move("incomplete", effects=release(conv))
@@ -204,6 +207,29 @@ def answer_confirm(
     if replaces:
         notes.append(say("mybooking.rescheduled", old=replaces))
     return Move("booked", (*notes, booked), (effect,), asked=True)
+
+
+def prompt_change(conv: Conversation, ports: IntakePorts, *, stored: Stored) -> list[Reply]:
+    """Ask which answer to change (the held place stays held meanwhile)."""
+    return [
+        ask(
+            "booking.change.ask",
+            *(choice(f"change:{answer.key}", answer.label) for answer in stored()),
+            choice("change:none", "booking.choice.keep_answers"),
+        )
+    ]
+
+
+def answer_change(
+    conv: Conversation, event: Event, ports: IntakePorts, *, asked_at: Callable[[str], str]
+) -> Move:
+    """Go to the question of the chosen answer; the machine brings the user back here."""
+    key = event.value.split(":", 1)[1]
+    if key == "none":
+        return move("keep", refresh=False)
+    conv.data["changing"] = key
+    conv.data.pop(key, None)  # asked afresh, as the first time
+    return move("change", back_to=asked_at(key))
 
 
 def hold_lapsed(conv: Conversation, ports: IntakePorts) -> bool:

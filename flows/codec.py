@@ -15,7 +15,7 @@ def _param_to_json(value: Param) -> Any:
             "params": {k: _param_to_json(v) for k, v in value.params.items()},
         }
     if isinstance(value, Lines):
-        return {"$lines": [_param_to_json(item) for item in value.items]}
+        return {"$lines": [_param_to_json(item) for item in value.items], "inline": value.inline}
     if isinstance(value, Time):
         return {"$time": value.at.isoformat()}
     if isinstance(value, datetime):
@@ -30,7 +30,8 @@ def _param_from_json(value: Any) -> Param:
         if "$msg" in value:
             return Msg(value["$msg"], {k: _param_from_json(v) for k, v in value["params"].items()})
         if "$lines" in value:
-            return Lines(tuple(_param_from_json(item) for item in value["$lines"]))  # type: ignore[misc]
+            items = tuple(_param_from_json(item) for item in value["$lines"])
+            return Lines(items, inline=bool(value.get("inline")))  # type: ignore[arg-type]
         if "$time" in value:
             return Time(datetime.fromisoformat(value["$time"]))
         if "$datetime" in value:

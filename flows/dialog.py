@@ -91,6 +91,7 @@ class StateSpec:
     stores: tuple[StoredAnswer, ...] = ()
     script: Scripted | None = None
     holds_slot: bool = False  # the state keeps a held place while it waits
+    follow_up: bool = False  # asks a detail of the answer before it (kept when changing it)
     doc: str = field(default="", compare=False)
 
 

@@ -60,6 +60,7 @@ class State(StrEnum):
     BOOKING_CANCELLED = "booking_cancelled"
     WAITLISTED = "waitlisted"
     SERVICE_STOPPED = "service_stopped"
+    CHOOSING_ANSWER_TO_CHANGE = "choosing_answer_to_change"
 
 
 S = State
@@ -70,6 +71,11 @@ SCRIPTED_JOBSEEKER_NUMBER = "13010-12345678"
 def stored_answers() -> tuple[StoredAnswer, ...]:
     """Return every answer the intake keeps for a booking, in the order it asks them."""
     return tuple(answer for spec in SPECS for answer in spec.stores)
+
+
+def asked_at(key: str) -> str:
+    """Return the state that asks the stored answer `key`."""
+    return next(spec.state for spec in SPECS if any(a.key == key for a in spec.stores))
 
 
 def answers_summary(details: dict[str, Any]) -> Lines:
@@ -138,6 +144,7 @@ SPECS: tuple[StateSpec, ...] = (
         answer=eligibility.answer_not_registered,
         outcomes={"registered": S.ASKING_REGISTRATION},
         script=Scripted(choice="registered:now"),
+        follow_up=True,
     ),
     StateSpec(
         S.ASKING_JOBSEEKER_NUMBER,
@@ -216,26 +223,29 @@ SPECS: tuple[StateSpec, ...] = (
         outcomes={
             "interpreter": S.ASKING_INTERPRETER_LANGUAGE,
             "assistant": S.ASKING_ASSISTANT_RELATIONSHIP,
+            "added": S.CHOOSING_ACCOMMODATION,
             "chosen": S.ASKING_NOTE,
         },
         stores=(accommodations.ACCOMMODATION,),
-        script=Scripted(choice="acc:none"),
+        script=Scripted(choice="acc:done"),
     ),
     StateSpec(
         S.ASKING_INTERPRETER_LANGUAGE,
         prompt=accommodations.prompt_interpreter,
         answer=accommodations.answer_interpreter,
-        outcomes={"given": S.ASKING_NOTE},
+        outcomes={"given": S.CHOOSING_ACCOMMODATION},
         accepts_text=True,
         script=Scripted(text="English"),
+        follow_up=True,
     ),
     StateSpec(
         S.ASKING_ASSISTANT_RELATIONSHIP,
         prompt=accommodations.prompt_assistant,
         answer=accommodations.answer_assistant,
-        outcomes={"given": S.ASKING_NOTE},
+        outcomes={"given": S.CHOOSING_ACCOMMODATION},
         accepts_text=True,
         script=Scripted(text="parent"),
+        follow_up=True,
     ),
     StateSpec(
         S.ASKING_NOTE,
@@ -281,6 +291,7 @@ SPECS: tuple[StateSpec, ...] = (
         react=booking.react_refused_or_taken,
         outcomes={
             "booked": S.BOOKED,
+            "change": S.CHOOSING_ANSWER_TO_CHANGE,
             "other_time": S.CHOOSING_DAY,
             "incomplete": S.CHECKING_ENVIRONMENT,
             "taken": S.CHOOSING_TIME,
@@ -289,6 +300,12 @@ SPECS: tuple[StateSpec, ...] = (
         },
         script=Scripted(choice="book:confirm"),
         holds_slot=True,
+    ),
+    StateSpec(
+        S.CHOOSING_ANSWER_TO_CHANGE,
+        prompt=partial(booking.prompt_change, stored=stored_answers),
+        answer=partial(booking.answer_change, asked_at=asked_at),
+        outcomes={"change": PREVIOUS, "keep": S.CONFIRMING_BOOKING},
     ),
     StateSpec(
         S.BOOKED,

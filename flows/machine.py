@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from flows import booking, languages, my_booking
 from flows.codec import msg_to_json
 from flows.dialog import PREVIOUS, STAY, Move, React, StateSpec, say
-from flows.intake import INITIAL, SPECS, TABLE, State
+from flows.intake import INITIAL, SPECS, TABLE, State, asked_at
 from flows.model import (
     CancelledByOffice,
     Conversation,
@@ -156,6 +156,9 @@ def _follow(spec: StateSpec, conv: Conversation, move: Move, ports: IntakePorts)
     target = spec.outcomes[move.outcome]
     if target == PREVIOUS:
         target = move.back_to if move.back_to in TABLE else _fallback(conv)
+    if "changing" in conv.data and not _still_changing(conv, target):
+        conv.data.pop("changing")  # the changed answer is complete: back to the confirmation
+        target = State.CONFIRMING_BOOKING if "hold" in conv.data else State.CHOOSING_DAY
     return _enter(
         conv,
         target,
@@ -165,6 +168,13 @@ def _follow(spec: StateSpec, conv: Conversation, move: Move, ports: IntakePorts)
         refresh=move.refresh,
         asked=move.asked,
     )
+
+
+def _still_changing(conv: Conversation, target: str) -> bool:
+    """Return True while the user is still answering the question they chose to change."""
+    if conv.state == State.CHOOSING_ANSWER_TO_CHANGE:
+        return True
+    return target == asked_at(conv.data["changing"]) or TABLE[State(target)].follow_up
 
 
 def _release_hold(conv: Conversation) -> list[Effect]:

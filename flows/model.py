@@ -30,9 +30,11 @@ class Msg:
 
 @dataclass(frozen=True)
 class Lines:
-    """Several messages shown one per line (e.g. the answers of a summary)."""
+    """Several messages shown one per line (e.g. the answers of a summary), or `inline` as
+    one list in a sentence (the language's own separator)."""
 
     items: tuple[Msg, ...]
+    inline: bool = False
 
 
 @dataclass(frozen=True)

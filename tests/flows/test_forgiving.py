@@ -87,3 +87,28 @@ def test_starting_again_with_a_booking_shows_it(sqlite_app, lang):
     chat.click(f"language.native.{lang}")
     assert chat.ids[:2] == ["mybooking.already_booked", "mybooking.summary"]
     assert "mybooking.choice.cancel" in chat.choice_labels
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_answer_can_be_changed_at_the_confirmation(sqlite_app, lang):
+    chat = walk_to(ChatClient(sqlite_app), lang, State.CONFIRMING_BOOKING)
+    held = chat.text.splitlines()[2]  # the date and time line
+    verify_dialog(
+        chat,
+        [
+            ("click:booking.choice.change_answer", "booking.change.ask"),
+            ("click:answer.note", "accommodation.note.ask"),
+            ("車椅子を使います / I use a wheelchair", "booking.confirm.ask"),
+            ("click:booking.choice.change_answer", "booking.change.ask"),
+            ("click:answer.accommodation", "accommodation.ask"),
+            ("click:accommodation.kind.interpreter", "accommodation.interpreter.ask"),
+            ("Tiếng Việt", "accommodation.ask_more"),
+            ("click:accommodation.choice.done", "booking.confirm.ask"),
+            ("click:booking.choice.change_answer", "booking.change.ask"),
+            ("click:booking.choice.keep_answers", "booking.confirm.ask"),
+        ],
+    )
+    assert held in chat.text  # the same place, still held
+    assert "車椅子を使います / I use a wheelchair" in chat.text and "Tiếng Việt" in chat.text
+    chat.click("booking.choice.confirm")
+    assert "booking.booked" in chat.ids

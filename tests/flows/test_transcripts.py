@@ -191,7 +191,8 @@ def test_interpreter_request_reaches_the_counselor(sqlite_app, lang, capsys):
         [
             ("click:accommodation.kind.interpreter", "accommodation.interpreter.ask"),
             ("x" * 41, "common.hint.too_long"),
-            ("ベトナム語 Vietnamese", "accommodation.note.ask"),
+            ("ベトナム語 Vietnamese", "accommodation.ask_more"),
+            ("click:accommodation.choice.done", "accommodation.note.ask"),
             ("車椅子を使います", "booking.day.ask"),
         ],
     )
@@ -226,10 +227,37 @@ def test_sign_language_and_assistant_requests(sqlite_app, lang):
         chat,
         [
             ("click:accommodation.kind.assistant", "accommodation.assistant.ask"),
-            ("母 / mother", "accommodation.note.ask"),
+            ("母 / mother", "accommodation.ask_more"),
+            ("click:accommodation.choice.done", "accommodation.note.ask"),
             ("click:accommodation.note.skip", "booking.day.ask"),
         ],
     )
     chat.press(chat.choice_ids[0])
     chat.press(chat.choice_ids[0])
     assert "母 / mother" in chat.text
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_an_interpreter_and_an_assistant_both_reach_the_counselor(sqlite_app, lang):
+    chat = ChatClient(sqlite_app)
+    walk_to(chat, lang, State.CHOOSING_ACCOMMODATION)
+    verify_dialog(
+        chat,
+        [
+            ("click:accommodation.kind.interpreter", "accommodation.interpreter.ask"),
+            ("ベトナム語 Vietnamese", "accommodation.ask_more"),
+            ("click:accommodation.kind.assistant", "accommodation.assistant.ask"),
+            ("母 / mother", "accommodation.ask_more"),
+            ("click:accommodation.choice.done", "accommodation.note.ask"),
+            ("click:accommodation.note.skip", "booking.day.ask"),
+        ],
+    )
+    chat.press(chat.choice_ids[0])
+    chat.press(chat.choice_ids[0])
+    assert "ベトナム語 Vietnamese" in chat.text and "母 / mother" in chat.text
+    chat.click("booking.choice.confirm")
+    out = io.StringIO()
+    counselors.deliver(
+        sqlite_app.db, sqlite_app.vault, language="ja", out=out, now=sqlite_app.clock
+    )
+    assert "通訳者（ベトナム語 Vietnamese）、介助者・付き添い（母 / mother）" in out.getvalue()

@@ -32,7 +32,8 @@ def test_booking_end_to_end_and_personal_data_is_sealed(app):
     verify_dialog(
         chat,
         [
-            ("click:accommodation.kind.sign_language", "accommodation.note.ask"),
+            ("click:accommodation.kind.sign_language", "accommodation.ask_more"),
+            ("click:accommodation.choice.done", "accommodation.note.ask"),
             ("click:accommodation.note.skip", "booking.day.ask"),
         ],
     )

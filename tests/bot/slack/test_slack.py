@@ -127,7 +127,8 @@ def book_with_interpreter(app, lang="en") -> ChatClient:  # type: ignore[no-unty
         chat,
         [
             ("click:accommodation.kind.interpreter", "accommodation.interpreter.ask"),
-            ("Tiếng Việt", "accommodation.note.ask"),
+            ("Tiếng Việt", "accommodation.ask_more"),
+            ("click:accommodation.choice.done", "accommodation.note.ask"),
             ("click:accommodation.note.skip", "booking.day.ask"),
         ],
     )
