@@ -49,9 +49,9 @@ class StoredIntakePorts:
 
     @property
     def calendar(self) -> OfficeCalendar:
-        """Return the office calendar (read once per event)."""
+        """Return the office calendar from now on (read once per event)."""
         if self._calendar is None:
-            self._calendar = offices.calendar(self._session, self._office)
+            self._calendar = offices.calendar_ahead(self._session, self._office, self._now)
         return self._calendar
 
     def _free_slots(self) -> list[tuple[datetime, int]]:
