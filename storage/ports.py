@@ -64,11 +64,14 @@ class StoredIntakePorts:
     def open_days(self, *, limit: int) -> list[date]:
         """Return the next office-local days with a free place."""
         days: list[date] = []
+        tz = self.calendar.tz
         for at, _ in self._free_slots():
-            day = at.astimezone(self.calendar.tz).date()
+            day = at.astimezone(tz).date()
             if day not in days:
+                if len(days) == limit:
+                    break
                 days.append(day)
-        return days[:limit]
+        return days
 
     def free_times(self, day: date) -> list[datetime]:
         """Return the free slot starts of one office-local day."""
