@@ -250,8 +250,11 @@ def seed(url: str, key: str, data_dir: str, now: datetime, size: int) -> None:
     ):
         with app.db.transaction() as s:
             s.execute(insert(ProcessedEvent), chunk)
-    with app.db.engine.connect() as conn:  # statistics as the worker (or autovacuum) keeps them
-        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+    # Statistics as the worker (SQLite) or autovacuum (PostgreSQL) keeps them, and nothing
+    # left for autovacuum to do while the measuring runs.
+    with app.db.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn.exec_driver_sql("ANALYZE" if app.db.is_sqlite else "VACUUM ANALYZE")
     app.db.dispose()
 
 
