@@ -115,6 +115,7 @@ def free_slots(
                 Slot.office_id == office.id,
                 Slot.starts_at >= candidates[0][0],
                 Slot.starts_at <= candidates[-1][0],
+                Slot.taken > 0,
             )
         ).all()
     )

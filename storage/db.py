@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -70,3 +70,14 @@ class Database:
 def changed(result: Result[Any]) -> int:
     """Return how many rows an UPDATE or DELETE changed (its cursor's rowcount)."""
     return cast(CursorResult[Any], result).rowcount
+
+
+def refresh_statistics(session: Session) -> None:
+    """Bring the query planner's statistics up to date where the backend needs to be asked.
+
+    SQLite gathers none by itself: a sampled ANALYZE (`analysis_limit`) takes milliseconds
+    on large tables. PostgreSQL's autovacuum keeps them current already.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("PRAGMA analysis_limit=1000"))
+        session.execute(text("ANALYZE"))

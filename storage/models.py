@@ -87,10 +87,14 @@ class CalendarRule(Base):
     """An operator's exception to the weekly hours: a closure, an extra opening, places."""
 
     __tablename__ = "calendar_rules"
-    __table_args__ = (CheckConstraint("kind IN ('closed', 'open', 'places')", name="kind"),)
+    __table_args__ = (
+        CheckConstraint("kind IN ('closed', 'open', 'places')", name="kind"),
+        # Listing reads only the rules of the days ahead, never the years of past rules.
+        Index("ix_calendar_rules_office_id_day", "office_id", "day"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), index=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
     day: Mapped[date] = mapped_column(Date)
     kind: Mapped[str] = mapped_column(String(10))
     start: Mapped[time | None] = mapped_column(Time)
@@ -124,7 +128,11 @@ class Conversation(Base):
     """Where one user of one channel stands in the intake; `data` is sealed."""
 
     __tablename__ = "conversations"
-    __table_args__ = (UniqueConstraint("channel", "user_ref"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "user_ref"),
+        # Retention: led by the time, so the plan holds with one office (statistics or not).
+        Index("ix_conversations_updated_at_office_id", "updated_at", "office_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
@@ -169,6 +177,24 @@ class Booking(Base):
             "status IN ('held', 'booked', 'released', 'cancelled', 'no_show')", name="status"
         ),
         Index("ix_bookings_status_hold_expires_at", "status", "hold_expires_at"),
+        # One index per hot query, each led by what the query matches exactly, so no plan
+        # depends on statistics to avoid a scan of the whole history:
+        # a jobseeker's active bookings (by pseudonym, or by jobseeker number) ...
+        Index("ix_bookings_pseudonym_status_starts_at", "pseudonym", "status", "starts_at"),
+        Index(
+            "ix_bookings_jobseeker_key_status_starts_at", "jobseeker_key", "status", "starts_at"
+        ),
+        # ... a conversation's bookings ahead (retention keeps those conversations) ...
+        Index("ix_bookings_channel_user_ref_starts_at", "channel", "user_ref", "starts_at"),
+        # ... an office's bookings of a day (digest, listings) ...
+        Index("ix_bookings_office_id_starts_at", "office_id", "starts_at"),
+        # ... and the old bookings whose details retention has not removed yet.
+        Index(
+            "ix_bookings_office_id_details_purged_at_starts_at",
+            "office_id",
+            "details_purged_at",
+            "starts_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -183,7 +209,7 @@ class Booking(Base):
     meeting_url: Mapped[str | None] = mapped_column(String(600))
     channel: Mapped[str] = mapped_column(String(20))
     user_ref: Mapped[str] = mapped_column(String(128))
-    pseudonym: Mapped[str] = mapped_column(String(32), index=True)
+    pseudonym: Mapped[str] = mapped_column(String(32))
     language: Mapped[str | None] = mapped_column(String(10))
     details_sealed: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -191,7 +217,7 @@ class Booking(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A keyed hash of the jobseeker number: finds a jobseeker's bookings across channels
     # without storing the number in the clear.
-    jobseeker_key: Mapped[str | None] = mapped_column(String(32), index=True)
+    jobseeker_key: Mapped[str | None] = mapped_column(String(32))
     replaces_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"))
     end_reason: Mapped[str | None] = mapped_column(String(40))
     details_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -225,6 +251,7 @@ class WaitlistEntry(Base):
     __table_args__ = (
         CheckConstraint("status IN ('waiting', 'offered', 'done')", name="status"),
         Index("ix_waitlist_office_id_status", "office_id", "status", "id"),
+        Index("ix_waitlist_office_id_created_at", "office_id", "created_at"),  # retention
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -241,7 +268,10 @@ class OutboxMessage(Base):
     """A message to deliver after commit: replies to a user, or a counselor notification."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_channel", "status", "channel", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_status_channel", "status", "channel", "id"),
+        Index("ix_outbox_created_at", "created_at"),  # retention
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
@@ -319,7 +349,10 @@ class ProcessedEvent(Base):
     """An inbound platform event already applied (Telegram update_id, LINE event id...)."""
 
     __tablename__ = "processed_events"
-    __table_args__ = (UniqueConstraint("channel", "event_key"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "event_key"),
+        Index("ix_processed_events_processed_at", "processed_at"),  # retention
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))

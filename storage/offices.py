@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
 from sqlalchemy import delete, select
@@ -86,11 +86,20 @@ def profile(office: Office) -> OfficeProfile:
     )
 
 
-def calendar(session: Session, office: Office) -> OfficeCalendar:
-    """Return the office's calendar with its stored rules."""
-    rules = session.scalars(
-        select(CalendarRule).where(CalendarRule.office_id == office.id).order_by(CalendarRule.id)
-    )
+def calendar(session: Session, office: Office, *, from_day: date | None = None) -> OfficeCalendar:
+    """Return the office's calendar with its stored rules.
+
+    With `from_day`, the rules of earlier days are left out: they cannot change a slot from
+    that day on, and an office gathers years of them.
+    """
+    query = select(CalendarRule).where(CalendarRule.office_id == office.id)
+    if from_day is None:
+        query = query.order_by(CalendarRule.id)
+    else:  # in the index's order (a day's rules still apply in the order they were made)
+        query = query.where(CalendarRule.day >= from_day).order_by(
+            CalendarRule.day, CalendarRule.id
+        )
+    rules = session.scalars(query)
     return OfficeCalendar(
         timezone=office.timezone,
         hours=_hours_from_json(office.hours),
@@ -226,3 +235,9 @@ def parse_offsets(raw: str) -> list[int]:
     if any(not 5 <= minutes <= 14 * 1440 for minutes in offsets):
         raise ValueError("each reminder offset must be between 5 minutes and 14 days")
     return offsets
+
+
+def calendar_ahead(session: Session, office: Office, now: datetime) -> OfficeCalendar:
+    """Return the office's calendar for slots from `now` on (the rules of past days left out)."""
+    # A day earlier than today in any time zone: the office's local day may start before UTC's.
+    return calendar(session, office, from_day=(now - timedelta(days=1)).date())

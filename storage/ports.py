@@ -49,9 +49,9 @@ class StoredIntakePorts:
 
     @property
     def calendar(self) -> OfficeCalendar:
-        """Return the office calendar (read once per event)."""
+        """Return the office calendar from now on (read once per event)."""
         if self._calendar is None:
-            self._calendar = offices.calendar(self._session, self._office)
+            self._calendar = offices.calendar_ahead(self._session, self._office, self._now)
         return self._calendar
 
     def _free_slots(self) -> list[tuple[datetime, int]]:
@@ -64,11 +64,14 @@ class StoredIntakePorts:
     def open_days(self, *, limit: int) -> list[date]:
         """Return the next office-local days with a free place."""
         days: list[date] = []
+        tz = self.calendar.tz
         for at, _ in self._free_slots():
-            day = at.astimezone(self.calendar.tz).date()
+            day = at.astimezone(tz).date()
             if day not in days:
+                if len(days) == limit:
+                    break
                 days.append(day)
-        return days[:limit]
+        return days
 
     def free_times(self, day: date) -> list[datetime]:
         """Return the free slot starts of one office-local day."""

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, and_, delete, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import changed
@@ -30,7 +31,7 @@ log = logging.getLogger("madoguchi.retention")
 
 @dataclass
 class Purged:
-    """How much one retention run removed."""
+    """How much one retention run (or one batch of it) removed."""
 
     booking_details: int = 0
     conversations: int = 0
@@ -38,59 +39,88 @@ class Purged:
     waitlist_entries: int = 0
     event_keys: int = 0
 
+    def add(self, other: Purged) -> None:
+        """Count another batch in."""
+        for name in _KINDS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
-def purge(session: Session, office: Office, now: datetime) -> Purged:
-    """Remove personal data older than the office's retention period; return the counts."""
+    def most(self) -> int:
+        """Return the largest count of one kind (a batch below its limit was the last)."""
+        return max(getattr(self, name) for name in _KINDS)
+
+
+_KINDS = ("booking_details", "conversations", "outbox_messages", "waitlist_entries", "event_keys")
+
+
+def _ids(session: Session, query: Select[Any]) -> list[int]:
+    return list(session.scalars(query))
+
+
+def purge(session: Session, office: Office, now: datetime, *, limit: int) -> Purged:
+    """Remove up to `limit` rows of each kind older than the office's retention period.
+
+    Call it again, each time in a new short transaction, until `most()` of the result is
+    below `limit`. Each kind is chosen through an index (the ids first, a batch at a time)
+    and deleted or cleared by id, its conditions checked again so a row changed meanwhile
+    stays.
+    """
     cutoff = now - timedelta(days=office.retention_days)
     purged = Purged()
-    old = session.execute(
-        select(Booking.id, Booking.channel, Booking.user_ref).where(
-            Booking.office_id == office.id,
-            Booking.starts_at < cutoff,
-            Booking.details_purged_at.is_(None),
-            Booking.status.in_(["booked", "cancelled", "released"]),
-        )
-    ).all()
-    if old:
+    old_booking = and_(
+        Booking.office_id == office.id,
+        Booking.details_purged_at.is_(None),
+        Booking.starts_at < cutoff,
+        Booking.status.in_(["booked", "cancelled", "released"]),
+    )
+    ids = _ids(session, select(Booking.id).where(old_booking).limit(limit))
+    if ids:
         purged.booking_details = changed(
             session.execute(
                 update(Booking)
-                .where(Booking.id.in_([row.id for row in old]))
+                .where(Booking.id.in_(ids), old_booking)
                 .values(details_sealed="", meeting_token=None, details_purged_at=now)
             )
         )
     # A conversation goes once it has been idle past the period and has no booking ahead.
-    upcoming = select(Booking.user_ref).where(
+    upcoming = select(Booking.id).where(
         Booking.channel == Conversation.channel,
         Booking.user_ref == Conversation.user_ref,
         Booking.starts_at >= cutoff,
     )
-    purged.conversations = changed(
-        session.execute(
-            delete(Conversation).where(
-                Conversation.office_id == office.id,
-                Conversation.updated_at < cutoff,
-                ~upcoming.exists(),
-            )
+    idle = and_(
+        Conversation.office_id == office.id,
+        Conversation.updated_at < cutoff,
+        ~upcoming.exists(),
+    )
+    ids = _ids(session, select(Conversation.id).where(idle).limit(limit))
+    if ids:
+        purged.conversations = changed(
+            session.execute(delete(Conversation).where(Conversation.id.in_(ids), idle))
         )
-    )
-    purged.outbox_messages = changed(
-        session.execute(
-            delete(OutboxMessage).where(
-                OutboxMessage.status != "pending", OutboxMessage.created_at < cutoff
-            )
+    delivered = and_(OutboxMessage.created_at < cutoff, OutboxMessage.status != "pending")
+    ids = _ids(session, select(OutboxMessage.id).where(delivered).limit(limit))
+    if ids:
+        purged.outbox_messages = changed(
+            session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids), delivered))
         )
-    )
-    purged.waitlist_entries = changed(
-        session.execute(
-            delete(WaitlistEntry).where(
-                WaitlistEntry.office_id == office.id, WaitlistEntry.created_at < cutoff
-            )
+    waited = and_(WaitlistEntry.office_id == office.id, WaitlistEntry.created_at < cutoff)
+    ids = _ids(session, select(WaitlistEntry.id).where(waited).limit(limit))
+    if ids:
+        purged.waitlist_entries = changed(
+            session.execute(delete(WaitlistEntry).where(WaitlistEntry.id.in_(ids), waited))
         )
+    ids = _ids(
+        session, select(ProcessedEvent.id).where(ProcessedEvent.processed_at < cutoff).limit(limit)
     )
-    purged.event_keys = changed(
-        session.execute(delete(ProcessedEvent).where(ProcessedEvent.processed_at < cutoff))
-    )
+    if ids:
+        purged.event_keys = changed(
+            session.execute(delete(ProcessedEvent).where(ProcessedEvent.id.in_(ids)))
+        )
+    return purged
+
+
+def report(office: Office, purged: Purged) -> None:
+    """Log what a whole retention run removed (counts only, never whose)."""
     log.info(
         "retention (%s days): removed %s booking details, %s conversations, %s outbox messages, "
         "%s waitlist entries, %s event keys",
@@ -101,4 +131,3 @@ def purge(session: Session, office: Office, now: datetime) -> Purged:
         purged.waitlist_entries,
         purged.event_keys,
     )
-    return purged

@@ -48,16 +48,26 @@ def leave(session: Session, *, channel: str, user_ref: str) -> None:
     )
 
 
-def waiting(session: Session, office_id: int) -> list[WaitlistEntry]:
-    """Return the users waiting at an office, first come first."""
+def next_waiting(session: Session, office_id: int, *, after_id: int = 0) -> WaitlistEntry | None:
+    """Return the first user waiting at an office after entry `after_id`, locked, or None.
+
+    One entry at a time: a freed place is usually taken by the first one, so the rest of the
+    list is neither loaded nor locked. On PostgreSQL an entry another transaction is offering
+    is skipped.
+    """
     query = (
         select(WaitlistEntry)
-        .where(WaitlistEntry.office_id == office_id, WaitlistEntry.status == "waiting")
+        .where(
+            WaitlistEntry.office_id == office_id,
+            WaitlistEntry.status == "waiting",
+            WaitlistEntry.id > after_id,
+        )
         .order_by(WaitlistEntry.id)
+        .limit(1)
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    return list(session.scalars(query))
+    return session.scalar(query)
 
 
 def mark(session: Session, entry: WaitlistEntry, status: str, now: datetime) -> None:

@@ -26,7 +26,11 @@ def offer_places(scope: Scope, freed: list[datetime], *, skip: tuple[str, str] |
 
 def _offer_place(scope: Scope, starts_at: datetime, *, skip: tuple[str, str] | None) -> None:
     office = scope.office
-    for entry in waitlist.waiting(scope.session, office.id):
+    after_id = 0
+    while (
+        entry := waitlist.next_waiting(scope.session, office.id, after_id=after_id)
+    ) is not None:
+        after_id = entry.id
         if skip == (entry.channel, entry.user_ref):
             continue
         row, conv = conversation.load(scope, entry.channel, entry.user_ref)
@@ -41,7 +45,7 @@ def _offer_place(scope: Scope, starts_at: datetime, *, skip: tuple[str, str] | N
                 bookings.hold(
                     scope.session,
                     office,
-                    offices.calendar(scope.session, office),
+                    offices.calendar_ahead(scope.session, office, scope.now),
                     hold_key=key,
                     starts_at=starts_at,
                     expires_at=expires,
