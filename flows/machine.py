@@ -201,6 +201,8 @@ def _command(conv: Conversation, name: str, ports: IntakePorts) -> Outcome:
             conv.data["return_to"] = conv.state
         return _enter(conv, COMMAND_TARGETS[name], ports, refresh=False)
     if name == "mybooking":
+        if not ports.active_bookings():  # nothing to show: keep what the user was doing
+            return _stay(conv, ports, say("mybooking.none"))
         effects = _release_hold(conv)
         move = my_booking.open_my_booking(conv, ports)
         if move.outcome == STAY:
