@@ -19,7 +19,6 @@ from storage import offices
 from tests.chat_client import ChatClient
 from tests.flows.test_transcripts import walk_to
 
-
 _numbers: dict[str, str] = {}
 
 
