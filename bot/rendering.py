@@ -15,11 +15,17 @@ from importlib import resources
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_skeleton, format_time, get_timezone_name
+from babel.dates import (
+    format_date,
+    format_skeleton,
+    format_time,
+    get_day_names,
+    get_timezone_name,
+)
 from babel.messages.pofile import read_po
 
 from flows import languages
-from flows.model import Lines, Msg, Param, Reply, Time
+from flows.model import Lines, Msg, OpeningHours, Param, Reply, Time
 from flows.terms_document import terms
 
 OFFICE_TZ = ZoneInfo("Asia/Tokyo")
@@ -73,6 +79,8 @@ class Renderer:
         """Format one parameter for this language."""
         if isinstance(value, Msg):
             return self.msg(value)
+        if isinstance(value, OpeningHours):
+            return self.opening_hours(value)
         if isinstance(value, Lines):
             separator = self.text("common.list_separator") if value.inline else "\n"
             return separator.join(self.param(item) for item in value.items)
@@ -85,6 +93,30 @@ class Renderer:
                 return format_skeleton("MMMEd", value, locale=self.locale)
             return format_date(value, "full", locale=self.locale)
         return str(value)
+
+    def opening_hours(self, hours: OpeningHours) -> str:
+        """Spell out weekly hours, consecutive days with the same times as one range."""
+        names = get_day_names("abbreviated", locale=self.locale)
+        groups: list[list[tuple[int, str, str]]] = []
+        for day in sorted(hours.days):
+            last = groups[-1][-1] if groups else None
+            if last and last[0] + 1 == day[0] and last[1:] == day[1:]:
+                groups[-1].append(day)
+            else:
+                groups.append([day])
+        parts = []
+        for group in groups:
+            first, last = group[0], group[-1]
+            times = {"start": first[1], "end": first[2]}
+            if first is last:
+                parts.append(self.text("office.hours.day", day=names[first[0]], **times))
+            else:
+                parts.append(
+                    self.text(
+                        "office.hours.days", first=names[first[0]], last=names[last[0]], **times
+                    )
+                )
+        return self.text("common.list_separator").join(parts)
 
     def when(self, at: datetime) -> str:
         """Spell out a date and time with the time zone, e.g. for a booking."""

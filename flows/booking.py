@@ -31,6 +31,7 @@ from flows.model import (
     Time,
 )
 from flows.my_booking import open_my_booking
+from flows.office_contact import contact
 
 DAYS_OFFERED = 10
 ALTERNATIVES_OFFERED = 4
@@ -49,7 +50,13 @@ def enter_day(conv: Conversation, ports: IntakePorts) -> None:
 def prompt_day(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """Ask for a day among those with free places; offer the waitlist when all are full."""
     if conv.data.get("service_stopped"):
-        return [ask("service.stopped", choice("limit:manage", "booking.choice.manage"))]
+        return [
+            ask(
+                "service.stopped",
+                choice("limit:manage", "booking.choice.manage"),
+                contact=contact(ports.office()),
+            )
+        ]
     if conv.data.get("limit_reached"):
         return [ask("booking.limit_reached", choice("limit:manage", "booking.choice.manage"))]
     days = [date.fromisoformat(d) for d in conv.data.get("offered_days", [])]
@@ -59,6 +66,7 @@ def prompt_day(conv: Conversation, ports: IntakePorts) -> list[Reply]:
                 "booking.day.none",
                 choice("days:again", "booking.choice.check_again"),
                 choice("days:waitlist", "booking.choice.waitlist"),
+                contact=contact(ports.office()),
             )
         ]
     return [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flows.model import Choice, Document, Lines, Msg, Param, Reply, Time
+from flows.model import Choice, Document, Lines, Msg, OpeningHours, Param, Reply, Time
 
 
 def _param_to_json(value: Param) -> Any:
@@ -14,6 +14,8 @@ def _param_to_json(value: Param) -> Any:
             "$msg": value.id,
             "params": {k: _param_to_json(v) for k, v in value.params.items()},
         }
+    if isinstance(value, OpeningHours):
+        return {"$hours": [list(day) for day in value.days]}
     if isinstance(value, Lines):
         return {"$lines": [_param_to_json(item) for item in value.items], "inline": value.inline}
     if isinstance(value, Time):
@@ -29,6 +31,8 @@ def _param_from_json(value: Any) -> Param:
     if isinstance(value, dict):
         if "$msg" in value:
             return Msg(value["$msg"], {k: _param_from_json(v) for k, v in value["params"].items()})
+        if "$hours" in value:
+            return OpeningHours(tuple((int(d), str(a), str(b)) for d, a, b in value["$hours"]))
         if "$lines" in value:
             items = tuple(_param_from_json(item) for item in value["$lines"])
             return Lines(items, inline=bool(value.get("inline")))  # type: ignore[arg-type]

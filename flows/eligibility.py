@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flows.dialog import Move, StoredAnswer, again, ask, choice, move, say
 from flows.model import Conversation, Event, IntakePorts, Msg, Param, Reply
+from flows.office_contact import contact
 from flows.text_input import mask_jobseeker_number, normalize_jobseeker_number
 
 
@@ -102,6 +103,7 @@ def prompt_no_device(conv: Conversation, ports: IntakePorts) -> list[Reply]:
             "eligibility.no_device.explain",
             choice("device_ready:yes", "eligibility.no_device.now_have"),
             meeting_app=ports.office().meeting_app,
+            contact=contact(ports.office()),
         )
     ]
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, Protocol, TypeAlias
 
-Param: TypeAlias = "str | int | date | datetime | Msg | Time | Lines"
+Param: TypeAlias = "str | int | date | datetime | Msg | Time | Lines | OpeningHours"
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,13 @@ class Msg:
 
     id: str
     params: dict[str, Param] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OpeningHours:
+    """An office's weekly hours, rendered with the language's own day names."""
+
+    days: tuple[tuple[int, str, str], ...]  # (weekday 0=Mon, "HH:MM", "HH:MM")
 
 
 @dataclass(frozen=True)
@@ -240,6 +247,11 @@ class OfficeProfile:
     horizon_days: int
     slot_minutes: int = 30
     change_cutoff_minutes: int = 60
+    name: str = ""
+    phone: str = ""
+    web_page: str = ""
+    hours: tuple[tuple[int, str, str], ...] = ()  # (weekday 0=Mon, "HH:MM", "HH:MM")
+    meeting_app_terms_url: str = ""
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from flows.model import (
     Reply,
     SystemEvent,
 )
+from flows.office_contact import contact
 
 
 def _booking(conv: Conversation, ports: IntakePorts) -> BookingInfo | None:
@@ -61,7 +62,7 @@ def prompt_manage(conv: Conversation, ports: IntakePorts) -> list[Reply]:
         "link": booking.meeting_url,
     }
     if _too_late(booking, ports):
-        return [ask("mybooking.too_late", back, **params)]
+        return [ask("mybooking.too_late", back, contact=contact(ports.office()), **params)]
     return [
         ask(
             "mybooking.summary",
@@ -144,7 +145,8 @@ def react_office_cancelled(conv: Conversation, what: SystemEvent, ports: IntakeP
         conv.data.pop(key, None)
     if conv.data.get("booking", {}).get("reference") == reference:
         conv.data.pop("booking")
-    return move("cancelled_by_office", say("booking.cancelled_by_office", reference=reference))
+    told = say("booking.cancelled_by_office", reference=reference, contact=contact(ports.office()))
+    return move("cancelled_by_office", told)
 
 
 def react_office_stopped(conv: Conversation, what: SystemEvent, ports: IntakePorts) -> Move:
@@ -156,7 +158,13 @@ def react_office_stopped(conv: Conversation, what: SystemEvent, ports: IntakePor
 
 def prompt_service_stopped(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """Say politely that online consultations are not available, and how to reach the office."""
-    return [ask("service.stopped", choice("stopped:ok", "mybooking.choice.back"))]
+    return [
+        ask(
+            "service.stopped",
+            choice("stopped:ok", "mybooking.choice.back"),
+            contact=contact(ports.office()),
+        )
+    ]
 
 
 def answer_service_stopped(conv: Conversation, event: Event, ports: IntakePorts) -> Move:

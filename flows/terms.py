@@ -18,6 +18,7 @@ from flows.model import (
     RecordConsent,
     Reply,
 )
+from flows.office_contact import contact
 from flows.terms_document import terms
 
 _AGREE = choice("terms:agree", "terms.choice.agree")
@@ -92,6 +93,7 @@ def prompt_meeting_app(conv: Conversation, ports: IntakePorts) -> list[Reply]:
             choice("app:agree", "meeting_app.choice.agree"),
             choice("app:decline", "meeting_app.choice.decline"),
             meeting_app=ports.office().meeting_app,
+            terms=_app_terms(ports),
         )
     ]
 
@@ -99,6 +101,7 @@ def prompt_meeting_app(conv: Conversation, ports: IntakePorts) -> list[Reply]:
 def answer_meeting_app(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Record the meeting-app consent and go on to eligibility, or end politely."""
     if event.value == "app:decline":
+        conv.data["declined"] = "meeting_app"
         return move("declined")
     app = ports.office().meeting_app
     version = conv.data.get("terms_version", "")
@@ -106,11 +109,34 @@ def answer_meeting_app(conv: Conversation, event: Event, ports: IntakePorts) -> 
     return move("agreed", effects=[consent])
 
 
+def _app_terms(ports: IntakePorts) -> Msg:
+    """Return where the meeting app's own terms can be read (an office setting)."""
+    office = ports.office()
+    if office.meeting_app_terms_url:
+        return Msg(
+            "meeting_app.terms_link",
+            {"meeting_app": office.meeting_app, "url": office.meeting_app_terms_url},
+        )
+    return Msg("meeting_app.terms_no_link", {"meeting_app": office.meeting_app})
+
+
 def prompt_declined(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """End politely and say how else to consult (the office counter)."""
-    return [ask("terms.declined", choice("declined:review", "terms.choice.review_again"))]
+    office = ports.office()
+    message = (
+        "meeting_app.declined" if conv.data.get("declined") == "meeting_app" else "terms.declined"
+    )
+    return [
+        ask(
+            message,
+            choice("declined:review", "terms.choice.review_again"),
+            contact=contact(office),
+            meeting_app=office.meeting_app,
+        )
+    ]
 
 
 def answer_declined(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Offer the terms again."""
+    conv.data.pop("declined", None)
     return move("review")

@@ -81,6 +81,9 @@ class Office(Base):
     max_active_bookings: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     waitlist_offer_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     retention_days: Mapped[int] = mapped_column(Integer, default=90, server_default="90")
+    phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    web_page: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    meeting_app_terms_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
 
 
 class CalendarRule(Base):

@@ -83,6 +83,14 @@ def profile(office: Office) -> OfficeProfile:
         horizon_days=office.horizon_days,
         slot_minutes=office.slot_minutes,
         change_cutoff_minutes=office.change_cutoff_minutes,
+        name=office.name,
+        phone=office.phone or "",
+        web_page=office.web_page or "",
+        hours=tuple(
+            (day, start.strftime("%H:%M"), end.strftime("%H:%M"))
+            for day, (start, end) in sorted(_hours_from_json(office.hours).items())
+        ),
+        meeting_app_terms_url=office.meeting_app_terms_url or "",
     )
 
 
@@ -170,6 +178,9 @@ SETTABLE = {
     "max_active_bookings": int,
     "waitlist_offer_minutes": int,
     "retention_days": int,
+    "phone": str,
+    "web_page": str,
+    "meeting_app_terms_url": str,
 }
 
 

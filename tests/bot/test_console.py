@@ -84,7 +84,7 @@ def test_a_killed_process_resumes_where_the_user_was(tmp_path):
     proc.wait(timeout=10)
     done = run(["/start", *lines[half:]], tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "Welcome back" in done.stdout
+    assert "Let us continue where you left off." in done.stdout
     assert "Your online consultation is booked." in done.stdout
 
 

@@ -41,6 +41,7 @@ def test_a_step_is_one_message_with_its_choices_as_quick_replies():
                 "meeting_app.ask",
                 choice("app:agree", "meeting_app.choice.agree"),
                 meeting_app="Zoom",
+                terms="",
             ),
         )
     )

@@ -39,6 +39,7 @@ def test_replies_of_a_step_become_one_message_with_the_keyboard():
                 "meeting_app.ask",
                 choice("app:agree", "meeting_app.choice.agree"),
                 meeting_app="Zoom",
+                terms="",
             ),
         )
     )
