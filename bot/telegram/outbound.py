@@ -18,6 +18,7 @@ from bot.rendered import RenderedMessage, render_payload
 from bot.rendering import Renderer
 
 TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
 
 
@@ -88,18 +89,30 @@ def render(payload: dict[str, Any]) -> list[Part]:
 
 
 def layout(message: RenderedMessage) -> list[Part]:
-    """Lay out a rendered message: text packed, the keyboard on the last message."""
+    """Lay out a rendered message: text packed, the keyboard on the last message.
+
+    A message with a file (the booking confirmation and its calendar entry) is the file,
+    captioned with the whole text and carrying the keyboard: one call. When the text is too
+    long for a caption it goes first as messages, and the file follows with its own caption.
+    """
     buttons = [Button(c.label, callback_data(message.turn, c.id)) for c in message.choices]
-    chunks = pack(list(message.blocks))
-    if message.documents:  # a booking confirmation stays as sent: its buttons go apart
-        parts = [Part(chunk) for chunk in chunks]
-        parts += [Part(d.caption, document=d.data, filename=d.filename) for d in message.documents]
-        if buttons:
-            what_next = Renderer(message.language).text("common.what_next")
-            parts.append(Part(what_next, _layout(buttons)))
+    keyboard = _layout(buttons)
+    if message.documents:
+        *first, last = message.documents
+        parts = [Part(d.caption, document=d.data, filename=d.filename) for d in first]
+        what_next = [Renderer(message.language).text("common.what_next")] if buttons else []
+        caption = pack([*message.blocks, last.caption, *what_next], CAPTION_LIMIT)
+        if len(caption) == 1:
+            texts: list[str] = []
+        else:
+            texts = pack(list(message.blocks))
+            caption = pack([last.caption, *what_next], CAPTION_LIMIT)[:1]
+        parts = [Part(chunk) for chunk in texts] + parts
+        parts.append(Part(caption[0], keyboard, document=last.data, filename=last.filename))
         return parts
+    chunks = pack(list(message.blocks))
     parts = [Part(chunk) for chunk in chunks[:-1]]
-    parts.append(Part(chunks[-1], _layout(buttons)))
+    parts.append(Part(chunks[-1], keyboard))
     return parts
 
 
@@ -120,7 +133,8 @@ def plan(
     """Return the Bot API calls that show `parts`, given where the live keyboard is."""
     pressed = payload.get("pressed")
     calls: list[Call] = []
-    if pressed and len(parts) == 1 and parts[0].document is None:
+    # a pressed file (the confirmation) is never edited: its caption stays as it was sent
+    if pressed and not pressed.get("media") and len(parts) == 1 and parts[0].document is None:
         header = f"✓ {pressed['label']}\n\n" if pressed.get("label") else ""
         text = header + parts[0].text
         if len(text) <= TEXT_LIMIT:
@@ -157,7 +171,7 @@ def plan(
         calls.append(Call("editMessageReplyMarkup", {"message_id": int(keyboard_message_id)}))
     for part in parts:
         if part.document is not None:
-            calls.append(Call("sendDocument", part=part))
+            calls.append(Call("sendDocument", part=part, sets_keyboard=bool(part.keyboard)))
         else:
             calls.append(Call("sendMessage", part=part, sets_keyboard=bool(part.keyboard)))
     return calls
