@@ -130,48 +130,57 @@ def markup(keyboard: tuple[tuple[Button, ...], ...]) -> dict[str, Any] | None:
 def plan(
     payload: dict[str, Any], parts: list[Part], *, keyboard_message_id: str | None
 ) -> list[Call]:
-    """Return the Bot API calls that show `parts`, given where the live keyboard is."""
+    """Return the Bot API calls that show `parts`, given where the live keyboard is.
+
+    The answer goes first and tidying up (closing the pressed question, taking an old
+    keyboard off) after it, so the user reads the answer after one call.
+    """
     pressed = payload.get("pressed")
-    calls: list[Call] = []
+    tidying: list[Call] = []
+    other_keyboard = keyboard_message_id and keyboard_message_id != str(
+        (pressed or {}).get("message_id")
+    )
     # a pressed file (the confirmation) is never edited: its caption stays as it was sent
     if pressed and not pressed.get("media") and len(parts) == 1 and parts[0].document is None:
         header = f"✓ {pressed['label']}\n\n" if pressed.get("label") else ""
         text = header + parts[0].text
         if len(text) <= TEXT_LIMIT:
-            if keyboard_message_id and keyboard_message_id != str(pressed["message_id"]):
-                calls.append(
-                    Call("editMessageReplyMarkup", {"message_id": int(keyboard_message_id)})
-                )
-            calls.append(
-                Call(
-                    "editMessageText",
-                    {"message_id": int(pressed["message_id"]), "text": text},
-                    part=Part(text, parts[0].keyboard),
-                    sets_keyboard=True,
-                )
+            edit = Call(
+                "editMessageText",
+                {"message_id": int(pressed["message_id"]), "text": text},
+                part=Part(text, parts[0].keyboard),
+                sets_keyboard=True,
             )
-            return calls
+            if other_keyboard:
+                tidying.append(_keyboard_off(keyboard_message_id))
+            return [edit, *tidying]
     if pressed:
         old = str(pressed.get("text") or "")
         label = pressed.get("label")
         closing = f"{old}\n\n✓ {label}" if label and old else old
         if closing and len(closing) <= TEXT_LIMIT:
-            calls.append(
+            tidying.append(
                 Call(
                     "editMessageText", {"message_id": int(pressed["message_id"]), "text": closing}
                 )
             )
         else:
-            calls.append(
-                Call("editMessageReplyMarkup", {"message_id": int(pressed["message_id"])})
-            )
-        if keyboard_message_id and keyboard_message_id != str(pressed["message_id"]):
-            calls.append(Call("editMessageReplyMarkup", {"message_id": int(keyboard_message_id)}))
+            tidying.append(_keyboard_off(pressed["message_id"]))
+        if other_keyboard:
+            tidying.append(_keyboard_off(keyboard_message_id))
     elif keyboard_message_id and not payload.get("keep_keyboard"):
-        calls.append(Call("editMessageReplyMarkup", {"message_id": int(keyboard_message_id)}))
-    for part in parts:
-        if part.document is not None:
-            calls.append(Call("sendDocument", part=part, sets_keyboard=bool(part.keyboard)))
-        else:
-            calls.append(Call("sendMessage", part=part, sets_keyboard=bool(part.keyboard)))
-    return calls
+        tidying.append(_keyboard_off(keyboard_message_id))
+    sends = [
+        Call(
+            "sendDocument" if part.document is not None else "sendMessage",
+            part=part,
+            sets_keyboard=bool(part.keyboard),
+        )
+        for part in parts
+    ]
+    return [*sends, *tidying]
+
+
+def _keyboard_off(message_id: Any) -> Call:
+    """Return the call that takes the keyboard off a message."""
+    return Call("editMessageReplyMarkup", {"message_id": int(message_id)})

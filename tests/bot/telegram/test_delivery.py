@@ -128,8 +128,8 @@ async def test_the_booking_confirmation_is_two_calls_and_its_buttons_work(sqlite
         before = len(strict.calls)
         await walk(user, "en")  # confirm the booking
         confirmation = [c for c in strict.calls[before:] if c.method in RATE_LIMITED]
-        assert [c.method for c in confirmation] == ["editMessageText", "sendDocument"]
-        document = confirmation[1].params
+        assert [c.method for c in confirmation] == ["sendDocument", "editMessageText"]
+        document = confirmation[0].params
         assert "HW-" in document["caption"] and "https://meet." in document["caption"]
         assert document["document_filename"].endswith(".ics") and document["reply_markup"]
         (shown,) = user.keyboard_messages  # the file carries the only live buttons

@@ -86,12 +86,13 @@ def test_a_button_press_edits_the_pressed_message_into_the_next_question():
     assert calls[0].params["text"].startswith("✓ I agree")
 
 
-def test_typed_text_sends_a_message_and_takes_the_old_keyboard_off():
+def test_typed_text_sends_a_message_then_takes_the_old_keyboard_off():
     p = payload(
         ask("eligibility.device.ask", choice("device:yes", "common.yes"), meeting_app="Zoom")
     )
     calls = plan(p, render(p), keyboard_message_id="7")
-    assert [c.method for c in calls] == ["editMessageReplyMarkup", "sendMessage"]
+    # the answer first: the user reads it after one call; tidying up follows
+    assert [c.method for c in calls] == ["sendMessage", "editMessageReplyMarkup"]
 
 
 def test_a_press_on_an_old_message_leaves_one_live_keyboard():
@@ -101,8 +102,8 @@ def test_a_press_on_an_old_message_leaves_one_live_keyboard():
     )
     calls = plan(p, render(p), keyboard_message_id="9")
     assert [(c.method, c.params.get("message_id")) for c in calls] == [
-        ("editMessageReplyMarkup", 9),
         ("editMessageText", 5),
+        ("editMessageReplyMarkup", 9),
     ]
 
 
@@ -130,13 +131,13 @@ def test_the_booking_confirmation_is_the_ics_captioned_with_it_and_its_buttons_t
     p = payload(booked, pressed={"message_id": 5, "label": "Book", "text": "OK?"})
     parts = render(p)
     calls = plan(p, parts, keyboard_message_id="5")
-    assert [c.method for c in calls] == ["editMessageText", "sendDocument"]
-    assert calls[0].params == {"message_id": 5, "text": "OK?\n\n✓ Book"}  # closed, no buttons
+    assert [c.method for c in calls] == ["sendDocument", "editMessageText"]
+    assert calls[1].params == {"message_id": 5, "text": "OK?\n\n✓ Book"}  # closed, no buttons
     (document,) = parts
     assert "HW-ABCDEF" in document.text and "https://meet/x" in document.text
     assert len(document.text) <= CAPTION_LIMIT
     assert [b.data for row in document.keyboard for b in row] == [callback_data(3, "mine")]
-    assert calls[1].sets_keyboard  # the file now carries the live keyboard
+    assert calls[0].sets_keyboard  # the file now carries the live keyboard
     ics = document.document.decode()
     assert "DTSTART;TZID=Asia/Tokyo:20261125T090000" in ics and "BEGIN:VTIMEZONE" in ics
     assert document.filename == "HW-ABCDEF.ics"
@@ -146,8 +147,8 @@ def test_a_press_on_the_confirmation_takes_its_buttons_off_and_keeps_its_caption
     p = payload(say("common.welcome"), pressed={"message_id": 8, "label": "Mine", "media": True})
     calls = plan(p, render(p), keyboard_message_id="8")
     assert [(c.method, c.params.get("message_id")) for c in calls] == [
-        ("editMessageReplyMarkup", 8),
         ("sendMessage", None),
+        ("editMessageReplyMarkup", 8),
     ]
 
 
