@@ -4,10 +4,17 @@
    at 40 and at 100 concurrent connections: updates/s, p50/p99 time to the 200.
 2. outbound drain: 1,000 messages to 1,000 chats through the sender, against the fake's
    limits (30/s overall, 1/s per chat): messages/s and the number of 429s.
-3. whole intakes: 50 and 100 users at once press buttons through `madoguchi` (webhook +
-   sender in one process) until booked, under those limits: steps/s, p99 per step, 429s.
+3. whole intakes, answering at once: 100 users press buttons through `madoguchi` (webhook +
+   sender in one process) until booked, under those limits: steps/s, calls/s, p50/p99 per
+   step, the slowest user's mean step against the fair share, 429s.
+4. whole intakes, thinking: 120 users each take 3-8 s before every action: p50/p99/max
+   from an action to the bot's answer, 429s.
+5. a backlog: 600 messages queued for one chat, 20 other chats write /start meanwhile:
+   how long each waits for its answer.
 
-    python bench/telegram_channel.py [--users 200] [--skip-postgres] [--parts 1,2,3]
+The fake's limits: 30/s overall, about 1/s per chat with a burst of 3 (its docstring).
+
+    python bench/telegram_channel.py [--users 200] [--skip-postgres] [--parts 1,2,3,4,5]
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -196,37 +204,87 @@ async def drain(url: str, data_dir: Path, key: str, messages: int) -> dict:
     return result
 
 
-async def intakes(port: int, fake: FakeTelegram, users: int) -> dict:
-    """Users press buttons (and type the number) until booked, waiting for each reply."""
+RATE_LIMITED = ("sendMessage", "sendDocument", "editMessageText", "editMessageReplyMarkup")
+
+
+def sent_calls(fake: FakeTelegram, chat_id: int | None = None) -> int:
+    """Successful sends and edits (all chats, or one)."""
+    return sum(
+        1
+        for c in fake.calls
+        if c.method in RATE_LIMITED
+        and c.status == 200
+        and (chat_id is None or c.params.get("chat_id") == chat_id)
+    )
+
+
+class Answers:
+    """Wakes a waiting simulated user when the fake changed their chat (no polling)."""
+
+    def __init__(self, fake: FakeTelegram) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.events: dict[int, asyncio.Event] = {}
+        fake.on_sent = lambda chat_id: self.loop.call_soon_threadsafe(self._set, chat_id)
+
+    def _set(self, chat_id: int) -> None:
+        self.event(chat_id).set()
+
+    def event(self, chat_id: int) -> asyncio.Event:
+        return self.events.setdefault(chat_id, asyncio.Event())
+
+
+def live(fake: FakeTelegram, chat_id: int) -> tuple[int, dict | None]:
+    """The newest turn offered in a chat and the message carrying its buttons."""
+    best, message = -1, None
+    for m in fake.messages(chat_id):
+        for row in (m.get("reply_markup") or {}).get("inline_keyboard", []):
+            for button in row:
+                turn, _ = choice_data.decode(button.get("callback_data", ""))
+                if turn is not None and turn >= best:
+                    best, message = turn, m
+    return best, message
+
+
+async def intakes(
+    port: int, fake: FakeTelegram, users: int, *, think: tuple[float, float] | None = None
+) -> dict:
+    """Users press buttons (and type the number) until booked, each waiting for the answer.
+
+    With `think`, each user takes a random time in that range (seconds) before every action,
+    the first one included; without, everyone answers at once.
+    """
     url = f"http://127.0.0.1:{port}/telegram/webhook"
     step_times: list[float] = []
+    per_user: dict[int, list[float]] = {}
     next_id = iter(range(10**6, 10**9))
-    booked = 0
-
-    def live(chat_id: int) -> tuple[int, dict | None]:
-        best, message = -1, None
-        for m in fake.messages(chat_id):
-            for row in (m.get("reply_markup") or {}).get("inline_keyboard", []):
-                for button in row:
-                    turn, _ = choice_data.decode(button.get("callback_data", ""))
-                    if turn is not None and turn >= best:
-                        best, message = turn, m
-        return best, message
+    answers = Answers(fake)
+    rng = random.Random(7)
+    calls_before = sent_calls(fake)
 
     async with httpx.AsyncClient(
-        timeout=120, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        timeout=120,
+        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+        limits=httpx.Limits(max_connections=40),
     ) as client:
 
         async def wait_for_turn_after(chat_id: int, turn: int) -> dict:
+            event = answers.event(chat_id)
             while True:
-                now_turn, message = live(chat_id)
+                event.clear()
+                now_turn, message = live(fake, chat_id)
                 if now_turn > turn and message is not None:
                     return message
-                await asyncio.sleep(0.02)
+                try:
+                    await asyncio.wait_for(event.wait(), 1.0)
+                except TimeoutError:
+                    pass
 
         async def one_user(chat_id: int) -> bool:
             turn, message = -1, None
+            times = per_user.setdefault(chat_id, [])
             for step in STEPS:
+                if think is not None:
+                    await asyncio.sleep(rng.uniform(*think))
                 if step.kind == "choice":
                     assert message is not None
                     buttons = [
@@ -247,24 +305,117 @@ async def intakes(port: int, fake: FakeTelegram, users: int) -> dict:
                 started = time.perf_counter()
                 await client.post(url, json=update)
                 message = await wait_for_turn_after(chat_id, turn)
-                step_times.append(time.perf_counter() - started)
-                turn, _ = live(chat_id)
-            return any("HW-" in (m.get("text") or "") for m in fake.messages(chat_id))
+                times.append(time.perf_counter() - started)
+                turn, _ = live(fake, chat_id)
+            return any(
+                "HW-" in (m.get("text") or m.get("caption") or "") for m in fake.messages(chat_id)
+            )
 
         started = time.perf_counter()
         results = await asyncio.gather(*(one_user(700_000 + n) for n in range(users)))
         elapsed = time.perf_counter() - started
-        booked = sum(results)
+    fake.on_sent = None
+    step_times = [t for times in per_user.values() for t in times]
+    steps_per_s = len(step_times) / elapsed
+    fair_share = users / steps_per_s  # each user's step, were the rate shared equally
+    worst = max(sum(times) / len(times) for times in per_user.values())
+    calls = sent_calls(fake) - calls_before
     return {
         "users": users,
-        "booked": booked,
+        "booked": sum(results),
         "steps": len(step_times),
         "seconds": elapsed,
-        "steps_per_s": len(step_times) / elapsed,
+        "steps_per_s": steps_per_s,
+        "calls_per_s": calls / elapsed,
+        "calls_per_step": calls / len(step_times),
         "p50": pct(step_times, 0.5),
         "p99": pct(step_times, 0.99),
+        "max": pct(step_times, 1.0),
+        "worst_vs_fair": worst / fair_share,
         "429s": fake.count_429,
     }
+
+
+async def backlog(url: str, port: int, fake: FakeTelegram, flood: int, others: int) -> dict:
+    """One chat has `flood` messages queued; `others` chats write /start one after another
+    while it drains: how long each waits for its answer."""
+    app = build(
+        config.load(
+            {
+                "DATABASE_URL": url,
+                "MADOGUCHI_DATA_DIR": tempfile.mkdtemp(),
+                "MADOGUCHI_SECRET_KEY": Vault.new_key(),
+            }
+        )
+    )
+    flooded = 600_000
+    with app.db.transaction() as session:  # a long text read many times over, or a spammer
+        for _ in range(flood):
+            outbox.enqueue(
+                session,
+                channel=CHANNEL,
+                recipient=str(flooded),
+                now=datetime.now(UTC),
+                payload={
+                    "language": "en",
+                    "turn": 1,
+                    "replies": [reply_to_json(say("common.welcome"))],
+                },
+            )
+    app.db.dispose()
+    answers = Answers(fake)
+    while sent_calls(fake, flooded) < 3:  # the flood is going out
+        await asyncio.sleep(0.05)
+    waits: list[float] = []
+    async with httpx.AsyncClient(
+        timeout=60, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    ) as client:
+
+        async def one(n: int) -> None:
+            await asyncio.sleep(n * 0.5)
+            chat_id = 610_000 + n
+            event = answers.event(chat_id)
+            update = {"update_id": 50_000 + n, **message_update(chat_id, "/start")}
+            started = time.perf_counter()
+            await client.post(f"http://127.0.0.1:{port}/telegram/webhook", json=update)
+            while not sent_calls(fake, chat_id):
+                event.clear()
+                if sent_calls(fake, chat_id):
+                    break
+                try:
+                    await asyncio.wait_for(event.wait(), 1.0)
+                except TimeoutError:
+                    pass
+            waits.append(time.perf_counter() - started)
+
+        flood_before = sent_calls(fake, flooded)
+        started = time.perf_counter()
+        await asyncio.gather(*(one(n) for n in range(others)))
+        elapsed = time.perf_counter() - started
+    fake.on_sent = None
+    return {
+        "flood": flood,
+        "others": len(waits),
+        "p50": pct(waits, 0.5),
+        "max": pct(waits, 1.0),
+        "flood_sent": sent_calls(fake, flooded) - flood_before,
+        "seconds": elapsed,
+        "429s": fake.count_429,
+    }
+
+
+def run_against_bot(url: str, tmp: Path, key: str, work) -> dict:  # type: ignore[no-untyped-def]
+    """Start `madoguchi` (webhook + sender, one process) against a fake with Telegram's
+    limits, run `work(port, fake)` in a fresh loop, stop it."""
+    prepare_database(url, tmp, key)
+    with FakeTelegram() as fake:  # 30/s overall, about 1/s per chat with a burst of 3
+        port = free_port()
+        proc = start_bot([], url, tmp, key, fake, port)
+        try:
+            return asyncio.run(work(port, fake))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
 def backends(skip_pg: bool):  # type: ignore[no-untyped-def]
@@ -286,11 +437,22 @@ def main() -> int:
     )
     parser.add_argument("--users", type=int, default=200, help="users of the webhook load test")
     parser.add_argument("--skip-postgres", action="store_true")
-    parser.add_argument("--parts", default="1,2,3")
+    parser.add_argument("--parts", default="1,2,3,4,5")
+    parser.add_argument(
+        "--instant-users",
+        type=lambda text: [int(n) for n in text.split(",")],
+        default=[100],
+        help="part 3: how many users answer at once (comma-separated runs)",
+    )
+    parser.add_argument("--thinking-users", type=int, default=120, help="part 4")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
     key = Vault.new_key()
-    load_rows, drain_rows, intake_rows = [], [], []
+    load_rows: list = []
+    drain_rows: list = []
+    instant_rows: list = []
+    thinking_rows: list = []
+    backlog_rows: list = []
     for label, make_url, tmp in backends(args.skip_postgres):
         if "1" in parts:
             for connections in (40, 100):
@@ -308,17 +470,28 @@ def main() -> int:
         if "2" in parts:
             drain_rows.append((label, asyncio.run(drain(make_url("drain"), tmp, key, 1000))))
         if "3" in parts:
-            for users in (50, 100):
-                url = make_url(f"intake{users}")
-                prepare_database(url, tmp, key)
-                with FakeTelegram() as fake:  # Telegram's limits enforced
-                    port = free_port()
-                    proc = start_bot([], url, tmp, key, fake, port)
-                    try:
-                        intake_rows.append((label, asyncio.run(intakes(port, fake, users))))
-                    finally:
-                        proc.terminate()
-                        proc.wait(timeout=30)
+            for users in args.instant_users:
+                r = run_against_bot(
+                    make_url(f"instant{users}"),
+                    tmp,
+                    key,
+                    lambda port, fake, users=users: intakes(port, fake, users),
+                )
+                instant_rows.append((label, r))
+        if "4" in parts:
+            r = run_against_bot(
+                make_url("thinking"),
+                tmp,
+                key,
+                lambda port, fake: intakes(port, fake, args.thinking_users, think=(3.0, 8.0)),
+            )
+            thinking_rows.append((label, r))
+        if "5" in parts:
+            db = make_url("backlog")
+            r = run_against_bot(
+                db, tmp, key, lambda port, fake, db=db: backlog(db, port, fake, 600, 20)
+            )
+            backlog_rows.append((label, r))
     if load_rows:
         print(
             f"\n## Webhook load ({args.users} users x {len(STEPS)} updates, "
@@ -342,18 +515,52 @@ def main() -> int:
                 f"| {label} | {r['messages']} | {r['seconds']:.1f} | {r['rate']:.1f} "
                 f"| {r['rate'] / 30:.0%} | {r['429s']} |"
             )
-    if intake_rows:
+    if instant_rows:
         print(
-            "\n## Whole intakes at once (`madoguchi` webhook + sender; "
-            "fake limits 30/s, 1/s per chat)\n"
+            "\n## Whole intakes, everyone answering at once (`madoguchi` webhook + sender; "
+            "fake limits 30/s, about 1/s per chat)\n"
         )
-        print("| backend | users | booked | steps | seconds | steps/s | p50 ms | p99 ms | 429s |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-        for label, r in intake_rows:
+        print(
+            "| backend | users | booked | steps | seconds | steps/s | calls/s | calls/step "
+            "| p50 ms | p99 ms | worst user / fair share | 429s |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for label, r in instant_rows:
             print(
                 f"| {label} | {r['users']} | {r['booked']} | {r['steps']} | {r['seconds']:.1f} "
-                f"| {r['steps_per_s']:.1f} "
-                f"| {r['p50']:.0f} | {r['p99']:.0f} | {r['429s']} |"
+                f"| {r['steps_per_s']:.1f} | {r['calls_per_s']:.1f} | {r['calls_per_step']:.2f} "
+                f"| {r['p50']:.0f} | {r['p99']:.0f} | {r['worst_vs_fair']:.2f} | {r['429s']} |"
+            )
+    if thinking_rows:
+        print(
+            "\n## Whole intakes, each user taking 3-8 s per answer (`madoguchi` webhook + "
+            "sender; fake limits 30/s, about 1/s per chat)\n"
+        )
+        print(
+            "| backend | users | booked | steps | seconds | steps/s | calls/s "
+            "| p50 ms | p99 ms | max ms | 429s |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for label, r in thinking_rows:
+            print(
+                f"| {label} | {r['users']} | {r['booked']} | {r['steps']} | {r['seconds']:.1f} "
+                f"| {r['steps_per_s']:.1f} | {r['calls_per_s']:.1f} "
+                f"| {r['p50']:.0f} | {r['p99']:.0f} | {r['max']:.0f} | {r['429s']} |"
+            )
+    if backlog_rows:
+        print(
+            "\n## A 600-message backlog for one chat; 20 other chats write /start, "
+            "one every 0.5 s\n"
+        )
+        print(
+            "| backend | backlog | other chats | p50 ms | max ms "
+            "| backlog sent meanwhile | seconds | 429s |"
+        )
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for label, r in backlog_rows:
+            print(
+                f"| {label} | {r['flood']} | {r['others']} | {r['p50']:.0f} | {r['max']:.0f} "
+                f"| {r['flood_sent']} | {r['seconds']:.1f} | {r['429s']} |"
             )
     print(f"\npython {sys.version.split()[0]}, {os.cpu_count()} cores; median is p50")
     return 0

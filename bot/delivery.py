@@ -1,14 +1,19 @@
 """The part of every channel's sender that is the same: lease outbox rows, run one delivery
 task per row, give rows back for a retry with backoff, and mark them finished.
 
-A channel's sender subclasses `OutboxSender` with how it claims (what its plan depends on)
-and how it delivers one row. Nothing here talks to a platform or logs message content.
+Claims are fair across recipients (each one's oldest message, `storage.outbox.claim_batch`).
+Leases are short and renewed while a delivery is in progress; they carry the sender's name,
+so after a crash the restarted sender takes its own rows back at once, and any other takes
+them when the short lease runs out. A channel's sender subclasses `OutboxSender` with how
+it claims (what its plan depends on) and how it delivers one row. Nothing here talks to a
+platform or logs message content.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +24,22 @@ from storage import outbox
 from storage.db import Database
 
 log = logging.getLogger("madoguchi.delivery")
+
+LEASE = timedelta(seconds=15)
+"""How long a claimed row is held without a renewal before any sender may take it."""
+RENEW_SECONDS = 1.0
+"""How often a running sender renews the leases of the rows it is delivering."""
+RECLAIM_AFTER = timedelta(seconds=3)
+"""A row leased under this sender's name and not renewed for this long is its own previous
+run's (which stopped): taken back at once, without waiting for the lease to run out."""
+
+
+def default_owner(channel: str) -> str:
+    """Return the name a sender leases under: this host and the channel.
+
+    A restart on the same host (the worker's or the single process's) keeps the name.
+    """
+    return f"{socket.gethostname()[:80]}/{channel}"
 
 
 @dataclass
@@ -42,14 +63,17 @@ class OutboxSender:
         db: Database,
         *,
         clock: Callable[[], datetime],
-        lease: timedelta = timedelta(seconds=120),
+        lease: timedelta = LEASE,
         idle_seconds: float = 0.2,
         batch: int = 200,
         max_in_flight: int = 100,
+        owner: str | None = None,
     ) -> None:
         self.db = db
         self.clock = clock
         self.lease = lease
+        self.owner = owner or default_owner(self.channel)
+        self.renew_seconds = RENEW_SECONDS
         self.idle_seconds = idle_seconds
         self.batch = batch
         # About three seconds of messages at 30/s: leases stay short, and the pacer never
@@ -69,8 +93,11 @@ class OutboxSender:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; wake early when `wake` is set."""
         tasks: dict[int, asyncio.Task[None]] = {}
+        loop = asyncio.get_running_loop()
+        next_renewal = loop.time() + self.renew_seconds
         while not stop.is_set():
             room = self.max_in_flight - len(tasks)
+            self.wake.clear()
             rows = await asyncio.to_thread(self._claim, room) if room > 0 else []
             for row in rows:
                 if row[0] not in tasks:
@@ -85,16 +112,18 @@ class OutboxSender:
                         type(exc).__name__,
                         logs.frames(exc),
                     )
-            if not rows and not tasks:
-                self.wake.clear()
-                try:
-                    await asyncio.wait_for(self.wake.wait(), self.idle_seconds)
-                except TimeoutError:
-                    pass
-            elif not rows:
-                await asyncio.sleep(0.05)  # deliveries in flight: look again shortly
-            else:
+            if tasks and loop.time() >= next_renewal:
+                await asyncio.to_thread(self._renew, list(tasks))
+                next_renewal = loop.time() + self.renew_seconds
+            if rows:
                 await asyncio.sleep(0)
+                continue
+            # Nothing new: wait for a new message (wake) or, with deliveries in flight, look
+            # again shortly, as a finished row may let that recipient's next one go.
+            try:
+                await asyncio.wait_for(self.wake.wait(), 0.05 if tasks else self.idle_seconds)
+            except TimeoutError:
+                pass
         for task in tasks.values():
             task.cancel()
 
@@ -109,6 +138,22 @@ class OutboxSender:
             await asyncio.sleep(0.05)
         stop.set()
         await runner
+
+    def _claim_rows(self, session: Any, room: int) -> list[Any]:
+        """Lease at most `room` rows (at most `batch`) for this sender, fairly."""
+        return outbox.claim_batch(
+            session,
+            channel=self.channel,
+            now=self.clock(),
+            lease=self.lease,
+            limit=min(room, self.batch),
+            owner=self.owner,
+            reclaim_after=RECLAIM_AFTER,
+        )
+
+    def _renew(self, row_ids: list[int]) -> None:
+        with self.db.transaction() as session:
+            outbox.renew(session, row_ids, owner=self.owner, now=self.clock(), lease=self.lease)
 
     def _pending_count(self) -> int:
         with self.db.transaction() as session:

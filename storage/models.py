@@ -274,6 +274,8 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_status_channel", "status", "channel", "id"),
         Index("ix_outbox_created_at", "created_at"),  # retention
+        # each recipient's oldest pending message, read from the index alone (fair claiming)
+        Index("ix_outbox_channel_status_recipient_id", "channel", "status", "recipient", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -286,7 +288,10 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Delivery bookkeeping: a sender leases a row, records each part it sent, and marks it
     # sent; after a crash the lease runs out and another sender resumes at `parts_sent`.
+    # Leases are short and renewed while the work goes on; `claimed_by` names the sender
+    # (host and channel), so its next run takes its own leases back at once.
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
     parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(200))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import changed
@@ -58,53 +58,77 @@ def mark_sent(session: Session, message_id: int, now: datetime) -> bool:
 
 
 def claim_batch(
-    session: Session, *, channel: str, now: datetime, lease: timedelta, limit: int = 200
+    session: Session,
+    *,
+    channel: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int = 200,
+    owner: str | None = None,
+    reclaim_after: timedelta | None = None,
 ) -> list[OutboxMessage]:
-    """Lease up to `limit` deliverable messages of a channel, oldest first.
+    """Lease up to `limit` deliverable messages of a channel: each recipient's oldest.
 
-    A message is deliverable when pending, not leased (or its lease ran out after a crash)
-    and not waiting for a retry. Only the oldest pending message of each recipient is
-    leased, so one user's messages go out in order.
+    Only the oldest pending message of each recipient is considered, whatever the others
+    have queued, so one chat's backlog takes one place in the queue and never hides another
+    chat's reply; recipients are served by the age of that message. It is deliverable when
+    not waiting for a retry and not leased, or leased by a sender that stopped: its lease ran
+    out, or it is `owner`'s own and was not renewed for `reclaim_after` (this sender's
+    previous run, which crashed; a live sender renews its leases well within that).
     """
+    heads = (
+        select(func.min(OutboxMessage.id))
+        .where(OutboxMessage.status == "pending", OutboxMessage.channel == channel)
+        .group_by(OutboxMessage.recipient)
+    )
+    free = [OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now]
+    if owner is not None and reclaim_after is not None:
+        # claimed_until - lease is when the lease was last taken or renewed
+        free.append(
+            and_(
+                OutboxMessage.claimed_by == owner,
+                OutboxMessage.claimed_until < now + lease - reclaim_after,
+            )
+        )
     query = (
         select(OutboxMessage)
         .where(
-            OutboxMessage.status == "pending",
-            OutboxMessage.channel == channel,
-            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+            OutboxMessage.id.in_(heads),
+            or_(*free),
+            or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
         )
         .order_by(OutboxMessage.id)
-        .limit(limit * 4)
+        .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    rows = list(session.scalars(query))
-    heads = _oldest_pending_ids(session, channel, {row.recipient for row in rows})
-    chosen = [
-        row
-        for row in rows
-        if row.id == heads.get(row.recipient)
-        and (row.next_attempt_at is None or row.next_attempt_at <= now)
-    ][:limit]
+    chosen = list(session.scalars(query))
     for row in chosen:
         row.claimed_until = now + lease
+        row.claimed_by = owner
     session.flush()
     return chosen
 
 
-def _oldest_pending_ids(session: Session, channel: str, recipients: set[str]) -> dict[str, int]:
-    if not recipients:
-        return {}
-    rows = session.execute(
-        select(OutboxMessage.recipient, func.min(OutboxMessage.id))
+def renew(
+    session: Session, message_ids: list[int], *, owner: str | None, now: datetime, lease: timedelta
+) -> int:
+    """Extend the leases `owner` holds on these messages (work still in progress)."""
+    if not message_ids:
+        return 0
+    result = session.execute(
+        update(OutboxMessage)
         .where(
+            OutboxMessage.id.in_(message_ids),
             OutboxMessage.status == "pending",
-            OutboxMessage.channel == channel,
-            OutboxMessage.recipient.in_(recipients),
+            OutboxMessage.claimed_until.is_not(None),
+            OutboxMessage.claimed_by == owner
+            if owner is not None
+            else OutboxMessage.claimed_by.is_(None),
         )
-        .group_by(OutboxMessage.recipient)
-    ).all()
-    return {recipient: first for recipient, first in rows}
+        .values(claimed_until=now + lease)
+    )
+    return changed(result)
 
 
 def start_plan(session: Session, message_id: int, context: dict[str, Any]) -> dict[str, Any]:
@@ -145,6 +169,7 @@ def finish(
             status=status,
             sent_at=now,
             claimed_until=None,
+            claimed_by=None,
             last_error=error,
             attempts=OutboxMessage.attempts + 1,
         )
@@ -158,6 +183,7 @@ def retry_later(session: Session, message_id: int, at: datetime, error: str) -> 
         .where(OutboxMessage.id == message_id)
         .values(
             claimed_until=None,
+            claimed_by=None,
             next_attempt_at=at,
             last_error=error[:200],
             attempts=OutboxMessage.attempts + 1,

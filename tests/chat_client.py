@@ -20,7 +20,6 @@ from flows.model import Event, Lines, Msg, Param, Reply
 from flows.script import scripted_event
 from storage import conversations, outbox
 
-
 OFFICE_FACTS = ("office.", "meeting_app.terms_")
 """Nested messages that only carry office settings (contact, links): not listed in `ids`."""
 

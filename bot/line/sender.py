@@ -32,7 +32,7 @@ from linebot.v3.messaging import (
     ReplyMessageRequest,
 )
 
-from bot.delivery import OutboxSender, SenderStats
+from bot.delivery import LEASE, OutboxSender, SenderStats
 from bot.line import CHANNEL
 from bot.line.outbound import Message, render, requests
 from bot.pacing import Pacer
@@ -110,11 +110,14 @@ class LineSender(OutboxSender):
         clock: Callable[[], datetime],
         per_second: float = 200.0,
         request_timeout: float = 10.0,
-        lease: timedelta = timedelta(seconds=120),
+        lease: timedelta = LEASE,
         idle_seconds: float = 0.2,
         batch: int = 200,
+        owner: str | None = None,
     ) -> None:
-        super().__init__(db, clock=clock, lease=lease, idle_seconds=idle_seconds, batch=batch)
+        super().__init__(
+            db, clock=clock, lease=lease, idle_seconds=idle_seconds, batch=batch, owner=owner
+        )
         self.api = api
         # LINE allows 2,000 push requests/s per channel; no per-user spacing is needed.
         self.pacer = Pacer(per_second=per_second, per_key_interval=0.0)
@@ -126,9 +129,7 @@ class LineSender(OutboxSender):
         now = self.clock()
         claimed = []
         with self.db.transaction() as session:
-            rows = outbox.claim_batch(
-                session, channel=CHANNEL, now=now, lease=self.lease, limit=min(room, self.batch)
-            )
+            rows = self._claim_rows(session, room)
             blocked = contacts.unreachable(session, CHANNEL, [r.recipient for r in rows])
             for r in rows:
                 if r.recipient in blocked:

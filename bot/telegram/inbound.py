@@ -55,6 +55,7 @@ def translate(update: Update) -> Inbound | None:
             "message_id": message.message_id,
             "label": label,
             "text": (getattr(message, "text", None) or "")[:MAX_TEXT],
+            "media": message.text is None,  # a file with a caption: never edited in place
         }
         event = Event(
             "choice",

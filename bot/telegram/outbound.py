@@ -18,6 +18,7 @@ from bot.rendered import RenderedMessage, render_payload
 from bot.rendering import Renderer
 
 TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
 CALLBACK_DATA_LIMIT = 64
 
 
@@ -88,18 +89,30 @@ def render(payload: dict[str, Any]) -> list[Part]:
 
 
 def layout(message: RenderedMessage) -> list[Part]:
-    """Lay out a rendered message: text packed, the keyboard on the last message."""
+    """Lay out a rendered message: text packed, the keyboard on the last message.
+
+    A message with a file (the booking confirmation and its calendar entry) is the file,
+    captioned with the whole text and carrying the keyboard: one call. When the text is too
+    long for a caption it goes first as messages, and the file follows with its own caption.
+    """
     buttons = [Button(c.label, callback_data(message.turn, c.id)) for c in message.choices]
-    chunks = pack(list(message.blocks))
-    if message.documents:  # a booking confirmation stays as sent: its buttons go apart
-        parts = [Part(chunk) for chunk in chunks]
-        parts += [Part(d.caption, document=d.data, filename=d.filename) for d in message.documents]
-        if buttons:
-            what_next = Renderer(message.language).text("common.what_next")
-            parts.append(Part(what_next, _layout(buttons)))
+    keyboard = _layout(buttons)
+    if message.documents:
+        *first, last = message.documents
+        parts = [Part(d.caption, document=d.data, filename=d.filename) for d in first]
+        what_next = [Renderer(message.language).text("common.what_next")] if buttons else []
+        caption = pack([*message.blocks, last.caption, *what_next], CAPTION_LIMIT)
+        if len(caption) == 1:
+            texts: list[str] = []
+        else:
+            texts = pack(list(message.blocks))
+            caption = pack([last.caption, *what_next], CAPTION_LIMIT)[:1]
+        parts = [Part(chunk) for chunk in texts] + parts
+        parts.append(Part(caption[0], keyboard, document=last.data, filename=last.filename))
         return parts
+    chunks = pack(list(message.blocks))
     parts = [Part(chunk) for chunk in chunks[:-1]]
-    parts.append(Part(chunks[-1], _layout(buttons)))
+    parts.append(Part(chunks[-1], keyboard))
     return parts
 
 
@@ -117,47 +130,57 @@ def markup(keyboard: tuple[tuple[Button, ...], ...]) -> dict[str, Any] | None:
 def plan(
     payload: dict[str, Any], parts: list[Part], *, keyboard_message_id: str | None
 ) -> list[Call]:
-    """Return the Bot API calls that show `parts`, given where the live keyboard is."""
+    """Return the Bot API calls that show `parts`, given where the live keyboard is.
+
+    The answer goes first and tidying up (closing the pressed question, taking an old
+    keyboard off) after it, so the user reads the answer after one call.
+    """
     pressed = payload.get("pressed")
-    calls: list[Call] = []
-    if pressed and len(parts) == 1 and parts[0].document is None:
+    tidying: list[Call] = []
+    other_keyboard = keyboard_message_id and keyboard_message_id != str(
+        (pressed or {}).get("message_id")
+    )
+    # a pressed file (the confirmation) is never edited: its caption stays as it was sent
+    if pressed and not pressed.get("media") and len(parts) == 1 and parts[0].document is None:
         header = f"✓ {pressed['label']}\n\n" if pressed.get("label") else ""
         text = header + parts[0].text
         if len(text) <= TEXT_LIMIT:
-            if keyboard_message_id and keyboard_message_id != str(pressed["message_id"]):
-                calls.append(
-                    Call("editMessageReplyMarkup", {"message_id": int(keyboard_message_id)})
-                )
-            calls.append(
-                Call(
-                    "editMessageText",
-                    {"message_id": int(pressed["message_id"]), "text": text},
-                    part=Part(text, parts[0].keyboard),
-                    sets_keyboard=True,
-                )
+            edit = Call(
+                "editMessageText",
+                {"message_id": int(pressed["message_id"]), "text": text},
+                part=Part(text, parts[0].keyboard),
+                sets_keyboard=True,
             )
-            return calls
+            if other_keyboard:
+                tidying.append(_keyboard_off(keyboard_message_id))
+            return [edit, *tidying]
     if pressed:
         old = str(pressed.get("text") or "")
         label = pressed.get("label")
         closing = f"{old}\n\n✓ {label}" if label and old else old
         if closing and len(closing) <= TEXT_LIMIT:
-            calls.append(
+            tidying.append(
                 Call(
                     "editMessageText", {"message_id": int(pressed["message_id"]), "text": closing}
                 )
             )
         else:
-            calls.append(
-                Call("editMessageReplyMarkup", {"message_id": int(pressed["message_id"])})
-            )
-        if keyboard_message_id and keyboard_message_id != str(pressed["message_id"]):
-            calls.append(Call("editMessageReplyMarkup", {"message_id": int(keyboard_message_id)}))
+            tidying.append(_keyboard_off(pressed["message_id"]))
+        if other_keyboard:
+            tidying.append(_keyboard_off(keyboard_message_id))
     elif keyboard_message_id and not payload.get("keep_keyboard"):
-        calls.append(Call("editMessageReplyMarkup", {"message_id": int(keyboard_message_id)}))
-    for part in parts:
-        if part.document is not None:
-            calls.append(Call("sendDocument", part=part))
-        else:
-            calls.append(Call("sendMessage", part=part, sets_keyboard=bool(part.keyboard)))
-    return calls
+        tidying.append(_keyboard_off(keyboard_message_id))
+    sends = [
+        Call(
+            "sendDocument" if part.document is not None else "sendMessage",
+            part=part,
+            sets_keyboard=bool(part.keyboard),
+        )
+        for part in parts
+    ]
+    return [*sends, *tidying]
+
+
+def _keyboard_off(message_id: Any) -> Call:
+    """Return the call that takes the keyboard off a message."""
+    return Call("editMessageReplyMarkup", {"message_id": int(message_id)})

@@ -1,10 +1,12 @@
 """Outbound, I/O part: deliver Telegram outbox rows through the Bot API, reliably.
 
-Rows are leased from the outbox (several senders never take the same row), delivered one
-call at a time within the pacer's limits, each call recorded, then marked sent. A 429
-pauses all calls for its retry-after; network errors and 5xx retry later with backoff; a
-crash resumes after the lease at the first unrecorded call. A call whose answer was lost
-(timeout) is the one case that can show a message twice: the Bot API has no idempotency key.
+Rows are leased from the outbox (several senders never take the same row; each chat's
+oldest first, fairly across chats), delivered one call at a time within the pacer's limits,
+each call recorded, then marked sent. A 429 pauses all calls for its retry-after; network
+errors and 5xx retry later with backoff; a crash resumes at the first unrecorded call, at
+once when the same sender restarts, else when the short lease runs out. A call whose answer
+was lost (timeout) is the one case that can show a message twice: the Bot API has no
+idempotency key.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.delivery import OutboxSender
+from bot.delivery import LEASE, OutboxSender
 from bot.pacing import Pacer
 from bot.telegram import CHANNEL
 from bot.telegram.outbound import Call, markup, plan, render
@@ -60,10 +62,12 @@ class TelegramSender(OutboxSender):
         clock: Callable[[], datetime],
         per_second: float = 28.0,
         per_chat_interval: float = 1.05,
-        lease: timedelta = timedelta(seconds=120),
+        per_chat_burst: int = 2,
+        lease: timedelta = LEASE,
         idle_seconds: float = 0.2,
         batch: int = 200,
         max_in_flight: int = 100,
+        owner: str | None = None,
     ) -> None:
         super().__init__(
             db,
@@ -72,20 +76,22 @@ class TelegramSender(OutboxSender):
             idle_seconds=idle_seconds,
             batch=batch,
             max_in_flight=max_in_flight,
+            owner=owner,
         )
         self.bot = bot
-        self.pacer = Pacer(per_second=per_second, per_key_interval=per_chat_interval, window=28)
+        # Telegram allows about one message per second per chat, and short bursts above it:
+        # two calls at once (a typed answer, the booking confirmation) go out together.
+        self.pacer = Pacer(
+            per_second=per_second,
+            per_key_interval=per_chat_interval,
+            per_key_burst=per_chat_burst,
+            window=28,
+        )
 
     def _claim(self, room: int) -> list[tuple[int, str, dict[str, Any], int, int, dict[str, Any]]]:
         """Lease a batch and fix each row's plan context, in one transaction."""
         with self.db.transaction() as session:
-            rows = outbox.claim_batch(
-                session,
-                channel=CHANNEL,
-                now=self.clock(),
-                lease=self.lease,
-                limit=min(room, self.batch),
-            )
+            rows = self._claim_rows(session, room)
             keyboards = contacts.keyboard_messages(session, CHANNEL, [r.recipient for r in rows])
             return [
                 (
@@ -190,6 +196,7 @@ class TelegramSender(OutboxSender):
                 chat_id,
                 document=InputFile(part.document, filename=part.filename),
                 caption=part.text or None,
+                reply_markup=_keyboard(markup(part.keyboard)),
             )
             return sent.message_id
         if call.method == "editMessageText":

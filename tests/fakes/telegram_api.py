@@ -2,6 +2,12 @@
 
 It runs starlette on uvicorn in a daemon thread so the real python-telegram-bot client can use
 it, records every call, keeps the chats as a user would see them and enforces Telegram's limits.
+
+The limits as modelled: at most 30 sends and edits in any 1-second window overall, and per
+chat a token bucket: about one per second sustained, with a short burst allowed after a
+pause (3 by default). Telegram documents "avoid more than one message per second in a chat;
+short bursts above it are tolerated, then 429" without numbers; a burst of 3 is our
+assumption, and the bot's own pacing stays below it (2).
 """
 
 from __future__ import annotations
@@ -190,8 +196,10 @@ class FakeTelegram(ServedApp):
     Args:
         token: The bot token the server accepts; any other is refused.
         global_per_second: Successful sends and edits allowed in any 1-second window overall.
-        per_chat_per_second: Sends and edits allowed per chat in any 1-second window (below 1,
-            one per ``1 / per_chat_per_second`` seconds).
+        per_chat_per_second: The sustained rate of sends and edits per chat (a token bucket
+            refilled at this rate; below 1, one per ``1 / per_chat_per_second`` seconds).
+        per_chat_burst: The bucket's size: how many calls a chat that was quiet may receive at
+            once; by default 3, or ``per_chat_per_second`` when that is larger.
         enforce_limits: Whether to answer 429 when a limit is exceeded.
         max_poll_seconds: The longest a getUpdates long poll waits, whatever its timeout.
     """
@@ -202,14 +210,23 @@ class FakeTelegram(ServedApp):
         token: str = "123456:TEST-TOKEN",
         global_per_second: int = 30,
         per_chat_per_second: float = 1.0,
+        per_chat_burst: int | None = None,
         enforce_limits: bool = True,
         max_poll_seconds: float = 1.0,
     ) -> None:
         if global_per_second < 1 or per_chat_per_second <= 0:
             raise ValueError("the sending limits must be positive")
+        if per_chat_burst is not None and per_chat_burst < 1:
+            raise ValueError("per_chat_burst must be at least 1")
         self.token = token
         self.global_per_second = global_per_second
         self.per_chat_per_second = per_chat_per_second
+        self.per_chat_burst = (
+            per_chat_burst if per_chat_burst is not None else max(3, int(per_chat_per_second))
+        )
+        self.on_sent: Callable[[int], None] | None = None
+        """Called (in the server's thread, under its lock) with the chat of each successful
+        send or edit, after the chat changed: benchmarks wait on it instead of polling."""
         self.enforce_limits = enforce_limits
         self.max_poll_seconds = max_poll_seconds
         self.port = 0
@@ -242,7 +259,7 @@ class FakeTelegram(ServedApp):
         self._files: dict[str, tuple[JSONDict, bytes]] = {}
         self._file_paths: dict[str, str] = {}
         self._file_numbers = itertools.count(1)
-        self._chat_windows: dict[int, deque[float]] = {}
+        self._chat_buckets: dict[int, tuple[float, float]] = {}  # chat → (tokens, at)
         self._global_window: deque[float] = deque()
 
         handlers: dict[str, Callable[[JSONDict], Any] | None] = {
@@ -820,31 +837,30 @@ class FakeTelegram(ServedApp):
 
     # -- limits ----------------------------------------------------------------------------
 
-    def _chat_window(self) -> tuple[float, int]:
-        rate = self.per_chat_per_second
-        if rate >= 1:
-            return 1.0, int(rate)
-        return 1.0 / rate, 1
+    def _chat_tokens(self, chat_id: int, now: float) -> float:
+        """The calls a chat may receive now: its bucket, refilled since it was last used."""
+        tokens, at = self._chat_buckets.get(chat_id, (float(self.per_chat_burst), now))
+        return min(float(self.per_chat_burst), tokens + (now - at) * self.per_chat_per_second)
 
     def _check_rate(self, chat_id: int) -> None:
         """Raise a 429 if one more send or edit in this chat would exceed a limit."""
         if not self.enforce_limits:
             return
         now = time.monotonic()
-        window, allowed = self._chat_window()
-        chat = self._chat_windows.setdefault(chat_id, deque())
-        _forget_before(chat, now - window)
         _forget_before(self._global_window, now - 1.0)
-        if len(chat) >= allowed:
-            raise _too_many_requests(max(1, math.ceil(chat[0] + window - now)))
+        tokens = self._chat_tokens(chat_id, now)
+        if tokens < 1.0:
+            raise _too_many_requests(max(1, math.ceil((1.0 - tokens) / self.per_chat_per_second)))
         if len(self._global_window) >= self.global_per_second:
             raise _too_many_requests(1)
 
     def _note_sent(self, chat_id: int) -> None:
         if self.enforce_limits:
             now = time.monotonic()
-            self._chat_windows.setdefault(chat_id, deque()).append(now)
+            self._chat_buckets[chat_id] = (self._chat_tokens(chat_id, now) - 1.0, now)
             self._global_window.append(now)
+        if self.on_sent is not None:
+            self.on_sent(chat_id)
 
 
 # -- update helpers --------------------------------------------------------------------------

@@ -128,19 +128,33 @@ async def test_edits_change_what_the_user_sees() -> None:
 
 
 @pytest.mark.asyncio
-async def test_second_send_to_a_chat_within_a_second_is_refused(fake: FakeTelegram) -> None:
+async def test_a_chat_takes_a_short_burst_then_one_a_second(fake: FakeTelegram) -> None:
     async with bot_for(fake) as bot:
-        await bot.send_message(CHAT, "one")
+        for n in range(3):  # a quiet chat's bucket holds three
+            await bot.send_message(CHAT, f"burst {n}")
         with pytest.raises(RetryAfter) as refused:
-            await bot.send_message(CHAT, "two")
+            await bot.send_message(CHAT, "one too many")
         assert seconds(refused.value) == 1
         await bot.send_message(OTHER_CHAT, "elsewhere")
-        # The refused send does not count: one second after the first, the chat is free.
-        await asyncio.sleep(fake.calls_to("sendMessage")[0].at + 1.02 - time.monotonic())
-        await bot.send_message(CHAT, "two")
-    assert fake.count_429 == 1
-    assert [m["text"] for m in fake.messages(CHAT)] == ["one", "two"]
-    assert [c.status for c in fake.calls if c.method == "sendMessage"] == [200, 429, 200, 200]
+        # The refused send does not count: one second after the burst, one more fits.
+        await asyncio.sleep(fake.calls_to("sendMessage")[2].at + 1.02 - time.monotonic())
+        await bot.send_message(CHAT, "later")
+        with pytest.raises(RetryAfter):
+            await bot.send_message(CHAT, "too soon again")
+    assert fake.count_429 == 2
+    assert [m["text"] for m in fake.messages(CHAT)] == ["burst 0", "burst 1", "burst 2", "later"]
+
+
+@pytest.mark.asyncio
+async def test_a_burst_of_one_is_one_send_a_second() -> None:
+    async with FakeTelegram(per_chat_burst=1) as fake:
+        async with bot_for(fake) as bot:
+            await bot.send_message(CHAT, "one")
+            with pytest.raises(RetryAfter) as refused:
+                await bot.send_message(CHAT, "two")
+            assert seconds(refused.value) == 1
+            await bot.send_message(OTHER_CHAT, "elsewhere")
+        assert [c.status for c in fake.calls if c.method == "sendMessage"] == [200, 429, 200]
 
 
 @pytest.mark.asyncio
@@ -337,6 +351,8 @@ async def test_raw_http_requests(fake: FakeTelegram) -> None:
         wrong = await client.post(f"{fake.base_url}1:nope/getMe")
         assert wrong.status_code == 401
         assert wrong.json() == {"ok": False, "error_code": 401, "description": "Unauthorized"}
+        for _ in range(2):  # the rest of the chat's burst
+            await client.post(f"{base}/sendMessage", data={"chat_id": str(CHAT), "text": "x"})
         limited = await client.post(
             f"{base}/sendMessage", data={"chat_id": str(CHAT), "text": "x"}
         )
@@ -353,5 +369,7 @@ async def test_raw_http_requests(fake: FakeTelegram) -> None:
         "sendTelepathy",
         "getMe",
         "sendMessage",
+        "sendMessage",
+        "sendMessage",
     ]
-    assert [c.status for c in fake.calls] == [200, 200, 404, 401, 429]
+    assert [c.status for c in fake.calls] == [200, 200, 404, 401, 200, 200, 429]

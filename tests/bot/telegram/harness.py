@@ -44,6 +44,7 @@ class Harness:
         *,
         mode: str = "polling",
         per_chat_interval: float = 0.02,
+        per_chat_burst: int = 2,
         per_second: float = 28.0,
         poll_timeout: int = 1,
         sending: bool = True,
@@ -56,6 +57,7 @@ class Harness:
             clock=app.clock,
             per_second=per_second,
             per_chat_interval=per_chat_interval,
+            per_chat_burst=per_chat_burst,
             idle_seconds=0.02,
         )
         self.poll_timeout = poll_timeout

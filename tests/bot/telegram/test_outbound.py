@@ -10,6 +10,7 @@ from bot import choice_data
 from bot.pacing import Pacer
 from bot.telegram.outbound import (
     CALLBACK_DATA_LIMIT,
+    CAPTION_LIMIT,
     TEXT_LIMIT,
     callback_data,
     plan,
@@ -18,7 +19,7 @@ from bot.telegram.outbound import (
 )
 from flows.codec import reply_to_json
 from flows.dialog import ask, choice, say
-from flows.model import Document, Msg, Reply
+from flows.model import Choice, Document, Msg, Reply
 from flows.terms_document import terms
 
 
@@ -86,12 +87,13 @@ def test_a_button_press_edits_the_pressed_message_into_the_next_question():
     assert calls[0].params["text"].startswith("✓ I agree")
 
 
-def test_typed_text_sends_a_message_and_takes_the_old_keyboard_off():
+def test_typed_text_sends_a_message_then_takes_the_old_keyboard_off():
     p = payload(
         ask("eligibility.device.ask", choice("device:yes", "common.yes"), meeting_app="Zoom")
     )
     calls = plan(p, render(p), keyboard_message_id="7")
-    assert [c.method for c in calls] == ["editMessageReplyMarkup", "sendMessage"]
+    # the answer first: the user reads it after one call; tidying up follows
+    assert [c.method for c in calls] == ["sendMessage", "editMessageReplyMarkup"]
 
 
 def test_a_press_on_an_old_message_leaves_one_live_keyboard():
@@ -101,15 +103,15 @@ def test_a_press_on_an_old_message_leaves_one_live_keyboard():
     )
     calls = plan(p, render(p), keyboard_message_id="9")
     assert [(c.method, c.params.get("message_id")) for c in calls] == [
-        ("editMessageReplyMarkup", 9),
         ("editMessageText", 5),
+        ("editMessageReplyMarkup", 9),
     ]
 
 
-def test_the_booking_confirmation_keeps_its_message_and_attaches_an_ics():
+def _booked(*choices: Choice) -> Reply:
     from datetime import UTC, datetime
 
-    booked = Reply(
+    return Reply(
         Msg(
             "booking.booked",
             {
@@ -120,16 +122,44 @@ def test_the_booking_confirmation_keeps_its_message_and_attaches_an_ics():
                 "minutes": 30,
             },
         ),
+        choices,
         document=Document("calendar"),
     )
-    p = payload(booked, pressed={"message_id": 5, "label": "Book", "text": "Please check"})
+
+
+def test_the_booking_confirmation_is_the_ics_captioned_with_it_and_its_buttons_two_calls():
+    booked = _booked(choice("mine", "common.yes"))
+    p = payload(booked, pressed={"message_id": 5, "label": "Book", "text": "OK?"})
     parts = render(p)
     calls = plan(p, parts, keyboard_message_id="5")
-    assert [c.method for c in calls] == ["editMessageText", "sendMessage", "sendDocument"]
-    assert parts[0].keyboard == ()  # the confirmation keeps no buttons: it is never edited away
-    ics = parts[-1].document.decode()
+    assert [c.method for c in calls] == ["sendDocument", "editMessageText"]
+    assert calls[1].params == {"message_id": 5, "text": "OK?\n\n✓ Book"}  # closed, no buttons
+    (document,) = parts
+    assert "HW-ABCDEF" in document.text and "https://meet/x" in document.text
+    assert len(document.text) <= CAPTION_LIMIT
+    assert [b.data for row in document.keyboard for b in row] == [callback_data(3, "mine")]
+    assert calls[0].sets_keyboard  # the file now carries the live keyboard
+    ics = document.document.decode()
     assert "DTSTART;TZID=Asia/Tokyo:20261125T090000" in ics and "BEGIN:VTIMEZONE" in ics
-    assert parts[-1].filename == "HW-ABCDEF.ics"
+    assert document.filename == "HW-ABCDEF.ics"
+
+
+def test_a_press_on_the_confirmation_takes_its_buttons_off_and_keeps_its_caption():
+    p = payload(say("common.welcome"), pressed={"message_id": 8, "label": "Mine", "media": True})
+    calls = plan(p, render(p), keyboard_message_id="8")
+    assert [(c.method, c.params.get("message_id")) for c in calls] == [
+        ("sendMessage", None),
+        ("editMessageReplyMarkup", 8),
+    ]
+
+
+def test_a_confirmation_too_long_for_a_caption_goes_first_as_text():
+    long_note = say("common.welcome")
+    p = payload(*[long_note] * 40, _booked(), pressed={"message_id": 5, "label": "Book"})
+    parts = render(p)
+    assert [part.document is not None for part in parts][-1]
+    assert all(part.document is None for part in parts[:-1]) and len(parts) >= 2
+    assert len(parts[-1].text) <= CAPTION_LIMIT
 
 
 @pytest.mark.asyncio
@@ -150,3 +180,25 @@ async def test_pacer_keeps_the_global_rate_and_one_per_chat():
     finally:
         asyncio.sleep = original  # type: ignore[assignment]
     assert times == [0.0, 0.1, 0.2, 1.0, 2.0]
+
+
+@pytest.mark.asyncio
+async def test_pacer_lets_a_quiet_chat_have_a_short_burst_then_one_per_interval():
+    now = [0.0]
+    pacer = Pacer(per_second=10, per_key_interval=1.0, per_key_burst=2, clock=lambda: now[0])
+
+    async def sleep(seconds):  # a virtual clock: sleeping moves time
+        now[0] += seconds
+
+    times = []
+    original = asyncio.sleep
+    asyncio.sleep = sleep  # type: ignore[assignment]
+    try:
+        for key, pause in [("a", 0), ("a", 0), ("a", 0), ("b", 0), ("a", 0), ("a", 5), ("a", 0)]:
+            now[0] += pause
+            await pacer.slot(key)
+            times.append(round(now[0], 1))  # the pacer may be 2 ms early
+    finally:
+        asyncio.sleep = original  # type: ignore[assignment]
+    # two at once (at the overall rate), then one a second; after a pause, two at once again
+    assert times == [0.0, 0.1, 1.0, 1.1, 2.0, 7.0, 7.1]
