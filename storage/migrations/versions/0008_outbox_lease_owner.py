@@ -2,7 +2,7 @@
 index for claiming each recipient's oldest pending message.
 
 Revision ID: 0008
-Revises: 0007 (0006 on a branch with the booking indexes: chain it after that one)
+Revises: 0007
 Create Date: 2026-11-25
 """
 
