@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from telegram import Bot
-from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import InvalidToken, RetryAfter, TelegramError
 
 from bot.app import App
 from bot.telegram.apply import handle, update_id_of
@@ -51,7 +51,9 @@ async def poll(
         except RetryAfter as exc:
             await asyncio.sleep(_seconds(exc.retry_after))
             continue
-        except (TimedOut, NetworkError) as exc:
+        except InvalidToken:
+            raise  # nothing to retry: the configuration is wrong
+        except TelegramError as exc:  # a network error, a conflict, an unreadable answer
             log.warning("getUpdates failed (%s); retrying in %.0f s", type(exc).__name__, backoff)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 60)
