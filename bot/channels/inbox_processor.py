@@ -144,6 +144,7 @@ class InboxProcessor:
         workers = [asyncio.create_task(self._work(stop)) for _ in range(self.workers)]
         try:
             await self._take(self._reclaim_own)
+            await self._take(self._claim_abandoned)  # a dead sibling's, if any
             while not stop.is_set():
                 try:
                     await asyncio.wait_for(stop.wait(), self.tick)
