@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from pathlib import Path
 
 from bot.channels.registry import CHANNELS
@@ -79,6 +80,15 @@ def load(env: dict[str, str] | None = None) -> Settings:
     if not (port_raw.isascii() and port_raw.isdigit()) or not 0 < int(port_raw) < 65536:
         problems.append("PORT must be a TCP port number")
 
+    port = int(port_raw) if (port_raw.isascii() and port_raw.isdigit()) else 8000
+    # Stable across restarts, unique among the running processes: a process manager's own
+    # name (Heroku's DYNO "web.1"), else this host and the port it serves on.
+    instance = (
+        env.get("MADOGUCHI_INSTANCE", "").strip()
+        or env.get("DYNO", "").strip()
+        or f"{socket.gethostname()}:{port}"
+    )
+
     if problems:
         raise ConfigError("configuration problems:\n  - " + "\n  - ".join(problems))
     return Settings(
@@ -92,5 +102,6 @@ def load(env: dict[str, str] | None = None) -> Settings:
         log_level=level,
         channels=channels,
         host=env.get("HOST", "0.0.0.0"),
-        port=int(port_raw) if (port_raw.isascii() and port_raw.isdigit()) else 8000,
+        port=port,
+        instance=instance[:56],
     )

@@ -31,6 +31,9 @@ class Settings:
     channels: Mapping[str, Any] = field(default_factory=dict)
     host: str = "0.0.0.0"
     port: int = 8000
+    # This process's stable name among the running ones: it holds leases under it, and a
+    # restart under the same name takes them back at once (not after they run out).
+    instance: str = "local"
 
     @property
     def embedded(self) -> bool:

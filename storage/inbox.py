@@ -1,25 +1,37 @@
 """The inbox: verified webhook bodies stored before the 200, applied after it.
 
 A channel that must answer faster than it can apply an event (LINE: 2 s) stores the body in
-one small insert, leased to the receiving process, then applies it in the background. A row
-whose lease ran out unprocessed (its process died) is taken by any process. Never store a
-body that was not verified, and never read one into a log.
+one small insert, leased to the receiving process under its stable name, then applies it in
+the background, renewing the short lease meanwhile. That process takes its own rows back
+when it restarts; a row whose lease ran out (its process died for good) is taken by any
+process. Never store a body that was not verified, and never read one into a log.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import InboundEvent
 
+MAX_ATTEMPTS = 5
+"""A row taken over more often than this without being applied is given up (and recorded
+as failed by the caller)."""
+
 
 def store_many(
-    session: Session, *, channel: str, bodies: list[str], now: datetime, lease: timedelta
+    session: Session,
+    *,
+    channel: str,
+    bodies: list[str],
+    now: datetime,
+    lease: timedelta,
+    owner: str,
 ) -> list[int]:
-    """Keep verified bodies, leased to the caller; return their ids in the same order."""
+    """Keep verified bodies, leased to `owner`; return their ids in the same order."""
     if not bodies:
         return []
     rows = [
@@ -28,6 +40,7 @@ def store_many(
             "body": body,
             "received_at": now,
             "claimed_until": now + lease,
+            "claimed_by": owner,
             "attempts": 0,
         }
         for body in bodies
@@ -36,40 +49,107 @@ def store_many(
     return [int(row_id) for row_id in session.scalars(query, rows)]
 
 
-def store(session: Session, *, channel: str, body: str, now: datetime, lease: timedelta) -> int:
-    """Keep one verified body, leased to the caller; return its id."""
-    return store_many(session, channel=channel, bodies=[body], now=now, lease=lease)[0]
-
-
-MAX_ATTEMPTS = 5
-"""A row taken over this often without being applied stays as it is, for an operator."""
+def store(
+    session: Session, *, channel: str, body: str, now: datetime, lease: timedelta, owner: str
+) -> int:
+    """Keep one verified body, leased to `owner`; return its id."""
+    return store_many(session, channel=channel, bodies=[body], now=now, lease=lease, owner=owner)[
+        0
+    ]
 
 
 def claim_abandoned(
-    session: Session, *, channel: str, now: datetime, lease: timedelta, limit: int = 100
-) -> list[int]:
-    """Lease unprocessed rows whose lease ran out (or never was), oldest first."""
+    session: Session,
+    *,
+    channel: str,
+    now: datetime,
+    lease: timedelta,
+    owner: str,
+    limit: int = 100,
+) -> list[tuple[int, int]]:
+    """Lease to `owner` the unprocessed rows whose lease ran out (or never was), oldest
+    first; return each row's id and how often it has now been taken over."""
     query = (
-        select(InboundEvent.id)
+        select(InboundEvent.id, InboundEvent.attempts)
         .where(
             InboundEvent.channel == channel,
             InboundEvent.processed_at.is_(None),
-            InboundEvent.attempts < MAX_ATTEMPTS,
             or_(InboundEvent.claimed_until.is_(None), InboundEvent.claimed_until < now),
         )
         .order_by(InboundEvent.id)
         .limit(limit)
     )
+    return _take(session, query, now=now, lease=lease, owner=owner)
+
+
+def reclaim_own(
+    session: Session,
+    *,
+    channel: str,
+    now: datetime,
+    lease: timedelta,
+    owner: str,
+    keep: Collection[int] = (),
+    limit: int = 1000,
+) -> list[tuple[int, int]]:
+    """Take back, at once, the unprocessed rows still leased to `owner` by its previous
+    run (a restart under the same name), except those in `keep` (this run's own); return
+    each row's id and how often it has now been taken over."""
+    query = (
+        select(InboundEvent.id, InboundEvent.attempts)
+        .where(
+            InboundEvent.channel == channel,
+            InboundEvent.processed_at.is_(None),
+            InboundEvent.claimed_by == owner,
+        )
+        .order_by(InboundEvent.id)
+        .limit(limit)
+    )
+    if keep:
+        query = query.where(InboundEvent.id.not_in(list(keep)))
+    return _take(session, query, now=now, lease=lease, owner=owner)
+
+
+def _take(
+    session: Session,
+    query: Select,  # type: ignore[type-arg,unused-ignore]  # 2.0: Select[tuple]; 2.1: Select[*Ts]
+    *,
+    now: datetime,
+    lease: timedelta,
+    owner: str,
+) -> list[tuple[int, int]]:
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    ids = list(session.scalars(query))
-    if ids:
+    rows = [(int(row_id), int(attempts) + 1) for row_id, attempts in session.execute(query)]
+    if rows:
         session.execute(
             update(InboundEvent)
-            .where(InboundEvent.id.in_(ids))
-            .values(claimed_until=now + lease, attempts=InboundEvent.attempts + 1)
+            .where(InboundEvent.id.in_([row_id for row_id, _ in rows]))
+            .values(
+                claimed_until=now + lease, claimed_by=owner, attempts=InboundEvent.attempts + 1
+            )
         )
-    return ids
+    return rows
+
+
+def renew(
+    session: Session, ids: Collection[int], *, now: datetime, lease: timedelta, owner: str
+) -> int:
+    """Extend the leases `owner` still holds on these rows; return how many were extended."""
+    renewed = 0
+    listed = sorted(ids)
+    for start in range(0, len(listed), 500):
+        result = session.execute(
+            update(InboundEvent)
+            .where(
+                InboundEvent.id.in_(listed[start : start + 500]),
+                InboundEvent.claimed_by == owner,
+                InboundEvent.processed_at.is_(None),
+            )
+            .values(claimed_until=now + lease)
+        )
+        renewed += int(getattr(result, "rowcount", 0) or 0)
+    return renewed
 
 
 def load(session: Session, row_id: int) -> tuple[str, datetime] | None:
@@ -81,7 +161,7 @@ def load(session: Session, row_id: int) -> tuple[str, datetime] | None:
 
 
 def finish(session: Session, row_id: int, now: datetime) -> None:
-    """Mark a row applied; it is never taken again."""
+    """Mark a row done with (applied, or given up and recorded); it is never taken again."""
     session.execute(
         update(InboundEvent)
         .where(InboundEvent.id == row_id)
@@ -91,8 +171,6 @@ def finish(session: Session, row_id: int, now: datetime) -> None:
 
 def unprocessed_count(session: Session, *, channel: str) -> int:
     """Return how many rows of a channel wait to be applied."""
-    from sqlalchemy import func
-
     return int(
         session.scalar(
             select(func.count())

@@ -371,8 +371,10 @@ class ProcessedEvent(Base):
 class InboundEvent(Base):
     """A verified webhook body kept until it is applied (LINE acknowledges before handling).
 
-    The receiving process leases the row for itself; if it dies before `processed_at` is set,
-    the lease runs out and any process applies the body (its events are deduplicated by key).
+    The receiving process leases the row for itself (`claimed_by`: its stable name) and
+    renews the short lease while the body waits or is applied; if it dies before
+    `processed_at` is set, its restart takes the row back at once, or, when the lease runs
+    out, any process applies the body (its events are deduplicated by key).
     """
 
     __tablename__ = "inbound_events"
@@ -383,5 +385,6 @@ class InboundEvent(Base):
     body: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

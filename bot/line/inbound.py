@@ -29,6 +29,12 @@ from bot import choice_data
 from flows.model import Event
 
 MAX_TEXT = 5000
+MAX_ID = 128
+"""The longest user or event id kept (LINE's are 33 and 26 characters)."""
+
+
+class Unreadable(ValueError):
+    """An event the SDK read, but whose ids cannot be ours (e.g. far too long)."""
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,8 @@ def translate(event: LineEvent, *, received_at: datetime) -> Inbound | None:
     if not key:
         return None  # every current webhook event has an id; without one it cannot be deduplicated
     user = source.user_id
+    if len(key) > MAX_ID or len(user) > MAX_ID:
+        raise Unreadable("id too long")
     delivery = _delivery(event, received_at)
     if isinstance(event, FollowEvent):
         return Inbound(user, Event("command", "start"), key, delivery, reachable=True)

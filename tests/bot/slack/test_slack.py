@@ -86,11 +86,13 @@ async def signed_post(
     secret: str = SECRET,
     extra: dict | None = None,
     content_type: str = "application/x-www-form-urlencoded",
+    timestamp: str | None = None,
 ) -> httpx.Response:
-    timestamp = str(int(time.time()) - age)
+    """POST a body signed with `secret`, as of `age` seconds ago (or at `timestamp`, as is)."""
+    timestamp = str(int(time.time()) - age) if timestamp is None else timestamp
     signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body)
     headers = {
-        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Request-Timestamp": timestamp.encode(),  # as bytes: any characters
         "X-Slack-Signature": signature,
         "Content-Type": content_type,
         **(extra or {}),
@@ -349,6 +351,39 @@ async def test_forged_and_stale_requests_are_refused_before_any_listener(slack_a
     assert (await signed_post(slack_app.slack_url, body, age=-305)).status_code == 401
     await asyncio.sleep(0.3)  # a quiet spell for what must not happen, not a wait
     assert audit(slack_app) == [] and fake.responses == [] and fake.views == []
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    [
+        "abc",
+        "",
+        "1e10",
+        f"{time.time():.3f}",  # now, as a float
+        "9" * 400,
+        str(int(time.time())).translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")),
+    ],
+    ids=["letters", "empty", "exponent", "float", "huge", "other-digits"],
+)
+@pytest.mark.asyncio
+async def test_a_malformed_timestamp_is_refused_like_any_failed_verification(
+    slack_app, fake, timestamp
+):
+    form = slash_command_form(
+        user_id=COUNSELOR,
+        channel_id=CHANNEL,
+        command="/madoguchi",
+        text="today",
+        response_url=fake.response_url("today"),
+    )
+    body = urllib.parse.urlencode(form)
+    # signed with the right secret over that very timestamp: only its form is wrong
+    assert (await signed_post(slack_app.slack_url, body, timestamp=timestamp)).status_code == 401
+    await asyncio.sleep(0.3)  # a quiet spell for what must not happen, not a wait
+    assert fake.responses == []  # no listener ran
+    # the same request with a well-formed timestamp is served
+    assert (await signed_post(slack_app.slack_url, body)).status_code == 200
+    await wait_until(lambda: len(fake.responses) == 1)
 
 
 @pytest.mark.asyncio
