@@ -144,7 +144,11 @@ def react_office_cancelled(conv: Conversation, what: SystemEvent, ports: IntakeP
         conv.data.pop(key, None)
     if conv.data.get("booking", {}).get("reference") == reference:
         conv.data.pop("booking")
-    return move("cancelled_by_office", say("booking.cancelled_by_office", reference=reference))
+    if isinstance(what, CancelledByOffice) and what.closed_at is not None:
+        told = say("booking.closed_by_office", reference=reference, at=what.closed_at)
+    else:
+        told = say("booking.cancelled_by_office", reference=reference)
+    return move("cancelled_by_office", told)
 
 
 def react_office_stopped(conv: Conversation, what: SystemEvent, ports: IntakePorts) -> Move:
