@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import unicodedata
 from datetime import date, time
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date
 
 from bot import config, logs, operations
 from bot.app import App, SchemaBehind, build
@@ -18,8 +22,10 @@ from bot.console.chat import run_script
 from bot.rendering import Renderer
 from flows import languages
 from flows.intake import answers_summary
+from flows.model import Msg, Param
 from storage import offices, schema
 from storage.db import Database
+from storage.models import Office
 from storage.vault import Vault
 
 
@@ -35,13 +41,6 @@ def _time(raw: str) -> time:
         return time.fromisoformat(raw)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{raw!r} is not a time like 09:30") from None
-
-
-def _places(raw: str) -> int:
-    value = int(raw)
-    if not 0 <= value <= 100:
-        raise argparse.ArgumentTypeError("places must be between 0 and 100")
-    return value
 
 
 def parser() -> argparse.ArgumentParser:
@@ -81,19 +80,32 @@ def parser() -> argparse.ArgumentParser:
     close.add_argument("--from", dest="start", type=_time)
     close.add_argument("--to", dest="end", type=_time)
     close.add_argument("--note", default="")
+    close.add_argument(
+        "--tell",
+        action="store_true",
+        help="cancel the bookings inside the closure and tell each jobseeker (another time "
+        "is offered to them)",
+    )
     opening = cal_sub.add_parser("open", help="an extra opening (even on a holiday)")
     opening.add_argument("day", type=_day)
     opening.add_argument("--from", dest="start", type=_time, required=True)
     opening.add_argument("--to", dest="end", type=_time, required=True)
-    opening.add_argument("--places", type=_places)
+    opening.add_argument("--places", type=int)
     opening.add_argument("--note", default="")
     places = cal_sub.add_parser("places", help="places per slot on a day (or one slot)")
     places.add_argument("day", type=_day)
-    places.add_argument("places", type=_places)
+    places.add_argument("places", type=int)
     places.add_argument("--at", type=_time, help="only the slot starting at this time")
+    places.add_argument(
+        "--tell", action="store_true", help="with 0 places: tell the bookings, as `close --tell`"
+    )
     cal_sub.add_parser("rules", help="list closures, openings and place changes")
     remove = cal_sub.add_parser("remove", help="remove a rule by its id")
     remove.add_argument("rule_id", type=int)
+    tell = cal_sub.add_parser(
+        "tell", help="cancel the bookings a closure left standing and tell each jobseeker"
+    )
+    tell.add_argument("rule_id", type=int)
 
     sub.add_parser("web", help="the ASGI web process: messenger webhooks (Procfile: web)")
     sub.add_parser("worker", help="delivers outgoing messages (Procfile: worker)")
@@ -107,49 +119,152 @@ def _office_app(settings: config.Settings) -> App:
     return build(settings)
 
 
+def width(text: str) -> int:
+    """Return how many terminal columns `text` takes (East Asian wide characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def table(rows: list[list[str]]) -> list[str]:
+    """Return rows as lines with every column aligned (wide characters counted as two)."""
+    widths: dict[int, int] = {}
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths.get(i, 0), width(cell))
+    return [
+        "  ".join(cell + " " * (widths[i] - width(cell)) for i, cell in enumerate(row)).rstrip()
+        for row in rows
+    ]
+
+
+class Out:
+    """What an operator reads, in the counselors' language, from the catalogs."""
+
+    def __init__(self, language: str) -> None:
+        self.r = Renderer(language)
+
+    def say(self, message_id: str, **params: Param) -> None:
+        """Print one catalog message."""
+        print(self.r.text(message_id, **params))
+
+    def refuse(self, msg: Msg) -> int:
+        """Print why a command was refused and how to fix it; return exit status 2."""
+        print(self.r.msg(msg), file=sys.stderr)
+        return 2
+
+    def table(self, rows: list[list[str]]) -> None:
+        """Print aligned rows."""
+        for line in table(rows):
+            print(line)
+
+    def weekday(self, day: date) -> str:
+        """Return the short weekday name of a day."""
+        return format_date(day, "EEE", locale=self.r.locale)
+
+
+def _hhmm(at: time | None) -> str:
+    return f"{at:%H:%M}" if at else ""
+
+
+def _span(out: Out, start: time | None, end: time | None) -> str:
+    if start and end:
+        return f"{start:%H:%M}-{end:%H:%M}"
+    return _hhmm(start) or out.r.text("operator.rules.all_day")
+
+
+def _print_touched(out: Out, items: list[operations.Touched], tz: ZoneInfo) -> None:
+    rows = []
+    for item in items:
+        at = f"{item.starts_at.astimezone(tz):%Y-%m-%d %H:%M}"
+        rows.append(["  " + at, item.reference or "-", item.language])
+    out.table(rows)
+
+
+def _closure_reason(out: Out, reason: str) -> str:
+    known = {
+        "year-end": "operator.closure.year_end",
+        "weekly closing day": "operator.closure.weekly",
+    }
+    if reason == "closed":
+        return out.r.text("operator.calendar.closed")
+    label = out.r.text(known[reason]) if reason in known else reason
+    return out.r.text("operator.calendar.closed_because", reason=label)
+
+
 def _cmd_calendar(app: App, args: argparse.Namespace) -> int:
     now = app.clock()
+    out = Out(app.settings.counselor_language)
     with app.db.transaction() as session:
         office = offices.get_office(session, app.settings.office)
         tz = offices.calendar(session, office).tz
         if args.action == "show":
             start = args.start or now.astimezone(tz).date()
+            rows = []
             for day in operations.calendar_days(session, office, start, args.days):
+                head = [day.day.isoformat(), out.weekday(day.day)]
                 if day.closed_reason:
-                    print(
-                        f"{day.day} {day.day:%a}  closed"
-                        + (f" ({day.closed_reason})" if day.closed_reason != "closed" else "")
-                    )
+                    rows.append([*head, _closure_reason(out, day.closed_reason)])
                     continue
-                cells = [f"{at.astimezone(tz):%H:%M} {taken}/{n}" for at, taken, n in day.slots]
-                print(f"{day.day} {day.day:%a}  " + "  ".join(cells))
+                cells = [
+                    out.r.text(
+                        "operator.calendar.slot",
+                        time=f"{at.astimezone(tz):%H:%M}",
+                        taken=taken,
+                        places=n,
+                    )
+                    for at, taken, n in day.slots
+                ]
+                rows.append([*head, "  ".join(cells)])
+            out.table(rows)
             return 0
         if args.action == "rules":
-            for rule in offices.calendar(session, office).exceptions:
-                span = (
-                    f"{rule.start:%H:%M}-{rule.end:%H:%M}"
-                    if rule.start and rule.end
-                    else (f"{rule.start:%H:%M}" if rule.start else "all day")
+            rules = offices.calendar(session, office).exceptions
+            if not rules:
+                out.say("operator.rules.none")
+                return 0
+            header = [
+                out.r.text(f"operator.column.{c}")
+                for c in ("rule", "day", "kind", "time", "places", "note")
+            ]
+            rows = [header]
+            for rule in rules:
+                rows.append(
+                    [
+                        f"#{rule.id}",
+                        rule.day.isoformat(),
+                        out.r.text(f"operator.kind.{rule.kind}"),
+                        _span(out, rule.start, rule.end),
+                        "" if rule.places is None else str(rule.places),
+                        rule.note,
+                    ]
                 )
-                extra = f" places={rule.places}" if rule.places is not None else ""
-                print(f"#{rule.id} {rule.day} {rule.kind} {span}{extra} {rule.note}".rstrip())
+            out.table(rows)
             return 0
         if args.action == "remove":
             if not offices.remove_rule(session, office, args.rule_id):
-                print(f"no rule #{args.rule_id}", file=sys.stderr)
+                print(out.r.text("operator.rule.not_found", rule=args.rule_id), file=sys.stderr)
                 return 1
-            print(f"removed rule #{args.rule_id}")
+            out.say("operator.rule.removed", rule=args.rule_id)
+            return 0
+        if args.action == "tell":
+            told = operations.tell_closed(
+                session, office, app.vault, args.rule_id, now=now, actor=("operator", "cli")
+            )
+            if told is None:
+                print(out.r.text("operator.rule.not_found", rule=args.rule_id), file=sys.stderr)
+                return 1
+            out.say("operator.calendar.bookings_told", count=len(told))
+            _print_touched(out, told, tz)
             return 0
         kind = {"close": "closed", "open": "open", "places": "places"}[args.action]
         start = getattr(args, "start", None) or getattr(args, "at", None)
         end = getattr(args, "end", None)
         if args.action == "close" and bool(start) != bool(end):
-            print("give both --from and --to, or neither", file=sys.stderr)
-            return 2
+            return out.refuse(Msg("operator.rule.needs_both"))
         try:
-            rule_id, affected = operations.change_calendar(
+            change = operations.change_calendar(
                 session,
                 office,
+                app.vault,
                 kind=kind,
                 day=args.day,
                 now=now,
@@ -157,46 +272,110 @@ def _cmd_calendar(app: App, args: argparse.Namespace) -> int:
                 end=end,
                 places=getattr(args, "places", None),
                 note=getattr(args, "note", ""),
+                tell=getattr(args, "tell", False),
             )
-        except ValueError as exc:
-            print(str(exc), file=sys.stderr)
-            return 2
-        print(f"added rule #{rule_id}: {args.day} {kind}")
-        if affected:
-            needing_a_call = ", ".join(affected)
-            print(
-                f"note: {len(affected)} booking(s) stay booked and need a call: {needing_a_call}"
-            )
+        except offices.SettingRefused as refused:
+            return out.refuse(refused.msg)
+        _print_change(out, change, office.places_per_slot, tz)
         return 0
 
 
+def _print_change(
+    out: Out, change: operations.CalendarChange, default_places: int, tz: ZoneInfo
+) -> None:
+    """Echo what a calendar change did: the range, the holds ended, the bookings in the way."""
+    span = _span(out, change.start, change.end)
+    if change.kind == "closed":
+        out.say(
+            "operator.calendar.closed_range", rule=change.rule_id, day=str(change.day), span=span
+        )
+    elif change.kind == "open":
+        places = change.places if change.places is not None else default_places
+        out.say(
+            "operator.calendar.opened",
+            rule=change.rule_id,
+            day=str(change.day),
+            span=span,
+            places=places,
+        )
+    else:
+        out.say(
+            "operator.calendar.places_set",
+            rule=change.rule_id,
+            day=str(change.day),
+            span=span,
+            places=change.places or 0,
+        )
+    if change.holds:
+        out.say("operator.calendar.holds_withdrawn", count=len(change.holds))
+        _print_touched(out, change.holds, tz)
+    if change.bookings and change.told:
+        out.say("operator.calendar.bookings_told", count=len(change.bookings))
+        _print_touched(out, change.bookings, tz)
+    elif change.bookings:
+        out.say("operator.calendar.bookings_standing", count=len(change.bookings))
+        _print_touched(out, change.bookings, tz)
+        out.say("operator.calendar.tell_hint", rule=change.rule_id)
+
+
+def office_rows(out: Out, office: Office) -> list[list[str]]:
+    """Return every office setting once as (field, value, what it means) rows."""
+    values: dict[str, str] = {
+        "code": office.code,
+        "name": office.name,
+        "timezone": office.timezone,
+        "hours": offices.office_hours(office),
+        "reminder_offsets": ",".join(str(m) for m in office.reminder_offsets) or "-",
+    }
+    fields = ("code", "name", "timezone", "hours", *offices.LIMITS, "reminder_offsets")
+    fields += tuple(f for f in offices.TEXTS if f != "name")
+    rows = [[out.r.text(f"operator.column.{c}") for c in ("field", "value", "meaning")]]
+    for field in fields:
+        value = values.get(field, str(getattr(office, field)))
+        rows.append([field, value, out.r.text(f"operator.field.{field}")])
+    return rows
+
+
 def _cmd_office(app: App, args: argparse.Namespace) -> int:
+    out = Out(app.settings.counselor_language)
     with app.db.transaction() as session:
         office = offices.get_office(session, app.settings.office)
+        tz = offices.calendar(session, office).tz
         if args.action == "set":
             try:
-                offices.update_office(session, office, args.field, args.value)
-            except ValueError as exc:
-                print(str(exc), file=sys.stderr)
-                return 2
-        for field in ("code", "name", "timezone", "hours", *offices.SETTABLE):
-            print(f"{field}: {getattr(office, field)}")
+                change = operations.change_office(
+                    session, office, app.vault, args.field, args.value, now=app.clock()
+                )
+            except offices.SettingRefused as refused:
+                return out.refuse(refused.msg)
+            out.say("operator.setting.changed", field=args.field)
+            if change.holds:
+                out.say("operator.calendar.holds_withdrawn", count=len(change.holds))
+                _print_touched(out, change.holds, tz)
+        out.table(office_rows(out, office))
     return 0
 
 
 def _cmd_bookings(app: App, args: argparse.Namespace) -> int:
+    out = Out(app.settings.counselor_language)
     with app.db.transaction() as session:
         office = offices.get_office(session, app.settings.office)
         tz = offices.calendar(session, office).tz
         day = args.day or app.clock().astimezone(tz).date()
         rows = operations.schedule(session, office, app.vault, day, 1)
-        renderer = Renderer(app.settings.counselor_language)
-        for c in rows:
-            print(
-                f"{c.starts_at.astimezone(tz):%Y-%m-%d %H:%M} {c.reference} {c.language} "
-                f"{c.channel} | " + renderer.param(answers_summary(c.details)).replace("\n", " | ")
-            )
-        print(f"{len(rows)} booking(s) on {day}")
+        out.table(
+            [
+                [
+                    f"{c.starts_at.astimezone(tz):%Y-%m-%d %H:%M}",
+                    c.reference,
+                    c.language,
+                    c.channel,
+                    out.r.param(answers_summary(c.details)).replace("\n", " | "),
+                ]
+                for c in rows
+            ]
+        )
+        out.say("operator.bookings.count", count=len(rows), day=str(day))
     return 0
 
 

@@ -62,8 +62,11 @@ def load(env: dict[str, str] | None = None) -> Settings:
     template = env.get("MADOGUCHI_MEETING_LINK_TEMPLATE", "").strip() or DEFAULT_LINK_TEMPLATE
     try:
         check_link_template(template)
-    except ValueError as exc:
-        problems.append(f"MADOGUCHI_MEETING_LINK_TEMPLATE: {exc}")
+    except ValueError:
+        problems.append(
+            "MADOGUCHI_MEETING_LINK_TEMPLATE must start with https:// and contain {token} "
+            "(it may also use {reference} and {office})"
+        )
 
     level = env.get("MADOGUCHI_LOG_LEVEL", "INFO").upper()
     if level not in logging.getLevelNamesMapping():

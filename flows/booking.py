@@ -1,7 +1,9 @@
-"""Book a slot: days with free places, then times; a hold while the user confirms.
+"""Book a slot: days with free places (a page at a time), then times; a hold while the
+user confirms.
 
-If the chosen place was just taken, the service reports it as a `SlotTaken` system event
-and this module offers the nearest free alternatives.
+If the chosen place was just taken, the service reports it as a `SlotTaken` system event;
+if the office closed the held time, as `HoldWithdrawn`. Either way this module offers the
+nearest free alternatives.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from flows.model import (
     Effect,
     Event,
     HoldSlot,
+    HoldWithdrawn,
     IntakePorts,
     JoinWaitlist,
     LeaveWaitlist,
@@ -34,6 +37,7 @@ from flows.my_booking import open_my_booking
 from flows.office_contact import contact
 
 DAYS_OFFERED = 10
+"""Days per page of the day question; "later dates" turns the page (the whole horizon)."""
 ALTERNATIVES_OFFERED = 4
 _NEW_APPLICATION = choice("booked:new", "booked.choice.new")
 
@@ -44,7 +48,9 @@ def enter_day(conv: Conversation, ports: IntakePorts) -> None:
     """Look up the days that still have a free place (unless the booking limit is reached)."""
     conv.data["service_stopped"] = ports.service_stopped()
     conv.data["limit_reached"] = not conv.data.get("replaces") and ports.booking_limit_reached()
-    conv.data["offered_days"] = [d.isoformat() for d in ports.open_days(limit=DAYS_OFFERED)]
+    horizon = ports.office().horizon_days + 1  # today and every day of the horizon
+    conv.data["offered_days"] = [d.isoformat() for d in ports.open_days(limit=horizon)]
+    conv.data["days_page"] = 0
 
 
 def prompt_day(conv: Conversation, ports: IntakePorts) -> list[Reply]:
@@ -69,10 +75,18 @@ def prompt_day(conv: Conversation, ports: IntakePorts) -> list[Reply]:
                 contact=contact(ports.office()),
             )
         ]
+    page = min(conv.data.get("days_page", 0), (len(days) - 1) // DAYS_OFFERED)
+    shown = days[page * DAYS_OFFERED : (page + 1) * DAYS_OFFERED]
+    turns = []
+    if len(days) > (page + 1) * DAYS_OFFERED:
+        turns.append(choice("days:later", "booking.choice.later_days"))
+    if page > 0:
+        turns.append(choice("days:earlier", "booking.choice.earlier_days"))
     return [
         ask(
             "booking.day.ask",
-            *(choice(f"day:{d.isoformat()}", "booking.day.label", date=d) for d in days),
+            *(choice(f"day:{d.isoformat()}", "booking.day.label", date=d) for d in shown),
+            *turns,
         )
     ]
 
@@ -85,6 +99,10 @@ def answer_day(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
         return move("waitlist", effects=[JoinWaitlist()])
     if event.value == "days:again":
         return move("look_again")
+    if event.value in ("days:later", "days:earlier"):
+        turn = 1 if event.value == "days:later" else -1
+        conv.data["days_page"] = max(0, conv.data.get("days_page", 0) + turn)
+        return Move(STAY)
     conv.data["day"] = event.value.split(":", 1)[1]
     return move("day_chosen")
 
@@ -134,21 +152,27 @@ def answer_time(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
 
 
 def react_refused_or_taken(conv: Conversation, what: SystemEvent, ports: IntakePorts) -> Move:
-    """React to what storage reported: a place taken, or the booking refused."""
+    """React to what storage or the office reported: a place taken, the held time closed,
+    or the booking refused."""
     if isinstance(what, SlotTaken):
-        return slot_taken(conv, what, ports)
+        return offer_nearest(conv, what.starts_at, ports, said="booking.taken")
+    if isinstance(what, HoldWithdrawn):
+        conv.data.pop("changing", None)  # the answers stay; a new time comes first
+        return offer_nearest(conv, what.starts_at, ports, said="booking.withdrawn")
     conv.data.pop("hold", None)  # storage rolled the hold back with the refused booking
     return move("refused")
 
 
-def slot_taken(conv: Conversation, taken: SlotTaken, ports: IntakePorts) -> Move:
-    """Say the slot was just taken and offer the nearest free alternatives."""
+def offer_nearest(
+    conv: Conversation, starts_at: datetime, ports: IntakePorts, *, said: str
+) -> Move:
+    """Say why the time at `starts_at` cannot be had and offer the nearest free ones."""
     conv.data.pop("hold", None)
-    nearest = ports.nearest_free(taken.starts_at, limit=ALTERNATIVES_OFFERED)
-    conv.data["day"] = conv.data.get("day") or taken.starts_at.date().isoformat()
+    nearest = ports.nearest_free(starts_at, limit=ALTERNATIVES_OFFERED)
+    conv.data["day"] = conv.data.get("day") or starts_at.date().isoformat()
     conv.data["offered_times"] = [t.isoformat() for t in nearest]
     conv.data["alternatives"] = True
-    return move("taken", say("booking.taken", at=taken.starts_at), refresh=False)
+    return move("taken", say(said, at=starts_at), refresh=False)
 
 
 def prompt_confirm(conv: Conversation, ports: IntakePorts, *, stored: Stored) -> list[Reply]:

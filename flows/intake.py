@@ -305,7 +305,13 @@ SPECS: tuple[StateSpec, ...] = (
         S.CHOOSING_ANSWER_TO_CHANGE,
         prompt=partial(booking.prompt_change, stored=stored_answers),
         answer=partial(booking.answer_change, asked_at=asked_at),
-        outcomes={"change": PREVIOUS, "keep": S.CONFIRMING_BOOKING},
+        react=booking.react_refused_or_taken,
+        outcomes={
+            "change": PREVIOUS,
+            "keep": S.CONFIRMING_BOOKING,
+            "taken": S.CHOOSING_TIME,
+            "refused": S.CHOOSING_DAY,
+        },
     ),
     StateSpec(
         S.BOOKED,

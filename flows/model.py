@@ -82,6 +82,13 @@ class SlotTaken:
 
 
 @dataclass(frozen=True)
+class HoldWithdrawn:
+    """The office closed the time the user holds (or took its place away): the hold ended."""
+
+    starts_at: datetime
+
+
+@dataclass(frozen=True)
 class BookingRefused:
     """Storage refused the booking: the limit of active bookings, or the service is stopped."""
 
@@ -99,9 +106,11 @@ class PlaceOffered:
 
 @dataclass(frozen=True)
 class CancelledByOffice:
-    """A counselor cancelled the user's booking."""
+    """The office cancelled the user's booking: a counselor did, or the office closed its
+    time (`closed_at`, the booking's start)."""
 
     reference: str
+    closed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -110,7 +119,7 @@ class StoppedByOffice:
 
 
 SystemEvent: TypeAlias = (
-    SlotTaken | BookingRefused | PlaceOffered | CancelledByOffice | StoppedByOffice
+    SlotTaken | HoldWithdrawn | BookingRefused | PlaceOffered | CancelledByOffice | StoppedByOffice
 )
 
 

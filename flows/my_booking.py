@@ -145,7 +145,11 @@ def react_office_cancelled(conv: Conversation, what: SystemEvent, ports: IntakeP
         conv.data.pop(key, None)
     if conv.data.get("booking", {}).get("reference") == reference:
         conv.data.pop("booking")
-    told = say("booking.cancelled_by_office", reference=reference, contact=contact(ports.office()))
+    if isinstance(what, CancelledByOffice) and what.closed_at is not None:
+        told = say("booking.closed_by_office", reference=reference, at=what.closed_at)
+    else:
+        office_contact = contact(ports.office())
+        told = say("booking.cancelled_by_office", reference=reference, contact=office_contact)
     return move("cancelled_by_office", told)
 
 

@@ -26,7 +26,8 @@ class CalendarException:
     """One operator decision about a day.
 
     kind "closed": no slots that day (or only between `start` and `end`);
-    kind "open": extra opening hours that day (even on a holiday), `places` optional;
+    kind "open": extra opening hours that day (even on a holiday), `places` optional (it
+    never lowers the places of a slot the day already has);
     kind "places": a different number of places that day (or for the slot at `start`).
     """
 
@@ -86,7 +87,10 @@ class OfficeCalendar:
             at = datetime.combine(day, start, self.tz)
             close = datetime.combine(day, end, self.tz)
             while at + step <= close:
-                slots[at] = places if places is not None else self.places_per_slot
+                # An extra opening adds places, never lowers a slot the day already has
+                # (lowering is a "places" rule, asked for by name).
+                offered = places if places is not None else self.places_per_slot
+                slots[at] = max(slots.get(at, 0), offered)
                 at += step
         for rule in rules:
             for at in list(slots):

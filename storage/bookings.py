@@ -33,6 +33,14 @@ class SlotUnavailable(Exception):
         self.starts_at = starts_at
 
 
+class HoldWithdrawnError(SlotUnavailable):
+    """The office closed the held time (or took its place away) before it was booked."""
+
+
+WITHDRAWN = "withdrawn"
+"""The end reason of a hold the office took back (a closure, fewer places, new hours)."""
+
+
 @dataclass(frozen=True)
 class Holder:
     """Who a hold or booking is for."""
@@ -85,6 +93,15 @@ def _end_hold(session: Session, booking_id: int, slot_id: int, status: str, now:
     if changed(result) != 1:
         return False
     give_back_place(session, slot_id)
+    return True
+
+
+def withdraw_hold(session: Session, booking: Booking, now: datetime) -> bool:
+    """End a hold because the office changed its calendar; give its place back, once."""
+    if not _end_hold(session, booking.id, booking.slot_id, "released", now):
+        return False
+    session.execute(update(Booking).where(Booking.id == booking.id).values(end_reason=WITHDRAWN))
+    session.refresh(booking)
     return True
 
 
@@ -200,10 +217,14 @@ def confirm(
     ]
     if len(active) >= office.max_active_bookings:
         raise BookingLimitReached()
+    if booking.status == "released" and booking.end_reason == WITHDRAWN:
+        raise HoldWithdrawnError(booking.starts_at)
     if booking.status == "released":
         booking.slot_id = take_place(session, office, cal, booking.starts_at)
     elif booking.status != "held":
         raise SlotUnavailable(booking.starts_at)
+    elif cal.places_at(booking.starts_at) <= 0:  # closed while held: never booked inside
+        raise HoldWithdrawnError(booking.starts_at)
     booking.status = "booked"
     booking.reference = reference
     booking.meeting_token = meeting_token

@@ -94,6 +94,9 @@ class CalendarRule(Base):
         CheckConstraint("kind IN ('closed', 'open', 'places')", name="kind"),
         # Listing reads only the rules of the days ahead, never the years of past rules.
         Index("ix_calendar_rules_office_id_day", "office_id", "day"),
+        # A rule id is never given again (operators remove rules by id): SQLite would reuse
+        # the highest id after a delete without AUTOINCREMENT; PostgreSQL never does.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
@@ -9,7 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from flows.model import OfficeProfile
+from flows.model import Msg, OfficeProfile, Param
 from flows.office_calendar import DEFAULT_HOURS, CalendarException, OfficeCalendar
 from storage.models import Booking, CalendarRule, Office
 
@@ -121,6 +122,10 @@ def calendar(session: Session, office: Office, *, from_day: date | None = None) 
     )
 
 
+MAX_RULE_PLACES = 100
+"""The most places a rule may give one slot (as `places_per_slot`)."""
+
+
 def add_rule(
     session: Session,
     office: Office,
@@ -133,15 +138,24 @@ def add_rule(
     places: int | None = None,
     note: str = "",
 ) -> CalendarRule:
-    """Store a closure, an extra opening or a change of places."""
+    """Store a closure, an extra opening or a change of places (SettingRefused says why not)."""
     if kind not in ("closed", "open", "places"):
         raise ValueError(f"unknown rule kind {kind!r}")
     if kind == "open" and not (start and end):
-        raise ValueError("an extra opening needs a start and an end time")
+        raise SettingRefused(Msg("operator.rule.needs_span"))
     if (start and end) and start >= end:
-        raise ValueError("the start must be before the end")
-    if kind == "places" and (places is None or places < 0):
-        raise ValueError("places must be 0 or more")
+        raise SettingRefused(
+            Msg(
+                "operator.rule.start_before_end",
+                {"start": f"{start:%H:%M}", "end": f"{end:%H:%M}"},
+            )
+        )
+    if kind == "places" and places is None:
+        raise SettingRefused(Msg("operator.rule.places_range", {"value": "", "high": 100}))
+    if places is not None and not 0 <= places <= MAX_RULE_PLACES:
+        raise SettingRefused(
+            Msg("operator.rule.places_range", {"value": places, "high": MAX_RULE_PLACES})
+        )
     rule = CalendarRule(
         office_id=office.id,
         day=day,
@@ -165,86 +179,180 @@ def remove_rule(session: Session, office: Office, rule_id: int) -> bool:
     return cast(CursorResult[Any], result).rowcount == 1
 
 
-SETTABLE = {
-    "slot_minutes": int,
-    "places_per_slot": int,
-    "min_notice_hours": int,
-    "horizon_days": int,
-    "hold_minutes": int,
-    "meeting_app": str,
-    "meeting_link_template": str,
-    "name": str,
-    "change_cutoff_minutes": int,
-    "max_active_bookings": int,
-    "waitlist_offer_minutes": int,
-    "retention_days": int,
-    "phone": str,
-    "web_page": str,
-    "meeting_app_terms_url": str,
+class SettingRefused(ValueError):
+    """An operator's value was refused; `msg` says why and how to fix it (catalog text)."""
+
+    def __init__(self, msg: Msg) -> None:
+        super().__init__(msg.id)
+        self.msg = msg
+
+
+@dataclass(frozen=True)
+class Limit:
+    """The whole numbers a setting accepts, and an example of a good value."""
+
+    low: int
+    high: int
+    example: int
+
+
+LIMITS: dict[str, Limit] = {
+    "slot_minutes": Limit(10, 120, 30),
+    "places_per_slot": Limit(1, 100, 2),
+    "min_notice_hours": Limit(0, 720, 24),
+    "horizon_days": Limit(1, 180, 21),
+    "hold_minutes": Limit(1, 120, 10),
+    "change_cutoff_minutes": Limit(0, 10080, 60),
+    "max_active_bookings": Limit(1, 10, 1),
+    "waitlist_offer_minutes": Limit(1, 1440, 30),
+    "retention_days": Limit(1, 3650, 90),
 }
+"""Every number an operator may set, with its bounds (the CLI and Slack share them)."""
+
+TEXTS: dict[str, int] = {
+    "name": 200,
+    "phone": 40,
+    "web_page": 300,
+    "meeting_app": 80,
+    "meeting_app_terms_url": 500,
+    "meeting_link_template": 500,
+}
+"""Every text an operator may set, with its longest length (the column's)."""
+
+SETTABLE: tuple[str, ...] = ("hours", "reminder_offsets", *LIMITS, *TEXTS)
+"""Every setting `office set` changes, in the order `office show` lists them."""
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def check_setting(office: Office, field: str, raw: str) -> Any:
+    """Return the value to store for `field`, or raise SettingRefused saying how to fix it."""
+    raw = raw.strip()
+    if field == "hours":
+        hours = parse_hours(raw)
+        _check_slot_fits(office.slot_minutes, hours)
+        return _hours_to_json(hours)
+    if field == "reminder_offsets":
+        return parse_offsets(raw)
+    if field in LIMITS:
+        limit = LIMITS[field]
+        params: dict[str, Param] = {
+            "field": field,
+            "value": raw,
+            "low": limit.low,
+            "high": limit.high,
+            "example": limit.example,
+        }
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingRefused(Msg("operator.setting.not_number", params)) from None
+        if not limit.low <= value <= limit.high:
+            raise SettingRefused(Msg("operator.setting.range", params))
+        if field == "slot_minutes":
+            _check_slot_fits(value, _hours_from_json(office.hours))
+        return value
+    if field in TEXTS:
+        if not raw or len(raw) > TEXTS[field]:
+            raise SettingRefused(
+                Msg("operator.setting.text_length", {"field": field, "high": TEXTS[field]})
+            )
+        if field == "meeting_link_template":
+            check_link_template(raw)
+        return raw
+    raise SettingRefused(
+        Msg("operator.setting.unknown", {"field": field, "fields": ", ".join(SETTABLE)})
+    )
 
 
 def update_office(session: Session, office: Office, field: str, raw: str) -> None:
-    """Change one setting of an office after checking it."""
-    if field == "hours":
-        office.hours = _hours_to_json(parse_hours(raw))
-        return
-    if field == "reminder_offsets":
-        office.reminder_offsets = parse_offsets(raw)
-        return
-    if field not in SETTABLE:
-        raise ValueError(
-            f"unknown setting {field!r}; settable: hours, reminder_offsets, {', '.join(SETTABLE)}"
-        )
-    value = SETTABLE[field](raw)
-    if isinstance(value, int) and not 0 <= value <= 1000:
-        raise ValueError(f"{field} must be between 0 and 1000")
-    if field == "slot_minutes" and value < 5:
-        raise ValueError("slot_minutes must be at least 5")
-    if field == "meeting_link_template":
-        check_link_template(str(value))
-    setattr(office, field, value)
+    """Change one setting of an office after checking it (SettingRefused says how to fix)."""
+    setattr(office, field, check_setting(office, field, raw))
+
+
+def _check_slot_fits(slot_minutes: int, hours: dict[int, tuple[time, time]]) -> None:
+    """Refuse a slot length off the hour grid (slots start at clock times like 09:00, 09:30),
+    or longer than a day's opening hours (no slot at all that day)."""
+    if 60 % slot_minutes and slot_minutes % 60:
+        raise SettingRefused(Msg("operator.setting.slot_grid", {"minutes": slot_minutes}))
+    for start, end in hours.values():
+        span = (end.hour * 60 + end.minute) - (start.hour * 60 + start.minute)
+        if span < slot_minutes:
+            raise SettingRefused(
+                Msg(
+                    "operator.setting.slot_fit",
+                    {"minutes": slot_minutes, "hours": format_hours(hours), "span": span},
+                )
+            )
 
 
 def check_link_template(template: str) -> None:
     """Refuse a meeting-link template that would not make an unguessable https link."""
+    refused = SettingRefused(Msg("operator.setting.link_template", {"value": template}))
     if not template.startswith("https://") or "{token}" not in template:
-        raise ValueError("the meeting link template must start with https:// and contain {token}")
+        raise refused
     try:
         template.format(token="t", reference="r", office="o")
-    except (KeyError, IndexError, ValueError) as exc:
-        raise ValueError(f"the meeting link template has an unknown field: {exc}") from exc
+    except (KeyError, IndexError, ValueError):
+        raise refused from None
 
 
 def parse_hours(raw: str) -> dict[int, tuple[time, time]]:
-    """Parse `mon-fri 08:30-17:15` or `mon,wed 09:00-12:00` into weekday hours."""
-    names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-    try:
-        days_part, times_part = raw.lower().split()
-        start_s, end_s = times_part.split("-")
-        start, end = time.fromisoformat(start_s), time.fromisoformat(end_s)
-        days: list[int] = []
-        for part in days_part.split(","):
-            if "-" in part:
-                a, b = part.split("-")
-                days += list(range(names.index(a), names.index(b) + 1))
-            else:
-                days.append(names.index(part))
-    except ValueError as exc:
-        raise ValueError("hours look like 'mon-fri 08:30-17:15'") from exc
-    if start >= end:
-        raise ValueError("the opening time must be before the closing time")
-    return {day: (start, end) for day in days}
+    """Parse `mon-fri 08:30-17:15`, `mon,wed 09:00-12:00` or several such groups separated
+    by `;` (e.g. `mon-thu 08:30-17:15; fri 08:30-12:00`) into weekday hours."""
+    hours: dict[int, tuple[time, time]] = {}
+    for group in raw.lower().split(";"):
+        try:
+            days_part, times_part = group.split()
+            start_s, end_s = times_part.split("-")
+            start, end = time.fromisoformat(start_s), time.fromisoformat(end_s)
+            days: list[int] = []
+            for part in days_part.split(","):
+                if "-" in part:
+                    a, b = part.split("-")
+                    days += list(range(DAY_NAMES.index(a), DAY_NAMES.index(b) + 1))
+                else:
+                    days.append(DAY_NAMES.index(part))
+        except ValueError:
+            raise SettingRefused(Msg("operator.setting.hours_format", {"value": raw})) from None
+        if start >= end or not days:
+            raise SettingRefused(Msg("operator.setting.hours_order", {"value": group.strip()}))
+        hours.update({day: (start, end) for day in days})
+    return dict(sorted(hours.items()))
+
+
+def format_hours(hours: dict[int, tuple[time, time]]) -> str:
+    """Return weekday hours as `parse_hours` reads them, e.g. `mon-fri 08:30-17:15`."""
+    groups: list[tuple[list[int], tuple[time, time]]] = []
+    for day, span in sorted(hours.items()):
+        if groups and groups[-1][1] == span and groups[-1][0][-1] == day - 1:
+            groups[-1][0].append(day)
+        else:
+            groups.append(([day], span))
+    by_span: dict[tuple[time, time], list[str]] = {}
+    for days, span in groups:
+        name = DAY_NAMES[days[0]]
+        if len(days) > 1:
+            name += "-" + DAY_NAMES[days[-1]]
+        by_span.setdefault(span, []).append(name)
+    return "; ".join(
+        f"{','.join(names)} {start:%H:%M}-{end:%H:%M}" for (start, end), names in by_span.items()
+    )
+
+
+def office_hours(office: Office) -> str:
+    """Return the office's weekday hours as an operator types them."""
+    return format_hours(_hours_from_json(office.hours))
 
 
 def parse_offsets(raw: str) -> list[int]:
     """Parse reminder offsets in minutes before the start, e.g. `1440,60` (empty: none)."""
     try:
         offsets = sorted({int(part) for part in raw.split(",") if part.strip()}, reverse=True)
-    except ValueError as exc:
-        raise ValueError("reminder offsets are minutes before the start, like 1440,60") from exc
+    except ValueError:
+        raise SettingRefused(Msg("operator.setting.offsets_format", {"value": raw})) from None
     if any(not 5 <= minutes <= 14 * 1440 for minutes in offsets):
-        raise ValueError("each reminder offset must be between 5 minutes and 14 days")
+        raise SettingRefused(Msg("operator.setting.offsets_range", {"value": raw}))
     return offsets
 
 

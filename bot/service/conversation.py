@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from flows.codec import reply_to_json
 from flows.machine import step
-from flows.model import Conversation, Event, Outcome
+from flows.model import Conversation, Event, Outcome, SystemEvent
 from storage import conversations, outbox
+from storage.models import Booking, Office
 from storage.models import Conversation as ConversationRow
-from storage.models import Office
 from storage.ports import StoredIntakePorts
 from storage.vault import Vault
 
@@ -89,3 +89,12 @@ def tell(
     """
     outcome = step(conv, event, ports_for(scope, row, key))
     return save(scope, row, outcome, None)
+
+
+def tell_owner(scope: Scope, booking: Booking, what: SystemEvent) -> int:
+    """Move the conversation that made `booking` on by `what` and tell its user, in their
+    language; return the outbox row id."""
+    row, conv = load(scope, booking.channel, booking.user_ref)
+    if conv.language is None:
+        conv.language = booking.language
+    return tell(scope, row, conv, Event.happened(what), booking.jobseeker_key)

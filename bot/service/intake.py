@@ -20,7 +20,7 @@ from bot.service.conversation import Scope
 from bot.service.effects import Actor, Applying, ServiceStopped, apply_all
 from bot.service.offers import offer_places
 from flows.machine import step
-from flows.model import BookingRefused, Event, Outcome, SlotTaken
+from flows.model import BookingRefused, Event, HoldWithdrawn, Outcome, SlotTaken
 from flows.model import Conversation as FlowConversation
 from storage import bookings, offices, records
 from storage.db import Database
@@ -187,8 +187,11 @@ def _apply(
     return applying.freed
 
 
-def _told(refused: Exception, pseudonym: str) -> SlotTaken | BookingRefused:
+def _told(refused: Exception, pseudonym: str) -> SlotTaken | HoldWithdrawn | BookingRefused:
     """Return what the flow is told when storage refused its effects."""
+    if isinstance(refused, bookings.HoldWithdrawnError):
+        log.info("held time withdrawn for %s at %s", pseudonym, refused.starts_at.isoformat())
+        return HoldWithdrawn(refused.starts_at)
     if isinstance(refused, bookings.SlotUnavailable):
         log.info("slot taken for %s at %s", pseudonym, refused.starts_at.isoformat())
         return SlotTaken(refused.starts_at)

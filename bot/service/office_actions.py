@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from bot.service import conversation
 from bot.service.conversation import Scope
 from bot.service.offers import offer_places
-from flows.model import CancelledByOffice, Event, StoppedByOffice, SystemEvent
+from flows.model import CancelledByOffice, StoppedByOffice
 from storage import bookings, records, reminders, suspensions, waitlist
 from storage.models import Booking
 
@@ -44,7 +44,7 @@ def cancel(scope: Scope, booking: Booking, counselor: str, reason: str) -> str:
     if not bookings.cancel(scope.session, booking, reason="office", now=scope.now):
         return "already"
     reminders.cancel_for(scope.session, booking.id, scope.now)
-    _tell_jobseeker(scope, booking, CancelledByOffice(booking.reference or ""))
+    conversation.tell_owner(scope, booking, CancelledByOffice(booking.reference or ""))
     offer_places(scope, [booking.starts_at], skip=None)
     return "done"
 
@@ -63,7 +63,7 @@ def stop_service(scope: Scope, booking: Booking, counselor: str, reason: str) ->
     ):
         reminders.cancel_for(scope.session, later.id, scope.now)
     waitlist.leave(scope.session, channel=booking.channel, user_ref=booking.user_ref)
-    _tell_jobseeker(scope, booking, StoppedByOffice())
+    conversation.tell_owner(scope, booking, StoppedByOffice())
     return "done"
 
 
@@ -91,11 +91,3 @@ def act(scope: Scope, booking: Booking, action: str, *, counselor: str, reason: 
             detail={"reference": booking.reference, **({"reason": reason} if reason else {})},
         )
     return outcome
-
-
-def _tell_jobseeker(scope: Scope, booking: Booking, what: SystemEvent) -> None:
-    """Move the jobseeker's conversation on and tell them, in their language."""
-    row, conv = conversation.load(scope, booking.channel, booking.user_ref)
-    if conv.language is None:
-        conv.language = booking.language
-    conversation.tell(scope, row, conv, Event.happened(what), booking.jobseeker_key)

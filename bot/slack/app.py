@@ -12,7 +12,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.app import App
 from bot.rendering import Renderer
 from bot.slack.context import SlackContext, make_client
-from bot.slack.listeners import actions, commands, views
+from bot.slack.listeners import actions, closures, commands, views
 from bot.slack.settings import SlackSettings
 
 
@@ -28,4 +28,5 @@ def build_slack_app(app: App, settings: SlackSettings) -> tuple[AsyncApp, SlackC
     actions.register(bolt, context)
     views.register(bolt, context)
     commands.register(bolt, context)
+    closures.register(bolt, context)
     return bolt, context

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.counselors import consultation_line, notification_text
-from bot.operations import Consultation
+from bot.operations import CalendarChange, Consultation, booking_line
 from bot.rendering import Renderer
 from flows.model import Msg
 from storage.models import AuditEntry, Booking
@@ -129,3 +130,40 @@ def schedule_blocks(
             _section(renderer.text("slack.schedule.more", count=len(rows) - (MAX_BLOCKS - 2)))
         )
     return blocks
+
+
+def closure_summary(
+    change: CalendarChange, renderer: Renderer, tz: ZoneInfo
+) -> tuple[str, list[dict[str, Any]]]:
+    """Return what a calendar change did, for counselors: the rule, the holds ended, the
+    bookings at a closed time, and a button that tells those jobseekers (cancel, rebook)."""
+    r = renderer
+    lines = [r.text("slack.calendar.changed", rule=change.rule_id, day=change.day)]
+    if change.holds:
+        lines.append(r.text("operator.calendar.holds_withdrawn", count=len(change.holds)))
+        lines += [r.msg(booking_line(h, tz)) for h in change.holds]
+    if change.bookings:
+        lines.append(r.text("slack.calendar.affected", count=len(change.bookings)))
+        lines += [r.msg(booking_line(b, tz)) for b in change.bookings]
+    text = "\n".join(lines)
+    blocks: list[dict[str, Any]] = [_section(text)]
+    if change.bookings and not change.told:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "closure_actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": "closure_tell",
+                        "value": str(change.rule_id),
+                        "style": "danger",
+                        "text": {
+                            "type": "plain_text",
+                            "text": r.text("slack.button.tell_closed", count=len(change.bookings)),
+                        },
+                    }
+                ],
+            }
+        )
+    return text[:MAX_SECTION], blocks

@@ -52,6 +52,7 @@ DAYS = {
         ("2026年12月4日金曜日", "12月4日(金)"),
         ("2026年12月7日月曜日", "12月7日(月)"),
         ("2026年12月8日火曜日", "12月8日(火)"),
+        ("もっと先の日付", "もっと先の日付"),
     ],
     "en": [
         ("Wednesday, November 25, 2026", "Wed, Nov 25"),
@@ -64,6 +65,7 @@ DAYS = {
         ("Friday, December 4, 2026", "Fri, Dec 4"),
         ("Monday, December 7, 2026", "Mon, Dec 7"),
         ("Tuesday, December 8, 2026", "Tue, Dec 8"),
+        ("Later dates", "Later dates"),
     ],
 }
 DAY_IDS = [
@@ -77,6 +79,7 @@ DAY_IDS = [
     "day:2026-12-04",
     "day:2026-12-07",
     "day:2026-12-08",
+    "days:later",  # the horizon goes on past the ten days of a page
 ]
 DAY_ASK = {"ja": "相談の日を選んでください：", "en": "Please choose a day for your consultation:"}
 BOOKED = {

@@ -1,5 +1,6 @@
-"""`/madoguchi`: today, week, find <reference>, and the calendar changes of the command line
-(close, open, places) — the same operations (`bot.operations`), answered to the counselor."""
+"""`/madoguchi`: today, week, find <reference>, and the changes of the command line (close,
+open, places, set) — the same operations and limits (`bot.operations`), answered to the
+counselor; a closure's summary carries a button to tell the jobseekers booked inside it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import operations
 from bot.counselors import consultation_line
-from bot.slack.blocks import schedule_blocks
+from bot.slack.blocks import closure_summary, schedule_blocks
 from bot.slack.context import SlackContext
 from storage import offices
 
@@ -27,7 +28,11 @@ def _span(raw: str) -> tuple[time, time]:
         raise Usage(raw) from exc
 
 
-def run(ctx: SlackContext, text: str) -> tuple[str, list[dict[str, Any]]]:
+def _section(text: str) -> list[dict[str, Any]]:
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+
+
+def run(ctx: SlackContext, text: str, user: str = "") -> tuple[str, list[dict[str, Any]]]:
     """Carry out one `/madoguchi` command; return the answer's text and blocks."""
     r = ctx.renderer
     words = text.split()
@@ -48,7 +53,18 @@ def run(ctx: SlackContext, text: str) -> tuple[str, list[dict[str, Any]]]:
                 answer = (
                     consultation_line(found, r) if found else r.text("slack.outcome.not_found")
                 )
-                return answer, [{"type": "section", "text": {"type": "mrkdwn", "text": answer}}]
+                return answer, _section(answer)
+            if verb == "set" and len(words) >= 3:
+                field, raw = words[1], " ".join(words[2:])
+                setting = operations.change_office(
+                    session, office, app.vault, field, raw, now=app.clock()
+                )
+                answer = r.text("operator.setting.changed", field=field)
+                if setting.holds:
+                    answer += "\n" + r.text(
+                        "operator.calendar.holds_withdrawn", count=len(setting.holds)
+                    )
+                return answer, _section(answer)
             if verb in ("close", "open", "places") and len(words) >= 2:
                 day = date.fromisoformat(words[1])
                 kind = {"close": "closed", "open": "open", "places": "places"}[verb]
@@ -64,26 +80,26 @@ def run(ctx: SlackContext, text: str) -> tuple[str, list[dict[str, Any]]]:
                     start = time.fromisoformat(words[3]) if len(words) == 4 else None
                 elif verb != "close":
                     raise Usage(text)
-                rule_id, affected = operations.change_calendar(
+                change = operations.change_calendar(
                     session,
                     office,
+                    app.vault,
                     kind=kind,
                     day=day,
                     now=app.clock(),
                     start=start,
                     end=end,
                     places=places,
+                    actor=("counselor", user),
                 )
-                answer = r.text("slack.calendar.changed", rule=rule_id, day=day)
-                if affected:
-                    answer += "\n" + r.text(
-                        "slack.calendar.affected", references=", ".join(affected)
-                    )
-                return answer, [{"type": "section", "text": {"type": "mrkdwn", "text": answer}}]
+                return closure_summary(change, r, tz)
+        except offices.SettingRefused as refused:
+            answer = r.msg(refused.msg)
+            return answer, _section(answer)
         except ValueError:
             pass
     usage = r.text("slack.command.usage")
-    return usage, [{"type": "section", "text": {"type": "mrkdwn", "text": usage}}]
+    return usage, _section(usage)
 
 
 def register(app: AsyncApp, ctx: SlackContext) -> None:
@@ -95,5 +111,5 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
         if not await ctx.is_counselor(command["user_id"]):
             await respond(text=ctx.renderer.text("slack.refused"), response_type="ephemeral")
             return
-        text, blocks = await ctx.in_thread(run, ctx, command.get("text", ""))
+        text, blocks = await ctx.in_thread(run, ctx, command.get("text", ""), command["user_id"])
         await respond(text=text, blocks=blocks, response_type="ephemeral")

@@ -482,3 +482,87 @@ def test_socket_mode_needs_an_app_level_token(tmp_path):
         == "xapp-1-A-1-abc"
     )
     assert "xapp" not in repr(config.load({**env, "SLACK_APP_TOKEN": "xapp-1-A-1-abc"}).slack)
+
+
+@pytest.mark.asyncio
+async def test_a_closure_summary_offers_to_tell_the_jobseekers_booked_inside(slack_app, fake):
+    chat = book_with_interpreter(slack_app, "en")
+    with slack_app.db.transaction() as s:
+        booking = s.scalars(select(Booking).where(Booking.status == "booked")).one()
+    from zoneinfo import ZoneInfo
+
+    at = booking.starts_at.astimezone(ZoneInfo("Asia/Tokyo"))
+    text = f"close {at.date().isoformat()} {at:%H:%M}-{at.hour + 1:02d}:{at:%M}"
+    form = slash_command_form(
+        user_id=COUNSELOR,
+        channel_id=CHANNEL,
+        command="/madoguchi",
+        text=text,
+        response_url=fake.response_url("closure"),
+    )
+    assert (
+        await signed_post(slack_app.slack_url, urllib.parse.urlencode(form))
+    ).status_code == 200
+    await wait_until(lambda: any(r["id"] == "closure" for r in fake.responses))
+    summary = next(r["body"] for r in fake.responses if r["id"] == "closure")
+    r = Renderer("ja")
+    assert r.text("slack.calendar.affected", count=1) in summary["text"]
+    assert booking.reference in summary["text"]
+    chat._collect()
+    assert chat.ids == []  # booked still, until a counselor presses the button
+    [button] = [e for b in summary["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert button["text"]["text"] == r.text("slack.button.tell_closed", count=1)
+
+    async def press_tell(user: str, response_id: str) -> None:
+        payload = block_actions_payload(
+            user_id=user,
+            channel_id=CHANNEL,
+            message={"ts": "1.0", **summary},
+            action_id="closure_tell",
+            value=button["value"],
+            response_url=fake.response_url(response_id),
+        )
+        assert (await interaction(slack_app, payload)).status_code == 200
+        await wait_until(lambda: any(x["id"] == response_id for x in fake.responses))
+
+    await press_tell(OUTSIDER, "r-outsider")
+    assert notices(fake)[-1] == r.text("slack.refused")
+    await press_tell(COUNSELOR, "r-tell")
+    assert notices(fake)[-1] == r.text("operator.calendar.bookings_told", count=1)
+    assert audit(slack_app) == [("cancel_closure", COUNSELOR)]
+    chat._collect()
+    assert chat.ids[:2] == ["booking.closed_by_office", "mybooking.book_again"]
+    assert chat.language == "en"
+    await press_tell(COUNSELOR, "r-again")  # a second press: nobody is told twice
+    assert notices(fake)[-1] == r.text("slack.outcome.already")
+    with slack_app.db.transaction() as s:
+        assert s.scalar(select(Booking.status).where(Booking.id == booking.id)) == "cancelled"
+
+
+@pytest.mark.asyncio
+async def test_slash_commands_keep_the_operators_limits(slack_app, fake):
+    async def command(text: str) -> str:
+        form = slash_command_form(
+            user_id=COUNSELOR,
+            channel_id=CHANNEL,
+            command="/madoguchi",
+            text=text,
+            response_url=fake.response_url(text),
+        )
+        await signed_post(slack_app.slack_url, urllib.parse.urlencode(form))
+        await wait_until(lambda: any(r["id"] == text for r in fake.responses))
+        return next(r["body"]["text"] for r in fake.responses if r["id"] == text)
+
+    r = Renderer("ja")
+    assert await command("places 2026-12-01 500") == r.text(
+        "operator.rule.places_range", value=500, high=100
+    )
+    refused = await command("set slot_minutes 7")
+    assert refused.startswith(
+        r.text(
+            "operator.setting.range", field="slot_minutes", value="7", low=10, high=120, example=30
+        )[:20]
+    )
+    assert await command("set places_per_slot 3") == r.text(
+        "operator.setting.changed", field="places_per_slot"
+    )
