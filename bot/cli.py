@@ -331,7 +331,7 @@ def office_rows(out: Out, office: Office) -> list[list[str]]:
     fields += tuple(f for f in offices.TEXTS if f != "name")
     rows = [[out.r.text(f"operator.column.{c}") for c in ("field", "value", "meaning")]]
     for field in fields:
-        value = values.get(field, str(getattr(office, field)))
+        value = values.get(field, str(getattr(office, field))) or "-"  # "-": not set
         rows.append([field, value, out.r.text(f"operator.field.{field}")])
     return rows
 
