@@ -370,6 +370,7 @@ def _cmd_bookings(app: App, args: argparse.Namespace) -> int:
                     c.reference,
                     c.language,
                     c.channel,
+                    c.meeting_url,
                     out.r.param(answers_summary(c.details)).replace("\n", " | "),
                 ]
                 for c in rows

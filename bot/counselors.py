@@ -36,6 +36,7 @@ def notification_text(
         "at": booking.starts_at,
         "language": Msg(f"language.native.{booking.language}"),
         "channel": Msg(f"channel.{booking.channel}"),
+        "link": booking.meeting_url or "",
     }
     if kind == "cancelled":
         return renderer.text("counselor.cancelled", **params)
@@ -56,6 +57,7 @@ def consultation_line(c: Consultation, renderer: Renderer) -> str:
         language=Msg(f"language.native.{c.language}") if c.language else "",
         channel=Msg(f"channel.{c.channel}"),
         answers=answers_summary(c.details),
+        link=c.meeting_url,
         owner=f"<@{c.claimed_by}>" if c.claimed_by else Msg("slack.schedule.unclaimed"),
     )
 

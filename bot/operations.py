@@ -31,6 +31,7 @@ class Consultation:
     status: str
     details: dict  # the stored intake answers; shown through flows.intake.answers_summary
     claimed_by: str | None
+    meeting_url: str = ""  # how the counselor joins the consultation
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,7 @@ def consultation(booking: Booking, vault: Vault) -> Consultation:
         status=booking.status,
         details=details,
         claimed_by=booking.claimed_by,
+        meeting_url=booking.meeting_url or "",
     )
 
 

@@ -124,13 +124,14 @@ def _chat_loop(
             continue
         app.intake.handle_event(CHANNEL, user_ref, to_event(line))
         deliver(app, user_ref, stdout)
-        counselors.deliver(
-            app.db,
-            app.vault,
-            language=app.settings.counselor_language,
-            out=counselor_out,
-            now=app.clock,
-        )
+        if app.settings.slack is None:  # with Slack, the worker posts them to the channel
+            counselors.deliver(
+                app.db,
+                app.vault,
+                language=app.settings.counselor_language,
+                out=counselor_out,
+                now=app.clock,
+            )
 
 
 def run_script(
@@ -156,12 +157,13 @@ def run_script(
         stdout.write(f"> {line}\n")
         app.intake.handle_event(CHANNEL, user_ref, to_event(line))
         deliver(app, user_ref, stdout)
-        counselors.deliver(
-            app.db,
-            app.vault,
-            language=app.settings.counselor_language,
-            out=counselor_out,
-            now=app.clock,
-        )
+        if app.settings.slack is None:  # with Slack, the worker posts them to the channel
+            counselors.deliver(
+                app.db,
+                app.vault,
+                language=app.settings.counselor_language,
+                out=counselor_out,
+                now=app.clock,
+            )
         typed += 1
     return typed

@@ -214,6 +214,7 @@ def test_interpreter_request_reaches_the_counselor(sqlite_app, lang, capsys):
     note = out.getvalue()
     assert "ベトナム語 Vietnamese" in note and "車椅子を使います" in note
     assert "*****-****5678" in note and "13010-12345678" not in note
+    assert "会議のリンク：https://meet.madoguchi.invalid/shinagawa/" in note  # how to join
     assert (
         counselors.deliver(
             sqlite_app.db, sqlite_app.vault, language="ja", out=out, now=sqlite_app.clock
