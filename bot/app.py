@@ -17,6 +17,14 @@ from storage.db import Database
 from storage.vault import Vault
 
 
+class UnknownOffice(Exception):
+    """MADOGUCHI_OFFICE names an office the database does not have."""
+
+    def __init__(self, code: str, known: list[str]) -> None:
+        super().__init__(code)
+        self.code, self.known = code, known
+
+
 class SchemaBehind(Exception):
     """The database needs `madoguchi db upgrade` before this code can run."""
 
@@ -38,9 +46,18 @@ class App:
 
 
 def build(
-    settings: Settings, *, clock: Callable[[], datetime] = utc_now, migrate: bool | None = None
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    migrate: bool | None = None,
+    office_needed: bool = True,
 ) -> App:
-    """Connect, migrate (embedded default) or check the schema, and make sure the office exists."""
+    """Connect, migrate (embedded default) or check the schema, and check the office.
+
+    A database with no office at all gets the default one (the embedded default works out
+    of the box); any other office must be created first (`madoguchi office create`), so a
+    mistyped MADOGUCHI_OFFICE is an error, never a silent new office.
+    """
     if settings.embedded:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.database_url)
@@ -50,11 +67,15 @@ def build(
         raise SchemaBehind("the database schema is not current: run `madoguchi db upgrade` first")
     vault = Vault(embedded_secret_key(settings))
     with db.transaction() as session:
-        offices.ensure_office(
-            session,
-            code=settings.office,
-            meeting_app=settings.meeting_app,
-            meeting_link_template=settings.meeting_link_template,
-        )
+        known = offices.office_codes(session)
+        if not known and settings.office == offices.DEFAULT_OFFICE:
+            offices.ensure_office(
+                session,
+                code=settings.office,
+                meeting_app=settings.meeting_app,
+                meeting_link_template=settings.meeting_link_template,
+            )
+        elif settings.office not in known and office_needed:
+            raise UnknownOffice(settings.office, known)
     intake = Intake(db=db, vault=vault, clock=clock, office_code=settings.office)
     return App(settings=settings, db=db, vault=vault, intake=intake, clock=clock)

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date
 
 from bot import config, logs, operations
-from bot.app import App, SchemaBehind, build
+from bot.app import App, SchemaBehind, UnknownOffice, build
 from bot.channels import registry
 from bot.console import run_chat
 from bot.console.chat import run_script
@@ -66,6 +66,10 @@ def parser() -> argparse.ArgumentParser:
     office = sub.add_parser("office", help="show or change the office settings")
     office_sub = office.add_subparsers(dest="action", required=True)
     office_sub.add_parser("show")
+    create = office_sub.add_parser("create", help="a new office in this database")
+    create.add_argument("code")
+    create.add_argument("--name", required=True)
+    create.add_argument("--phone", default="")
     setter = office_sub.add_parser("set", help="e.g. `office set places_per_slot 3`")
     setter.add_argument("field")
     setter.add_argument("value")
@@ -356,6 +360,29 @@ def _cmd_office(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_office_create(app: App, args: argparse.Namespace) -> int:
+    out = Out(app.settings.counselor_language)
+    try:
+        with app.db.transaction() as session:  # a refused value rolls the new office back
+            if args.code in offices.office_codes(session):
+                return out.refuse(Msg("operator.office.exists", {"code": args.code}))
+            office = offices.ensure_office(
+                session,
+                code=args.code,
+                name=args.name,
+                meeting_app=app.settings.meeting_app,
+                meeting_link_template=app.settings.meeting_link_template,
+            )
+            for field, value in (("name", args.name), ("phone", args.phone)):
+                if value:
+                    offices.update_office(session, office, field, value)
+            out.say("operator.office.created", code=args.code)
+            out.table(office_rows(out, office))
+    except offices.SettingRefused as refused:
+        return out.refuse(refused.msg)
+    return 0
+
+
 def _cmd_bookings(app: App, args: argparse.Namespace) -> int:
     out = Out(app.settings.counselor_language)
     with app.db.transaction() as session:
@@ -399,11 +426,21 @@ def main(argv: list[str] | None = None) -> int:
         current, head = schema.current_revision(db.engine), schema.head_revision()
         print(f"schema revision: {current} (code: {head})")
         return 0
+    creating = args.command == "office" and args.action == "create"
     try:
-        app = build(settings)
+        app = build(settings, office_needed=not creating)
     except SchemaBehind as exc:
         print(exc, file=sys.stderr)
         return 2
+    except UnknownOffice as unknown:
+        return Out(settings.counselor_language).refuse(
+            Msg(
+                "operator.office.unknown",
+                {"code": unknown.code, "known": ", ".join(unknown.known) or "-"},
+            )
+        )
+    if creating:
+        return _cmd_office_create(app, args)
     if args.command == "calendar":
         return _cmd_calendar(app, args)
     if args.command == "office":

@@ -59,6 +59,11 @@ def ensure_office(
     return office
 
 
+def office_codes(session: Session) -> list[str]:
+    """Return the codes of every office in the database."""
+    return list(session.scalars(select(Office.code).order_by(Office.code)))
+
+
 def get_office(session: Session, code: str) -> Office:
     """Return the office with `code` (LookupError when there is none)."""
     office = session.scalar(select(Office).where(Office.code == code))

@@ -16,7 +16,7 @@ from bot.app import App, build
 from bot.rendering import Renderer, catalog
 from flows.intake import State
 from storage import offices
-from storage.models import Booking
+from storage.models import Booking, OutboxMessage
 from tests.chat_client import ChatClient, FakeClock
 from tests.conftest import TEST_KEY, make_app
 from tests.flows.test_transcripts import walk_to
@@ -32,7 +32,7 @@ def operator(tmp_path, monkeypatch, clock: FakeClock) -> Iterator[tuple[Run, App
     monkeypatch.setenv("MADOGUCHI_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("MADOGUCHI_SECRET_KEY", TEST_KEY)
-    monkeypatch.setattr(cli, "build", lambda settings: build(settings, clock=clock))
+    monkeypatch.setattr(cli, "build", lambda settings, **kw: build(settings, clock=clock, **kw))
     app = make_app(url, clock, tmp_path)
 
     def run(lang: str, *argv: str) -> tuple[int, str, str]:
@@ -238,3 +238,68 @@ def test_a_slot_length_that_would_hide_a_booking_is_refused_with_the_booking(ope
     _, shown, _ = run("en", "office", "show")
     assert "mon-fri 08:30-17:15" in shown
     assert any(row.split()[:2] == ["slot_minutes", "30"] for row in shown.splitlines())
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_an_unknown_office_is_an_error_that_says_how_to_create_it(operator, monkeypatch, lang):
+    run, _ = operator
+    monkeypatch.setenv("MADOGUCHI_OFFICE", "meguro")
+    status, said, err = run(lang, "office", "show")
+    assert status == 2 and said == ""
+    assert "meguro" in err and "shinagawa" in err
+    assert "madoguchi office create meguro --name" in err
+    assert "Traceback" not in err
+
+
+def test_two_offices_keep_their_calendars_settings_and_bookings_apart(
+    operator, monkeypatch, clock
+):
+    run, shinagawa = operator
+    monkeypatch.setenv("MADOGUCHI_OFFICE", "meguro")
+    status, said, _ = run(
+        "en",
+        "office",
+        "create",
+        "meguro",
+        "--name",
+        "Hello Work Meguro",
+        "--phone",
+        "03-1111-2222",
+    )
+    assert status == 0 and "meguro" in said
+    assert run("en", "office", "create", "meguro", "--name", "again")[0] == 2
+    status, _, _ = run("en", "office", "set", "places_per_slot", "1")
+    assert status == 0
+    assert run("en", "calendar", "close", "2026-11-25")[0] == 0  # Meguro closes Wednesday
+    meguro = make_app(
+        shinagawa.db.url, clock, shinagawa.settings.data_dir, MADOGUCHI_OFFICE="meguro"
+    )
+    try:
+        there = ChatClient(meguro, user="m")
+        walk_to(there, "en", State.CHOOSING_DAY, asking_jobseeker_number="13010-00000009")
+        assert not any("2026-11-25" in c for c in there.choice_ids)  # closed in Meguro only
+        here = ChatClient(shinagawa, user="s")
+        walk_to(here, "en", State.CHOOSING_DAY, asking_jobseeker_number="13010-00000008")
+        assert "day:2026-11-25" in here.choice_ids
+        there.walk("en")
+        here.walk("en")
+        assert "Hello Work Meguro" not in here.text
+        _, listing_m, _ = run(
+            "en", "bookings", "--day", there.stored().data["booking"]["starts_at"][:10]
+        )
+        monkeypatch.setenv("MADOGUCHI_OFFICE", "shinagawa")
+        _, shown, _ = run("en", "office", "show")
+        [row] = [line.split() for line in shown.splitlines() if line.startswith("places_per_slot")]
+        assert row[1] == "2"  # Meguro's 1 changed nothing here
+        with shinagawa.db.transaction() as s:
+            recipients = {
+                m.recipient
+                for m in s.scalars(
+                    select(OutboxMessage).where(OutboxMessage.channel == "counselors")
+                )
+            }
+        assert recipients == {"shinagawa", "meguro"}  # each office's counselors, apart
+        assert there.stored().data["booking"]["reference"] in listing_m
+        assert here.stored().data["booking"]["reference"] not in listing_m
+    finally:
+        meguro.db.dispose()
