@@ -436,12 +436,21 @@ def _run_services(app: App, command: str | None) -> int:
 
     from bot import runner
 
-    if command == "worker":
-        asyncio.run(runner.run_worker(app))
-    elif command == "web":
-        runner.run_web(app, with_worker=False)
-    else:
-        runner.run_one_process(app)
+    try:
+        if command == "worker":
+            asyncio.run(runner.run_worker(app))
+        elif command == "web":
+            runner.run_web(app, with_worker=False)
+        else:
+            runner.run_one_process(app)
+    except runner.WorkerLeaseHeld as held:
+        out = Out(app.settings.counselor_language)
+        seconds = int((app.clock() - held.held.heartbeat_at).total_seconds())
+        print(
+            out.r.text("operator.worker.lease_held", holder=held.held.holder, seconds=seconds),
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 

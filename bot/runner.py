@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -25,7 +26,7 @@ from bot.app import App
 from bot.channels import registry
 from bot.channels.protocol import Runner, Running, running_task
 from bot.web import web_app
-from storage import outbox
+from storage import outbox, worker_lease
 
 log = logging.getLogger("madoguchi.runner")
 
@@ -71,17 +72,68 @@ def start_scheduler(app: App) -> BaseScheduler:
     return scheduler
 
 
+class WorkerLeaseHeld(Exception):
+    """Another worker runs the scheduler against this database."""
+
+    def __init__(self, held: worker_lease.Held) -> None:
+        super().__init__(held.holder)
+        self.held = held
+
+
+def lease_holder(app: App) -> str:
+    """Return this process's name on the scheduler's lease (its stable name and its pid)."""
+    return f"{app.settings.instance}/{os.getpid()}"
+
+
+def take_lease(app: App) -> str:
+    """Take the scheduler's lease for this process, or raise WorkerLeaseHeld."""
+    holder = lease_holder(app)
+    with app.db.transaction() as session:
+        held = worker_lease.acquire(session, holder, app.clock())
+    if held is not None:
+        raise WorkerLeaseHeld(held)
+    log.info("scheduler lease taken")
+    return holder
+
+
+async def heartbeat(
+    app: App, holder: str, stop: asyncio.Event, every: float = worker_lease.HEARTBEAT_SECONDS
+) -> None:
+    """Renew the lease's heartbeat until `stop`; say so loudly if another worker took it."""
+
+    def beat() -> bool:
+        with app.db.transaction() as session:
+            return worker_lease.beat(session, holder, app.clock())
+
+    while not stop.is_set():
+        try:
+            if not await asyncio.to_thread(beat):
+                log.error("scheduler lease lost: another worker took it after a long silence")
+        except Exception as exc:  # noqa: BLE001 - the database may be back at the next beat
+            log.error("heartbeat failed: %s", type(exc).__name__)
+        try:
+            await asyncio.wait_for(stop.wait(), every)
+        except TimeoutError:
+            pass
+
+
 def worker_duties(app: App) -> list[Running]:
-    """Return what the one worker runs besides the channels: the scheduler, and the printed
-    counselor notifications when no channel delivers them."""
+    """Return what the one worker runs besides the channels: the scheduler (under the lease,
+    with its heartbeat), and the printed counselor notifications when no channel delivers
+    them."""
 
     @asynccontextmanager
-    async def scheduler(_: asyncio.Event) -> AsyncIterator[None]:
+    async def scheduler(stop: asyncio.Event) -> AsyncIterator[None]:
+        holder = take_lease(app)
+        beating = asyncio.create_task(heartbeat(app, holder, stop), name="heartbeat")
         started = start_scheduler(app)
         try:
             yield
         finally:
             started.shutdown(wait=False)
+            beating.cancel()
+            with app.db.transaction() as session:
+                worker_lease.release(session, holder)
 
     duties: list[Running] = [scheduler]
     if counselors_unserved(app):
