@@ -423,7 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     except config.ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     if args.command == "db":
         db = Database(settings.database_url)
         if args.action == "upgrade":

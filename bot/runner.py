@@ -169,6 +169,8 @@ def run_web(app: App, *, with_worker: bool) -> None:
         host=app.settings.host,
         port=app.settings.port,
         log_level=app.settings.log_level.lower(),
+        # json: uvicorn's loggers go through ours (one JSON object per line) instead of its own
+        log_config=None if app.settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
         access_log=False,
         timeout_keep_alive=75,  # Telegram keeps webhook connections open; don't race it
     )
