@@ -24,6 +24,7 @@ from bot.channels.protocol import Running
 from storage import worker_lease
 
 HEALTH_PATH = "/healthz"
+METRICS_PATH = "/metrics"
 
 
 async def alive(request: Request) -> Response:
@@ -63,6 +64,19 @@ def health_endpoint(app: App) -> Callable[[Request], Awaitable[Response]]:
         return JSONResponse(report, status_code=200 if healthy else 503)
 
     return health
+
+
+def metrics_endpoint(app: App) -> Callable[[Request], Awaitable[Response]]:
+    """Return `/metrics` for `app`: Prometheus's text format (bot.metrics)."""
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    from bot import metrics
+
+    async def serve(request: Request) -> Response:
+        body = await asyncio.to_thread(metrics.render, app.db, app.clock)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+    return serve
 
 
 def create_web_app(
@@ -105,4 +119,5 @@ def web_app(app: App, *, with_worker: bool, running: Sequence[Running] = ()) -> 
             routes.append(part.route)
         if part.running is not None:
             parts.append(part.running)
+    routes.append(Route(METRICS_PATH, metrics_endpoint(app)))
     return create_web_app(routes, running=[*parts, *running], health=health_endpoint(app))
