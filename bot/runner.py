@@ -117,15 +117,15 @@ async def heartbeat(
             pass
 
 
-def worker_duties(app: App) -> list[Running]:
+def worker_duties(app: App, *, holder: str | None = None) -> list[Running]:
     """Return what the one worker runs besides the channels: the scheduler (under the lease,
     with its heartbeat), and the printed counselor notifications when no channel delivers
-    them."""
+    them. `holder`: the lease was taken already (under that name)."""
 
     @asynccontextmanager
     async def scheduler(stop: asyncio.Event) -> AsyncIterator[None]:
-        holder = take_lease(app)
-        beating = asyncio.create_task(heartbeat(app, holder, stop), name="heartbeat")
+        held = holder or take_lease(app)
+        beating = asyncio.create_task(heartbeat(app, held, stop), name="heartbeat")
         started = start_scheduler(app)
         try:
             yield
@@ -133,7 +133,7 @@ def worker_duties(app: App) -> list[Running]:
             started.shutdown(wait=False)
             beating.cancel()
             with app.db.transaction() as session:
-                worker_lease.release(session, holder)
+                worker_lease.release(session, held)
 
     duties: list[Running] = [scheduler]
     if counselors_unserved(app):
@@ -163,7 +163,8 @@ async def run_worker(app: App) -> None:
 
 def run_web(app: App, *, with_worker: bool) -> None:
     """Serve the ASGI app with uvicorn on HOST:PORT; `with_worker`: the worker's part too."""
-    besides = worker_duties(app) if with_worker else []
+    # the lease is taken before uvicorn starts, so a refusal reaches the command line
+    besides = worker_duties(app, holder=take_lease(app)) if with_worker else []
     uvicorn.run(
         web_app(app, with_worker=with_worker, running=besides),
         host=app.settings.host,

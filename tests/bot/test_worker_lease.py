@@ -86,3 +86,33 @@ def test_health_is_unhealthy_when_the_database_does_not_answer(sqlite_app, tmp_p
     sqlite_app.db = Database(f"sqlite:///{tmp_path}/missing-dir/none.sqlite3")
     healthy, report = health_report(sqlite_app)
     assert not healthy and report["database"].startswith("error")
+
+
+@pytest.mark.parametrize("argv", [["worker"], []], ids=["worker", "one-process-web"])
+def test_the_command_line_refuses_a_second_worker_with_a_clear_message(
+    argv, sqlite_url, clock, tmp_path, monkeypatch, capsys
+):
+    from datetime import UTC, datetime
+
+    from bot import cli
+    from tests.conftest import TEST_KEY
+
+    app = make_app(sqlite_url, clock, tmp_path)
+    with app.db.transaction() as session:  # a live worker elsewhere, heard from just now
+        worker_lease.acquire(session, "other-host:8000/41", datetime.now(UTC))
+    app.db.dispose()
+    for name, value in {
+        "DATABASE_URL": sqlite_url,
+        "MADOGUCHI_DATA_DIR": str(tmp_path),
+        "MADOGUCHI_SECRET_KEY": TEST_KEY,
+        "MADOGUCHI_COUNSELOR_LANGUAGE": "en",
+        # `madoguchi` alone with a webhook: the web process runs the worker's part too
+        "LINE_CHANNEL_SECRET": "s",
+        "LINE_CHANNEL_ACCESS_TOKEN": "t",
+    }.items():
+        monkeypatch.setenv(name, value)
+    # `madoguchi` alone serves LINE's webhook with uvicorn: the lease is taken before it starts
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Not started: another worker (other-host:8000/41, last heartbeat" in err
+    assert "Run exactly one worker" in err
