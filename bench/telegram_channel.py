@@ -108,7 +108,8 @@ def wait_healthy(proc: subprocess.Popen, port: int, log_path: Path) -> subproces
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+            # it answers (503 until a worker's heartbeat is seen: `web` alone has none)
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code in (200, 503):
                 return proc
         except httpx.HTTPError:
             time.sleep(0.2)

@@ -63,6 +63,12 @@ def parser() -> argparse.ArgumentParser:
 
     sub.add_parser("secret-key", help="print a new MADOGUCHI_SECRET_KEY")
 
+    sub.add_parser(
+        "doctor",
+        help="check the configuration, the database and each configured platform "
+        "(read-only; exit status 1 when a check fails)",
+    )
+
     office = sub.add_parser("office", help="show or change the office settings")
     office_sub = office.add_subparsers(dest="action", required=True)
     office_sub.add_parser("show")
@@ -407,18 +413,44 @@ def _cmd_bookings(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_doctor(env: dict[str, str] | None = None) -> int:
+    """Print one line per check; return 1 when any failed, else 0."""
+    import os
+
+    from bot import doctor
+
+    environment = dict(os.environ if env is None else env)
+    settings, found = doctor.run(environment)
+    language = environment.get("MADOGUCHI_COUNSELOR_LANGUAGE", "")
+    if settings is not None:
+        language = settings.counselor_language
+    elif language not in languages.codes():
+        language = languages.default_code()
+    out = Out(language)
+    for check in found:
+        print(("✓ " if check.ok else "✗ ") + out.r.text(check.message_id, **check.params))
+    bad = sum(not check.ok for check in found)
+    if bad:
+        out.say("operator.doctor.summary.failed", failed=bad, count=len(found))
+        return 1
+    out.say("operator.doctor.summary.ok", count=len(found))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = parser().parse_args(argv)
     if args.command == "secret-key":
         print(Vault.new_key())
         return 0
+    if args.command == "doctor":
+        return _cmd_doctor()
     try:
         settings = config.load()
     except config.ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.log_format)
     if args.command == "db":
         db = Database(settings.database_url)
         if args.action == "upgrade":
@@ -473,12 +505,21 @@ def _run_services(app: App, command: str | None) -> int:
 
     from bot import runner
 
-    if command == "worker":
-        asyncio.run(runner.run_worker(app))
-    elif command == "web":
-        runner.run_web(app, with_worker=False)
-    else:
-        runner.run_one_process(app)
+    try:
+        if command == "worker":
+            asyncio.run(runner.run_worker(app))
+        elif command == "web":
+            runner.run_web(app, with_worker=False)
+        else:
+            runner.run_one_process(app)
+    except runner.WorkerLeaseHeld as held:
+        out = Out(app.settings.counselor_language)
+        seconds = int((app.clock() - held.held.heartbeat_at).total_seconds())
+        print(
+            out.r.text("operator.worker.lease_held", holder=held.held.holder, seconds=seconds),
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 

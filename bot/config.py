@@ -71,6 +71,9 @@ def load(env: dict[str, str] | None = None) -> Settings:
     level = env.get("MADOGUCHI_LOG_LEVEL", "INFO").upper()
     if level not in logging.getLevelNamesMapping():
         problems.append(f"MADOGUCHI_LOG_LEVEL {level!r} is not a logging level")
+    log_format = env.get("MADOGUCHI_LOG_FORMAT", "text").strip().lower() or "text"
+    if log_format not in ("text", "json"):
+        problems.append("MADOGUCHI_LOG_FORMAT must be text or json")
 
     counselor_language = env.get("MADOGUCHI_COUNSELOR_LANGUAGE", "ja")
     from flows import languages
@@ -107,4 +110,5 @@ def load(env: dict[str, str] | None = None) -> Settings:
         host=env.get("HOST", "0.0.0.0"),
         port=port,
         instance=instance[:56],
+        log_format=log_format,
     )

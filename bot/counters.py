@@ -1,4 +1,4 @@
-"""In-process counters of what went wrong at the edges, for a later `/metrics` to read.
+"""In-process counters of what went wrong at the edges; `/metrics` exposes them (bot.metrics).
 
 A counter is a name and a channel (`failed_events`, `line`); values only grow while the
 process lives. Never put a user id, a pseudonym or any text from a message in a name.
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+
+from bot import metrics
 
 
 class Counters:
@@ -21,6 +23,7 @@ class Counters:
         """Add `amount` to the count of `name` for `channel`."""
         with self._lock:
             self._counts[(name, channel)] += amount
+        metrics.count(name, channel, amount)
 
     def get(self, name: str, channel: str) -> int:
         """Return the count of `name` for `channel` (0 when never counted)."""

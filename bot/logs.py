@@ -3,9 +3,12 @@ print chat ids, message texts or tokens (PTB, httpx and line-bot-sdk request log
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import sys
 import traceback
+from datetime import UTC, datetime
 
 QUIET = {
     "httpx": logging.WARNING,  # logs request URLs, which carry the bot token
@@ -19,11 +22,40 @@ QUIET = {
 }
 
 
-def configure(level: str) -> None:
-    """Send logs to stderr at `level`, with the noisy and revealing loggers held back."""
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+PSEUDONYM = re.compile(r"[0-9a-f]{24}")  # storage.vault.Vault.pseudonym's shape
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time (UTC, ISO 8601), level, logger, message, and the
+    pseudonyms the message names (the keyed ids our log lines already use, never raw ids).
+
+    An exception adds its type and where it happened, never its text (which may quote data).
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        args = record.args if isinstance(record.args, tuple) else ()
+        named = [a for a in args if isinstance(a, str) and PSEUDONYM.fullmatch(a)]
+        if named:
+            entry["pseudonyms"] = named
+        if record.exc_info and record.exc_info[1] is not None:
+            entry["exception"] = type(record.exc_info[1]).__name__
+            entry["frames"] = frames(record.exc_info[1])
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure(level: str, fmt: str = "text") -> None:
+    """Send logs to stderr at `level` (as text, or one JSON object per line), with the noisy
+    and revealing loggers held back."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    logging.basicConfig(level=level, handlers=[handler])
     quiet_third_parties()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -25,7 +26,7 @@ from bot.app import App
 from bot.channels import registry
 from bot.channels.protocol import Runner, Running, running_task
 from bot.web import web_app
-from storage import outbox
+from storage import outbox, worker_lease
 
 log = logging.getLogger("madoguchi.runner")
 
@@ -71,17 +72,68 @@ def start_scheduler(app: App) -> BaseScheduler:
     return scheduler
 
 
-def worker_duties(app: App) -> list[Running]:
-    """Return what the one worker runs besides the channels: the scheduler, and the printed
-    counselor notifications when no channel delivers them."""
+class WorkerLeaseHeld(Exception):
+    """Another worker runs the scheduler against this database."""
+
+    def __init__(self, held: worker_lease.Held) -> None:
+        super().__init__(held.holder)
+        self.held = held
+
+
+def lease_holder(app: App) -> str:
+    """Return this process's name on the scheduler's lease (its stable name and its pid)."""
+    return f"{app.settings.instance}/{os.getpid()}"
+
+
+def take_lease(app: App) -> str:
+    """Take the scheduler's lease for this process, or raise WorkerLeaseHeld."""
+    holder = lease_holder(app)
+    with app.db.transaction() as session:
+        held = worker_lease.acquire(session, holder, app.clock())
+    if held is not None:
+        raise WorkerLeaseHeld(held)
+    log.info("scheduler lease taken")
+    return holder
+
+
+async def heartbeat(
+    app: App, holder: str, stop: asyncio.Event, every: float = worker_lease.HEARTBEAT_SECONDS
+) -> None:
+    """Renew the lease's heartbeat until `stop`; say so loudly if another worker took it."""
+
+    def beat() -> bool:
+        with app.db.transaction() as session:
+            return worker_lease.beat(session, holder, app.clock())
+
+    while not stop.is_set():
+        try:
+            if not await asyncio.to_thread(beat):
+                log.error("scheduler lease lost: another worker took it after a long silence")
+        except Exception as exc:  # noqa: BLE001 - the database may be back at the next beat
+            log.error("heartbeat failed: %s", type(exc).__name__)
+        try:
+            await asyncio.wait_for(stop.wait(), every)
+        except TimeoutError:
+            pass
+
+
+def worker_duties(app: App, *, holder: str | None = None) -> list[Running]:
+    """Return what the one worker runs besides the channels: the scheduler (under the lease,
+    with its heartbeat), and the printed counselor notifications when no channel delivers
+    them. `holder`: the lease was taken already (under that name)."""
 
     @asynccontextmanager
-    async def scheduler(_: asyncio.Event) -> AsyncIterator[None]:
+    async def scheduler(stop: asyncio.Event) -> AsyncIterator[None]:
+        held = holder or take_lease(app)
+        beating = asyncio.create_task(heartbeat(app, held, stop), name="heartbeat")
         started = start_scheduler(app)
         try:
             yield
         finally:
             started.shutdown(wait=False)
+            beating.cancel()
+            with app.db.transaction() as session:
+                worker_lease.release(session, held)
 
     duties: list[Running] = [scheduler]
     if counselors_unserved(app):
@@ -111,12 +163,15 @@ async def run_worker(app: App) -> None:
 
 def run_web(app: App, *, with_worker: bool) -> None:
     """Serve the ASGI app with uvicorn on HOST:PORT; `with_worker`: the worker's part too."""
-    besides = worker_duties(app) if with_worker else []
+    # the lease is taken before uvicorn starts, so a refusal reaches the command line
+    besides = worker_duties(app, holder=take_lease(app)) if with_worker else []
     uvicorn.run(
         web_app(app, with_worker=with_worker, running=besides),
         host=app.settings.host,
         port=app.settings.port,
         log_level=app.settings.log_level.lower(),
+        # json: uvicorn's loggers go through ours (one JSON object per line) instead of its own
+        log_config=None if app.settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
         access_log=False,
         timeout_keep_alive=75,  # Telegram keeps webhook connections open; don't race it
     )

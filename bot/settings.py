@@ -34,6 +34,7 @@ class Settings:
     # This process's stable name among the running ones: it holds leases under it, and a
     # restart under the same name takes them back at once (not after they run out).
     instance: str = "local"
+    log_format: str = "text"  # or "json": one JSON object per line, for a log collector
 
     @property
     def embedded(self) -> bool:

@@ -391,3 +391,19 @@ class InboundEvent(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class WorkerLease(Base):
+    """The one scheduler's lease: which worker holds it and when it last said it was alive.
+
+    One row per deployment (`name` "scheduler"). A worker starts only when the row is free,
+    its own (the same process name and id: a restart), or silent past the lease; the web
+    process reads the heartbeat for `/healthz`.
+    """
+
+    __tablename__ = "worker_leases"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)

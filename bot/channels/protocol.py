@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 from starlette.routing import Route
 
 from bot.app import App
+from bot.checks import Check
 
 log = logging.getLogger("madoguchi.channels")
 
@@ -66,6 +67,10 @@ class Channel(Protocol[S]):
     def alone(self, app: App, settings: S) -> Runner | None:
         """Return this channel's work in a process without a web server (receiving and
         sending, e.g. Telegram's long polling); None when it needs the web server."""
+        ...
+
+    def doctor(self, settings: S) -> list[Check]:
+        """Check the platform with harmless, read-only calls (`madoguchi doctor`)."""
         ...
 
 

@@ -11,6 +11,7 @@ from functools import partial
 
 from bot.app import App
 from bot.channels.protocol import Runner, WebPart
+from bot.checks import Check
 from bot.line import CHANNEL
 from bot.line.settings import LineSettings, read
 
@@ -42,6 +43,12 @@ class Line:
     def alone(self, app: App, settings: LineSettings) -> Runner | None:
         """None: LINE only speaks by webhook, so it needs the web server."""
         return None
+
+    def doctor(self, settings: LineSettings) -> list[Check]:
+        """Read-only calls that show whether the token and the webhook are right."""
+        from bot.line.doctor import checks
+
+        return checks(settings)
 
 
 LINE = Line()

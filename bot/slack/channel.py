@@ -12,6 +12,7 @@ from functools import partial
 
 from bot.app import App
 from bot.channels.protocol import Runner, WebPart, running_task
+from bot.checks import Check
 from bot.slack.settings import SlackSettings, read
 from storage.outbox import COUNSELORS
 
@@ -46,6 +47,12 @@ class Slack:
         """The worker part: notifications need no web server (interactions come over Socket
         Mode, or to `/slack/events` of a `web` process)."""
         return self.worker(app, settings)
+
+    def doctor(self, settings: SlackSettings) -> list[Check]:
+        """Read-only calls that show whether the token and the webhook are right."""
+        from bot.slack.doctor import checks
+
+        return checks(settings)
 
 
 SLACK = Slack()

@@ -11,6 +11,7 @@ from functools import partial
 
 from bot.app import App
 from bot.channels.protocol import Runner, WebPart
+from bot.checks import Check
 from bot.telegram import CHANNEL
 from bot.telegram.settings import TelegramSettings, read
 
@@ -50,6 +51,12 @@ class Telegram:
         from bot.telegram.runner import poll_alone
 
         return partial(poll_alone, app, settings)
+
+    def doctor(self, settings: TelegramSettings) -> list[Check]:
+        """Read-only calls that show whether the token and the webhook are right."""
+        from bot.telegram.doctor import checks
+
+        return checks(settings)
 
 
 TELEGRAM = Telegram()

@@ -116,10 +116,22 @@ class FakeLine(ServedApp):
         self._calls: list[Call] = []
         self._failures: dict[str, deque[int]] = {"reply": deque(), "push": deque()}
         self._slow: dict[str, deque[float]] = {"reply": deque(), "push": deque()}
+        self.bot_info: JSONDict = {
+            "userId": "Ubot0000000000000000000000000000",
+            "basicId": "@123abcde",
+            "displayName": "Madoguchi (test)",
+            "chatMode": "bot",
+            "markAsReadMode": "auto",
+        }
+        """What GET /v2/bot/info answers."""
+        self.webhook: JSONDict = {"endpoint": "", "active": False}
+        """What GET /v2/bot/channel/webhook/endpoint answers (set in the console)."""
         self._app = Starlette(
             routes=[
                 Route("/v2/bot/message/reply", self._reply, methods=["POST"]),
                 Route("/v2/bot/message/push", self._push, methods=["POST"]),
+                Route("/v2/bot/info", self._bot_info, methods=["GET"]),
+                Route("/v2/bot/channel/webhook/endpoint", self._webhook_endpoint, methods=["GET"]),
             ]
         )
 
@@ -175,6 +187,21 @@ class FakeLine(ServedApp):
             return list(self._calls)
 
     # -- the API -----------------------------------------------------------------------------
+
+    async def _bot_info(self, request: Request) -> Response:
+        return self._read_only(request, self.bot_info)
+
+    async def _webhook_endpoint(self, request: Request) -> Response:
+        return self._read_only(request, self.webhook)
+
+    def _read_only(self, request: Request, answer: JSONDict) -> Response:
+        if request.headers.get("authorization") != f"Bearer {self.access_token}":
+            return JSONResponse(
+                {"message": "Authentication failed due to the following reason: invalid token."},
+                status_code=401,
+            )
+        with self._lock:
+            return JSONResponse(copy.deepcopy(answer))
 
     async def _reply(self, request: Request) -> Response:
         return await self._answer(request, "reply")

@@ -251,6 +251,8 @@ class FakeTelegram(ServedApp):
         self._updates: list[JSONDict] = []
         self._last_update_id = 0
         self._webhook: JSONDict | None = None
+        self.webhook_error: tuple[int, str] | None = None
+        """(unix time, message) getWebhookInfo reports as the last delivery error."""
         self._commands: dict[str, list[JSONDict]] = {}
         self._scoped_commands: dict[tuple[str, str], list[JSONDict]] = {}
         self._sent: dict[int, dict[int, JSONDict]] = {}
@@ -617,6 +619,8 @@ class FakeTelegram(ServedApp):
             info["max_connections"] = self._webhook["max_connections"]
             if self._webhook["allowed_updates"] is not None:
                 info["allowed_updates"] = self._webhook["allowed_updates"]
+            if self.webhook_error is not None:
+                info["last_error_date"], info["last_error_message"] = self.webhook_error
         return info
 
     def _commands_store(self, params: JSONDict) -> tuple[dict[Any, list[JSONDict]], Any]:

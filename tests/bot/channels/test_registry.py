@@ -105,9 +105,10 @@ async def test_without_channel_variables_nothing_is_enabled_and_only_health_is_s
         assert app.settings.telegram is None and app.settings.line is None
         assert enabled(app.settings) == []
         async with Served(app) as served:
-            assert paths(served.asgi) == {"/healthz"}
-            health = await served.get("/healthz")
-            assert (health.status_code, health.text) == (200, "ok")
+            assert paths(served.asgi) == {"/healthz", "/metrics"}
+            health = await served.get("/healthz")  # no worker runs: unhealthy, said why
+            assert health.status_code == 503
+            assert health.json()["database"] == "ok" and health.json()["status"] == "unhealthy"
             assert await served.post("/telegram/webhook", b"{}") == 404
     finally:
         app.db.dispose()
@@ -117,7 +118,7 @@ def test_telegram_on_long_polling_adds_no_route_to_the_web_process(sqlite_url, c
     app = make_app(sqlite_url, clock, tmp_path, TELEGRAM_BOT_TOKEN="123456:TEST-TOKEN")
     try:
         assert [channel.name for channel, _ in enabled(app.settings)] == ["telegram"]
-        assert paths(web_app(app, with_worker=False)) == {"/healthz"}
+        assert paths(web_app(app, with_worker=False)) == {"/healthz", "/metrics"}
     finally:
         app.db.dispose()
 
@@ -136,6 +137,7 @@ async def test_every_configured_channel_serves_its_webhook_behind_its_edge_check
         async with Served(app) as served:
             assert paths(served.asgi) == {
                 "/healthz",
+                "/metrics",
                 "/telegram/webhook",
                 "/line/webhook",
                 "/slack/events",
