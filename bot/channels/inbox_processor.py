@@ -276,9 +276,28 @@ class InboxProcessor:
         rows = []
         for row_id, attempts in taken:
             loaded = inbox.load(session, row_id)
-            if loaded is not None:
+            if loaded is None:
+                continue
+            try:
                 body = inbox.open_body(self.app.vault, loaded[0])
-                rows.append(Stored(row_id, body, loaded[1], attempts=attempts))
+            except ValueError:  # sealed under another key: it can never be applied
+                records.record_failed_event(
+                    session,
+                    channel=self.channel,
+                    event_key=f"inbox:{row_id}",
+                    pseudonym="",
+                    error="given up: does not open with this key",
+                    now=self.app.clock(),
+                )
+                inbox.finish(session, row_id, self.app.clock())
+                log.error(
+                    "%s inbox row %s does not open with this key; recorded in failed_events",
+                    self.channel,
+                    row_id,
+                )
+                COUNTERS.add("failed_events", self.channel)
+                continue
+            rows.append(Stored(row_id, body, loaded[1], attempts=attempts))
         return rows
 
     def _applicable(self, rows: list[Stored]) -> list[Stored]:
