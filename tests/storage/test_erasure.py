@@ -78,3 +78,18 @@ def test_nobody_is_found_by_an_unknown_reference_or_number(app):
     with app.db.transaction() as s:
         assert erasure.find(s, app.vault, "HW-ZZZZZZ") is None
         assert erasure.find(s, app.vault, "13010-00000000") is None
+
+
+def test_the_operator_shows_and_erases_a_person(app, clock, capsys, monkeypatch):
+    from bot import cli
+
+    _, booking = book_with_note(app)
+    monkeypatch.setattr(cli, "build", lambda settings: app)
+    monkeypatch.setattr(cli.config, "load", lambda: app.settings)
+    assert cli.main(["person", "show", NUMBER]) == 0
+    shown = capsys.readouterr().out
+    assert booking.reference in shown and "consents 2" in shown
+    assert cli.main(["person", "erase", booking.reference, "--by", "sato"]) == 0
+    erased = capsys.readouterr().out
+    assert "1" in erased and NUMBER not in erased and USER not in erased
+    assert cli.main(["person", "show", booking.reference]) == 1
