@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
-from bot import config, logs, operations
+from bot import config, logs, operations, person_cli
 from bot.app import App, SchemaBehind, UnknownOffice, build
 from bot.channels import registry
 from bot.console import run_chat
@@ -116,6 +116,8 @@ def parser() -> argparse.ArgumentParser:
         "tell", help="cancel the bookings a closure left standing and tell each jobseeker"
     )
     tell.add_argument("rule_id", type=int)
+
+    person_cli.add_parser(sub)
 
     sub.add_parser("web", help="the ASGI web process: messenger webhooks (Procfile: web)")
     sub.add_parser("worker", help="delivers outgoing messages (Procfile: worker)")
@@ -479,6 +481,8 @@ def main(argv: list[str] | None = None) -> int:
         return _cmd_office(app, args)
     if args.command == "bookings":
         return _cmd_bookings(app, args)
+    if args.command == "person":
+        return person_cli.run(app, args)
     if args.command in ("web", "worker") or (
         args.command is None and any(c.jobseekers for c, _ in registry.enabled(settings))
     ):

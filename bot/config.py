@@ -13,7 +13,7 @@ import socket
 from pathlib import Path
 
 from bot.channels.registry import CHANNELS
-from bot.settings import Settings, embedded_secret_key
+from bot.settings import Settings, default_secret_key_file, embedded_secret_key
 from storage.offices import check_link_template
 from storage.vault import Vault
 
@@ -57,6 +57,13 @@ def load(env: dict[str, str] | None = None) -> Settings:
         problems.append(
             "MADOGUCHI_SECRET_KEY is required with PostgreSQL (it seals personal data at rest); "
             "make one with `madoguchi secret-key`"
+        )
+
+    key_file = default_secret_key_file(env)
+    if key_file == data_dir or data_dir in key_file.parents:
+        problems.append(
+            "MADOGUCHI_SECRET_KEY_FILE must not be inside MADOGUCHI_DATA_DIR (a copy of the "
+            "data folder would carry the key that opens it)"
         )
 
     template = env.get("MADOGUCHI_MEETING_LINK_TEMPLATE", "").strip() or DEFAULT_LINK_TEMPLATE
@@ -111,4 +118,5 @@ def load(env: dict[str, str] | None = None) -> Settings:
         port=port,
         instance=instance[:56],
         log_format=log_format,
+        secret_key_file=key_file,
     )

@@ -5,6 +5,9 @@ one small insert, leased to the receiving process under its stable name, then ap
 the background, renewing the short lease meanwhile. That process takes its own rows back
 when it restarts; a row whose lease ran out (its process died for good) is taken by any
 process. Never store a body that was not verified, and never read one into a log.
+
+A body holds personal data (user ids, texts): it is stored sealed (`seal_body`) and kept
+only until applied or given up; `finish` then drops it, leaving the row's bookkeeping.
 """
 
 from __future__ import annotations
@@ -16,10 +19,26 @@ from sqlalchemy import Select, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import InboundEvent
+from storage.vault import Vault
 
 MAX_ATTEMPTS = 5
 """A row taken over more often than this without being applied is given up (and recorded
 as failed by the caller)."""
+
+
+def seal_body(vault: Vault, body: str) -> str:
+    """Return a body sealed for the time it waits in the inbox."""
+    return vault.seal(body)
+
+
+def open_body(vault: Vault, stored: str) -> str:
+    """Return a stored body: sealed, or (left by an earlier version) the JSON in the clear."""
+    if stored.lstrip().startswith("{"):
+        return stored
+    body = vault.open(stored)
+    if not isinstance(body, str):
+        raise ValueError("a sealed inbox body is not text")
+    return body
 
 
 def store_many(
@@ -161,11 +180,12 @@ def load(session: Session, row_id: int) -> tuple[str, datetime] | None:
 
 
 def finish(session: Session, row_id: int, now: datetime) -> None:
-    """Mark a row done with (applied, or given up and recorded); it is never taken again."""
+    """Mark a row done with (applied, or given up and recorded) and drop its body; it is
+    never taken again."""
     session.execute(
         update(InboundEvent)
         .where(InboundEvent.id == row_id)
-        .values(processed_at=now, claimed_until=None)
+        .values(processed_at=now, claimed_until=None, body="")
     )
 
 

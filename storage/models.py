@@ -347,6 +347,7 @@ class FailedEvent(Base):
     """An authenticated inbound event whose handling failed (kept without its content)."""
 
     __tablename__ = "failed_events"
+    __table_args__ = (Index("ix_failed_events_at", "at"),)  # retention
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
@@ -381,7 +382,10 @@ class InboundEvent(Base):
     """
 
     __tablename__ = "inbound_events"
-    __table_args__ = (Index("ix_inbound_events_pending", "channel", "processed_at", "id"),)
+    __table_args__ = (
+        Index("ix_inbound_events_pending", "channel", "processed_at", "id"),
+        Index("ix_inbound_events_received_at", "received_at"),  # retention
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))

@@ -1,9 +1,20 @@
 """Retention: a set time after a consultation, delete what the office need not keep.
 
-Deleted: the intake answers sealed in the booking (number, accommodations, note), the
-conversation state, the delivered outbox messages, waitlist entries and processed-event
-keys of that user. Kept: the booking record (reference, time, status) and the consent
-records, which the office must keep (terms art. 1, 7).
+Every table that can hold personal data is covered:
+
+- bookings (every status, no-shows too): the sealed intake answers (number,
+  accommodations, note), the meeting token and URL, the channel's user id and the keyed
+  jobseeker-number hash are cleared;
+- conversations idle past the period with no booking ahead, and then the channel contacts
+  (a sender's memory of a chat id) left without a conversation or a booking ahead;
+- outbox messages (replies, counselor notifications with notes and interpreter language),
+  whatever their status;
+- waitlist entries, processed-event keys, inbox rows (their bodies are dropped once
+  applied) and failed-event records.
+
+Kept: the booking record (reference, time, status, pseudonym), the consent records and the
+audit log, which the office must keep (terms art. 1, 7); suspensions (a counselor's
+decision, keyed by pseudonym and number hash) are ended by an operator, not by time.
 """
 
 from __future__ import annotations
@@ -19,7 +30,10 @@ from sqlalchemy.orm import Session
 from storage.db import changed
 from storage.models import (
     Booking,
+    ChannelContact,
     Conversation,
+    FailedEvent,
+    InboundEvent,
     Office,
     OutboxMessage,
     ProcessedEvent,
@@ -38,6 +52,9 @@ class Purged:
     outbox_messages: int = 0
     waitlist_entries: int = 0
     event_keys: int = 0
+    channel_contacts: int = 0
+    inbox_rows: int = 0
+    failed_events: int = 0
 
     def add(self, other: Purged) -> None:
         """Count another batch in."""
@@ -49,7 +66,27 @@ class Purged:
         return max(getattr(self, name) for name in _KINDS)
 
 
-_KINDS = ("booking_details", "conversations", "outbox_messages", "waitlist_entries", "event_keys")
+_KINDS = (
+    "booking_details",
+    "conversations",
+    "channel_contacts",
+    "outbox_messages",
+    "waitlist_entries",
+    "event_keys",
+    "inbox_rows",
+    "failed_events",
+)
+# What each count removed, by table (the report names both).
+TABLES = {
+    "booking_details": "bookings (answers, meeting token and URL, user id)",
+    "conversations": "conversations",
+    "channel_contacts": "channel_contacts",
+    "outbox_messages": "outbox",
+    "waitlist_entries": "waitlist",
+    "event_keys": "processed_events",
+    "inbox_rows": "inbound_events",
+    "failed_events": "failed_events",
+}
 
 
 def _ids(session: Session, query: Select[Any]) -> list[int]:
@@ -70,7 +107,6 @@ def purge(session: Session, office: Office, now: datetime, *, limit: int) -> Pur
         Booking.office_id == office.id,
         Booking.details_purged_at.is_(None),
         Booking.starts_at < cutoff,
-        Booking.status.in_(["booked", "cancelled", "released"]),
     )
     ids = _ids(session, select(Booking.id).where(old_booking).limit(limit))
     if ids:
@@ -78,7 +114,14 @@ def purge(session: Session, office: Office, now: datetime, *, limit: int) -> Pur
             session.execute(
                 update(Booking)
                 .where(Booking.id.in_(ids), old_booking)
-                .values(details_sealed="", meeting_token=None, details_purged_at=now)
+                .values(
+                    details_sealed="",
+                    meeting_token=None,
+                    meeting_url=None,
+                    user_ref="",
+                    jobseeker_key=None,
+                    details_purged_at=now,
+                )
             )
         )
     # A conversation goes once it has been idle past the period and has no booking ahead.
@@ -97,11 +140,33 @@ def purge(session: Session, office: Office, now: datetime, *, limit: int) -> Pur
         purged.conversations = changed(
             session.execute(delete(Conversation).where(Conversation.id.in_(ids), idle))
         )
-    delivered = and_(OutboxMessage.created_at < cutoff, OutboxMessage.status != "pending")
-    ids = _ids(session, select(OutboxMessage.id).where(delivered).limit(limit))
+    # A contact goes with the last conversation and booking ahead of its chat.
+    remembered = and_(
+        ~select(Conversation.id)
+        .where(
+            Conversation.channel == ChannelContact.channel,
+            Conversation.user_ref == ChannelContact.user_ref,
+        )
+        .exists(),
+        ~select(Booking.id)
+        .where(
+            Booking.channel == ChannelContact.channel,
+            Booking.user_ref == ChannelContact.user_ref,
+            Booking.starts_at >= cutoff,
+        )
+        .exists(),
+    )
+    ids = _ids(session, select(ChannelContact.id).where(remembered).limit(limit))
+    if ids:
+        purged.channel_contacts = changed(
+            session.execute(delete(ChannelContact).where(ChannelContact.id.in_(ids), remembered))
+        )
+    # Undelivered too: a message still pending after the whole period will never be sent.
+    old_message = OutboxMessage.created_at < cutoff
+    ids = _ids(session, select(OutboxMessage.id).where(old_message).limit(limit))
     if ids:
         purged.outbox_messages = changed(
-            session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids), delivered))
+            session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids), old_message))
         )
     waited = and_(WaitlistEntry.office_id == office.id, WaitlistEntry.created_at < cutoff)
     ids = _ids(session, select(WaitlistEntry.id).where(waited).limit(limit))
@@ -116,18 +181,25 @@ def purge(session: Session, office: Office, now: datetime, *, limit: int) -> Pur
         purged.event_keys = changed(
             session.execute(delete(ProcessedEvent).where(ProcessedEvent.id.in_(ids)))
         )
+    received = InboundEvent.received_at < cutoff
+    ids = _ids(session, select(InboundEvent.id).where(received).limit(limit))
+    if ids:
+        purged.inbox_rows = changed(
+            session.execute(delete(InboundEvent).where(InboundEvent.id.in_(ids), received))
+        )
+    failed = FailedEvent.at < cutoff
+    ids = _ids(session, select(FailedEvent.id).where(failed).limit(limit))
+    if ids:
+        purged.failed_events = changed(
+            session.execute(delete(FailedEvent).where(FailedEvent.id.in_(ids), failed))
+        )
     return purged
 
 
 def report(office: Office, purged: Purged) -> None:
-    """Log what a whole retention run removed (counts only, never whose)."""
+    """Log what a whole retention run removed, per table (counts only, never whose)."""
     log.info(
-        "retention (%s days): removed %s booking details, %s conversations, %s outbox messages, "
-        "%s waitlist entries, %s event keys",
+        "retention (%s days): removed %s",
         office.retention_days,
-        purged.booking_details,
-        purged.conversations,
-        purged.outbox_messages,
-        purged.waitlist_entries,
-        purged.event_keys,
+        ", ".join(f"{TABLES[name]}: {getattr(purged, name)}" for name in _KINDS),
     )

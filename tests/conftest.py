@@ -26,6 +26,15 @@ TEST_KEY = Vault.new_key()
 _db_numbers = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def _own_config_home(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Keep generated keys out of the real ~/.config (the subprocesses inherit it too)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+    monkeypatch.delenv("MADOGUCHI_SECRET_KEY_FILE", raising=False)
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[ThrowawayPostgres | str | None]:
     """Yield the external DATABASE_URL, a throwaway server, or None (unavailable)."""

@@ -8,7 +8,8 @@ rows its previous run left (a crash, a restart), at once; every few seconds it a
 rows whose lease ran out (another process died), so an acknowledged event is never lost. A
 body that keeps failing is tried a bounded number of times, then recorded in
 `failed_events`, logged and counted, and the inbox moves on. Applying twice is harmless:
-every event is deduplicated by its platform key. Never logs bodies.
+every event is deduplicated by its platform key. Bodies are stored sealed and dropped once
+applied or given up; never logged.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ class InboxProcessor:
                 ids = inbox.store_many(
                     session,
                     channel=self.channel,
-                    bodies=bodies,
+                    bodies=[inbox.seal_body(self.app.vault, body) for body in bodies],
                     now=now,
                     lease=self.lease,
                     owner=self.owner,
@@ -271,13 +272,32 @@ class InboxProcessor:
                 )
         return []
 
-    @staticmethod
-    def _load(session: Session, taken: list[tuple[int, int]]) -> list[Stored]:
+    def _load(self, session: Session, taken: list[tuple[int, int]]) -> list[Stored]:
         rows = []
         for row_id, attempts in taken:
             loaded = inbox.load(session, row_id)
-            if loaded is not None:
-                rows.append(Stored(row_id, *loaded, attempts=attempts))
+            if loaded is None:
+                continue
+            try:
+                body = inbox.open_body(self.app.vault, loaded[0])
+            except ValueError:  # sealed under another key: it can never be applied
+                records.record_failed_event(
+                    session,
+                    channel=self.channel,
+                    event_key=f"inbox:{row_id}",
+                    pseudonym="",
+                    error="given up: does not open with this key",
+                    now=self.app.clock(),
+                )
+                inbox.finish(session, row_id, self.app.clock())
+                log.error(
+                    "%s inbox row %s does not open with this key; recorded in failed_events",
+                    self.channel,
+                    row_id,
+                )
+                COUNTERS.add("failed_events", self.channel)
+                continue
+            rows.append(Stored(row_id, body, loaded[1], attempts=attempts))
         return rows
 
     def _applicable(self, rows: list[Stored]) -> list[Stored]:
@@ -297,7 +317,7 @@ class InboxProcessor:
     def _give_up(self, row: Stored, error: str) -> None:
         """Record a row that kept failing, log and count it, and stop taking it (blocking).
 
-        Its body stays in `inbound_events` for an operator; `failed_events` names it.
+        Its body is dropped (it holds personal data); `failed_events` names the row.
         """
         with self.app.db.transaction() as session:
             records.record_failed_event(

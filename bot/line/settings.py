@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+MIN_SECRET = 16
+"""A shorter secret is a typo or a placeholder (LINE's own are 32 characters)."""
+
 
 @dataclass(frozen=True)
 class LineSettings:
@@ -31,6 +34,12 @@ def read(env: Mapping[str, str], problems: list[str]) -> LineSettings | None:
                 f"{name} is empty or missing: LINE needs both LINE_CHANNEL_SECRET and "
                 "LINE_CHANNEL_ACCESS_TOKEN (from the LINE Developers console)"
             )
+    secret = values["LINE_CHANNEL_SECRET"]
+    if secret and len(secret) < MIN_SECRET:
+        problems.append(
+            f"LINE_CHANNEL_SECRET is too short (at least {MIN_SECRET} characters; copy the "
+            "channel secret from the LINE Developers console)"
+        )
     base = env.get("LINE_API_BASE_URL", "https://api.line.me").strip().rstrip("/")
     if not base.startswith(("https://", "http://")):
         problems.append("LINE_API_BASE_URL must be an http(s) URL")

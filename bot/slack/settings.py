@@ -9,13 +9,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+MIN_SECRET = 16
+"""A shorter secret is a typo or a placeholder (Slack's own are 32 characters)."""
+
 
 @dataclass(frozen=True)
 class SlackSettings:
     """Slack for counselors, enabled by SLACK_BOT_TOKEN."""
 
-    bot_token: str
-    signing_secret: str
+    bot_token: str = field(repr=False)
+    signing_secret: str = field(repr=False)
     channel_id: str
     counselor_ids: frozenset[str]
     api_base_url: str
@@ -34,6 +37,11 @@ def read(env: Mapping[str, str], problems: list[str]) -> SlackSettings | None:
     if not secret:
         problems.append(
             "SLACK_SIGNING_SECRET is required with Slack (requests are verified with it)"
+        )
+    elif len(secret) < MIN_SECRET:
+        problems.append(
+            f"SLACK_SIGNING_SECRET is too short (at least {MIN_SECRET} characters; copy the "
+            "app's Signing Secret from its Basic Information page)"
         )
     if not re.fullmatch(r"[CG][A-Z0-9]{4,}", channel):
         problems.append("SLACK_CHANNEL_ID must be the counselors' channel id (C0123ABCD)")

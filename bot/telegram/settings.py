@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class TelegramSettings:
     """Telegram is enabled by TELEGRAM_BOT_TOKEN; a webhook URL switches off polling."""
 
-    token: str
+    token: str = field(repr=False)
     api_base_url: str
     webhook_url: str
-    webhook_secret: str
+    webhook_secret: str = field(repr=False)
     max_connections: int
     per_second: float
 

@@ -47,7 +47,7 @@ def test_line_settings_are_read_and_never_printed(tmp_path):
     settings = config.load(
         {
             "MADOGUCHI_DATA_DIR": str(tmp_path),
-            "LINE_CHANNEL_SECRET": "the-secret",
+            "LINE_CHANNEL_SECRET": "the-secret-0123456789",
             "LINE_CHANNEL_ACCESS_TOKEN": "the-token",
             "LINE_API_BASE_URL": "http://127.0.0.1:9/",
         }

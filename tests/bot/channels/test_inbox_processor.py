@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +18,8 @@ from sqlalchemy import select
 from bot.channels.inbox_processor import InboxProcessor
 from bot.counters import COUNTERS
 from storage import inbox
-from storage.models import FailedEvent
+from storage.models import FailedEvent, InboundEvent
+from storage.vault import Vault
 from tests.conftest import make_app
 from tests.waiting import wait_until
 
@@ -158,3 +160,40 @@ async def test_a_body_failing_every_time_is_given_up_recorded_logged_counted(app
     assert COUNTERS.get("inbox_given_up", "line") == counted + 1
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1 and f"row {poison.id} given up" in errors[0]
+
+
+@pytest.mark.asyncio
+async def test_a_body_waits_sealed_and_is_dropped_once_applied(app, clock):
+    applied: list[str] = []
+    processor = InboxProcessor(app, "line", lambda app, body, at: applied.append(body))
+    secret = '{"events": [{"source": {"userId": "U-sealed-while-waiting"}}]}'
+    row = await processor.store(secret)
+    with app.db.transaction() as s:
+        assert "U-sealed-while-waiting" not in s.get(InboundEvent, row.id).body
+    processor.apply_row(row)
+    assert applied == [secret]
+    with app.db.transaction() as s:
+        assert s.get(InboundEvent, row.id).body == ""
+
+
+@pytest.mark.asyncio
+async def test_a_body_sealed_under_another_key_is_given_up_not_retried(app, clock, caplog):
+    with app.db.transaction() as s:
+        row_id = inbox.store(
+            s,
+            channel="line",
+            body=Vault(Vault.new_key()).seal("{}"),
+            now=clock(),
+            lease=timedelta(seconds=15),
+            owner="web@gone",
+        )
+    clock.advance(seconds=16)
+    applied: list[str] = []
+    processor = InboxProcessor(app, "line", lambda app, body, at: applied.append(body))
+    with caplog.at_level(logging.ERROR, logger="madoguchi.inbox"):
+        assert processor._claim_abandoned() == []
+    assert applied == [] and processor.pending() == 0
+    with app.db.transaction() as s:
+        assert s.get(InboundEvent, row_id).body == ""
+        assert s.scalars(select(FailedEvent.event_key)).all() == [f"inbox:{row_id}"]
+    assert "does not open with this key" in caplog.text

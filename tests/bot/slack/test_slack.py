@@ -472,7 +472,7 @@ def test_socket_mode_needs_an_app_level_token(tmp_path):
     env = {
         "MADOGUCHI_DATA_DIR": str(tmp_path),
         "SLACK_BOT_TOKEN": "xoxb-1",
-        "SLACK_SIGNING_SECRET": "s",
+        "SLACK_SIGNING_SECRET": "slack-signing-secret-0123",
         "SLACK_CHANNEL_ID": CHANNEL,
     }
     with pytest.raises(config.ConfigError, match="SLACK_APP_TOKEN"):
