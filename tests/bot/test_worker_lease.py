@@ -107,7 +107,7 @@ def test_the_command_line_refuses_a_second_worker_with_a_clear_message(
         "MADOGUCHI_SECRET_KEY": TEST_KEY,
         "MADOGUCHI_COUNSELOR_LANGUAGE": "en",
         # `madoguchi` alone with a webhook: the web process runs the worker's part too
-        "LINE_CHANNEL_SECRET": "s",
+        "LINE_CHANNEL_SECRET": "line-channel-secret-0123",
         "LINE_CHANNEL_ACCESS_TOKEN": "t",
     }.items():
         monkeypatch.setenv(name, value)
