@@ -85,8 +85,10 @@ def load(env: dict[str, str] | None = None) -> Settings:
     counselor_language = env.get("MADOGUCHI_COUNSELOR_LANGUAGE", "ja")
     from flows import languages
 
-    if counselor_language not in languages.codes():
-        problems.append(f"MADOGUCHI_COUNSELOR_LANGUAGE must be one of {languages.codes()}")
+    if counselor_language not in languages.counselor_codes():
+        problems.append(
+            f"MADOGUCHI_COUNSELOR_LANGUAGE must be one of {languages.counselor_codes()}"
+        )
 
     channels = {channel.name: channel.read_settings(env, problems) for channel in CHANNELS}
     port_raw = env.get("PORT", "8000")

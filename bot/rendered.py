@@ -96,7 +96,9 @@ def _calendar(reply: Reply, renderer: Renderer, now: datetime) -> RenderedDocume
         starts_at=at,
         minutes=minutes,
         summary=renderer.text("calendar.summary", reference=reference),
-        description=renderer.text("calendar.description", link=link),
+        description=renderer.text(
+            "calendar.description", link=link, office=str(params.get("office", ""))
+        ),
         url=link,
         tz=str(renderer.tz),
         now=now,

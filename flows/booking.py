@@ -230,6 +230,7 @@ def answer_confirm(
                 "link": url,
                 "meeting_app": office.meeting_app,
                 "minutes": office.slot_minutes,
+                "office": office.name,
             },
         ),
         (_NEW_APPLICATION,),

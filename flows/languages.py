@@ -19,6 +19,9 @@ class Language:
     code: str
     babel_locale: str
     authoritative_terms: bool
+    # Counselors and operators can read the office's side in it (Slack, the operator
+    # commands); a jobseeker-only language needs no `operator.`, `slack.` or `counselor.` text.
+    counselors: bool = False
 
 
 @cache
@@ -36,6 +39,19 @@ def languages() -> tuple[Language, ...]:
 def codes() -> tuple[str, ...]:
     """Return the offered language codes."""
     return tuple(lang.code for lang in languages())
+
+
+COUNSELOR_ONLY = ("operator.", "slack.", "counselor.")
+
+
+def counselor_codes() -> tuple[str, ...]:
+    """Return the codes counselors and operators can work in."""
+    return tuple(lang.code for lang in languages() if lang.counselors)
+
+
+def needs(code: str, message_id: str) -> bool:
+    """Return whether language `code` must have the message (counselor text only if read there)."""
+    return get(code).counselors or not message_id.startswith(COUNSELOR_ONLY)
 
 
 def default_code() -> str:

@@ -121,7 +121,7 @@ CALENDAR = {
         "caption": "Calendar file of your consultation (open it to add it to your calendar).",
         "summary": "Hello Work online job consultation ({reference})",
         "description": (
-            "Online job consultation with Hello Work Shinagawa. Meeting link: {link}\n"
+            "Online job consultation with ハローワーク品川. Meeting link: {link}\n"
             "Please join from a private room; recording is not allowed."
         ),
     },
