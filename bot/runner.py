@@ -85,11 +85,30 @@ def lease_holder(app: App) -> str:
     return f"{app.settings.instance}/{os.getpid()}"
 
 
+def _pid_runs(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it runs, as another user
+        return True
+    return True
+
+
+def holder_gone(app: App, other: str) -> bool:
+    """Whether `other` was this instance (same name: this host and port, or the process
+    manager's name) in a process that no longer runs — killed, then restarted here."""
+    instance, _, pid = other.rpartition("/")
+    return instance == app.settings.instance and pid.isdigit() and not _pid_runs(int(pid))
+
+
 def take_lease(app: App) -> str:
     """Take the scheduler's lease for this process, or raise WorkerLeaseHeld."""
     holder = lease_holder(app)
     with app.db.transaction() as session:
-        held = worker_lease.acquire(session, holder, app.clock())
+        held = worker_lease.acquire(
+            session, holder, app.clock(), gone=lambda other: holder_gone(app, other)
+        )
     if held is not None:
         raise WorkerLeaseHeld(held)
     log.info("scheduler lease taken")
@@ -99,7 +118,8 @@ def take_lease(app: App) -> str:
 async def heartbeat(
     app: App, holder: str, stop: asyncio.Event, every: float = worker_lease.HEARTBEAT_SECONDS
 ) -> None:
-    """Renew the lease's heartbeat until `stop`; say so loudly if another worker took it."""
+    """Renew the lease's heartbeat until `stop`. If another worker took the lease (after a
+    long silence of this one), say so loudly and stop this one: never two schedulers."""
 
     def beat() -> bool:
         with app.db.transaction() as session:
@@ -108,7 +128,9 @@ async def heartbeat(
     while not stop.is_set():
         try:
             if not await asyncio.to_thread(beat):
-                log.error("scheduler lease lost: another worker took it after a long silence")
+                log.error("scheduler lease lost: another worker took it; this one stops")
+                stop.set()
+                return
         except Exception as exc:  # noqa: BLE001 - the database may be back at the next beat
             log.error("heartbeat failed: %s", type(exc).__name__)
         try:

@@ -2,12 +2,15 @@
 
 A worker takes the lease at start and renews its heartbeat while it runs. Another worker
 finds the lease held and refuses to start, unless the holder went silent for longer than
-`LEASE_SECONDS` (it died without letting go) or is this very process name and id (a
-restart of a container whose process is pid 1 again). A clean stop lets go at once.
+`LEASE_SECONDS` (it died without letting go), is this very process name and id (a
+restart of a container whose process is pid 1 again), or is known to be gone (the caller
+says so: a process of the same name on this host whose id no longer runs, e.g. killed and
+restarted by its process manager). A clean stop lets go at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,8 +34,13 @@ class Held:
     heartbeat_at: datetime
 
 
-def acquire(session: Session, holder: str, now: datetime) -> Held | None:
-    """Take the lease for `holder`; return who holds it instead when it is not free."""
+def acquire(
+    session: Session, holder: str, now: datetime, gone: Callable[[str], bool] = lambda _: False
+) -> Held | None:
+    """Take the lease for `holder`; return who holds it instead when it is not free.
+
+    `gone(other)` says whether the other holder is known to have died (then its lease is
+    taken at once instead of after `LEASE_SECONDS` of silence)."""
     row = session.execute(
         select(WorkerLease).where(WorkerLease.name == SCHEDULER).with_for_update()
     ).scalar_one_or_none()
@@ -47,7 +55,8 @@ def acquire(session: Session, holder: str, now: datetime) -> Held | None:
             taken = other.scalar_one()
             return Held(taken.holder, taken.heartbeat_at)
         return None
-    if row.holder != holder and now - row.heartbeat_at <= timedelta(seconds=LEASE_SECONDS):
+    fresh = now - row.heartbeat_at <= timedelta(seconds=LEASE_SECONDS)
+    if row.holder != holder and fresh and not gone(row.holder):
         return Held(row.holder, row.heartbeat_at)
     row.holder, row.acquired_at, row.heartbeat_at = holder, now, now
     return None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot import runner
 from bot.web import health_report
@@ -116,3 +116,46 @@ def test_the_command_line_refuses_a_second_worker_with_a_clear_message(
     err = capsys.readouterr().err
     assert "Not started: another worker (other-host:8000/41, last heartbeat" in err
     assert "Run exactly one worker" in err
+
+
+def test_a_killed_worker_of_this_instance_is_replaced_at_once_a_running_one_is_not(
+    sqlite_url, clock, tmp_path
+):
+    import subprocess
+    import sys
+
+    app = make_app(sqlite_url, clock, tmp_path, MADOGUCHI_INSTANCE="worker-1")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        for other, refused in (
+            (f"worker-1/{running.pid}", True),  # same name, still running: a real second one
+            (f"worker-2/{dead.pid}", True),  # another instance's process: cannot tell here
+            (f"worker-1/{dead.pid}", False),  # killed and restarted by its process manager
+        ):
+            with app.db.transaction() as session:
+                session.execute(delete(WorkerLease))
+                assert worker_lease.acquire(session, other, clock()) is None
+            if refused:
+                with pytest.raises(runner.WorkerLeaseHeld):
+                    runner.take_lease(app)
+            else:
+                assert runner.take_lease(app) == runner.lease_holder(app)
+    finally:
+        running.kill()
+        running.wait()
+        app.db.dispose()
+
+
+@pytest.mark.asyncio
+async def test_a_worker_that_lost_its_lease_stops(app, clock):
+    holder = runner.take_lease(app)
+    with app.db.transaction() as session:
+        session.execute(delete(WorkerLease))
+        assert worker_lease.acquire(session, "other/1", clock()) is None
+    stop = asyncio.Event()
+    await asyncio.wait_for(runner.heartbeat(app, holder, stop, every=0.01), 5)
+    assert stop.is_set()
+    with app.db.transaction() as session:
+        assert session.scalars(select(WorkerLease.holder)).all() == ["other/1"]
