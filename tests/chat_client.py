@@ -23,6 +23,17 @@ from storage import conversations, outbox
 OFFICE_FACTS = ("office.", "meeting_app.terms_")
 """Nested messages that only carry office settings (contact, links): not listed in `ids`."""
 
+# The language menu as every channel shows it: each language in its own name, in the order
+# of locales/languages.json, whatever the user's platform language.
+LANGUAGE_MENU = [
+    "日本語",
+    "English",
+    "やさしい にほんご",
+    "Tiếng Việt",
+    "简体中文",
+    "Português (Brasil)",
+]
+
 
 class FakeClock:
     """A clock that stands still until moved."""

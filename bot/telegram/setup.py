@@ -29,7 +29,9 @@ def command_menu(language: str) -> list[BotCommand]:
 
 
 async def register_commands(bot: Bot) -> None:
-    """Set the commands menu for every offered language, and the default one."""
+    """Set the commands menu for every offered language Telegram can name (a two-letter
+    ISO 639-1 code: not `ja_easy`, whose readers see the default menu), and the default one."""
     await bot.set_my_commands(command_menu(languages.default_code()))
     for code in languages.codes():
-        await bot.set_my_commands(command_menu(code), language_code=code)
+        if len(code) == 2 and code.isalpha():
+            await bot.set_my_commands(command_menu(code), language_code=code)

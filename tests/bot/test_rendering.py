@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bot.app import App
 from bot.rendered import RenderedChoice, RenderedMessage, render_payload
+from bot.rendering import catalog
 from flows.intake import State
 from flows.terms_document import terms
 from storage.models import Booking
@@ -28,10 +29,25 @@ WELCOME = {
     "en": "Welcome to the Hello Work online job consultation. This chat takes your application.",
 }
 LANGUAGE_ASK = {"ja": "言語を選んでください。", "en": "Please choose your language."}
-LANGUAGE_CHOICES = (
-    RenderedChoice(id="lang:ja", label="日本語", short_label="日本語"),
-    RenderedChoice(id="lang:en", label="English", short_label="English"),
+NATIVE = {
+    "ja": "日本語",
+    "en": "English",
+    "ja_easy": "やさしい にほんご",
+    "vi": "Tiếng Việt",
+    "zh": "简体中文",
+    "pt": "Português (Brasil)",
+}
+LANGUAGE_CHOICES = tuple(
+    RenderedChoice(id=f"lang:{code}", label=name, short_label=name)
+    for code, name in NATIVE.items()
 )
+
+
+def every_language(message_id: str, known: dict[str, str]) -> str:
+    """The message in every offered language, one line each (ja and en as written above)."""
+    return "\n".join(known.get(code) or catalog(code)[message_id] for code in NATIVE)
+
+
 TERMS_PAGE = {
     "ja": "利用規約（1／15）",
     "en": "Terms of Use (1 of 15) — reference translation; the Japanese original prevails.",
@@ -140,8 +156,8 @@ def test_the_language_question_shows_every_language_before_one_is_chosen(sqlite_
         language="ja",  # none chosen yet: the default comes first
         turn=0,
         blocks=(
-            f"{WELCOME['ja']}\n{WELCOME['en']}",
-            f"{LANGUAGE_ASK['ja']}\n{LANGUAGE_ASK['en']}",
+            every_language("common.welcome", WELCOME),
+            every_language("language.ask", LANGUAGE_ASK),
         ),
         choices=LANGUAGE_CHOICES,
         documents=(),
@@ -155,7 +171,7 @@ def test_the_language_question_keeps_its_order_after_a_language_was_chosen(sqlit
     assert render_payload(last_payload(chat)) == RenderedMessage(
         language="en",
         turn=2,  # a new question: the buttons of the one before are stale
-        blocks=(f"{LANGUAGE_ASK['ja']}\n{LANGUAGE_ASK['en']}",),
+        blocks=(every_language("language.ask", LANGUAGE_ASK),),
         choices=LANGUAGE_CHOICES,  # the same order as before: people pick by position
         documents=(),
     )

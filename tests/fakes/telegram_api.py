@@ -625,7 +625,8 @@ class FakeTelegram(ServedApp):
 
     def _commands_store(self, params: JSONDict) -> tuple[dict[Any, list[JSONDict]], Any]:
         language = params.get("language_code") or ""
-        if not isinstance(language, str):
+        # "A two-letter ISO 639-1 language code" (the Bot API's setMyCommands)
+        if not isinstance(language, str) or not re.fullmatch(r"([a-z]{2})?", language):
             raise _bad_request("invalid language code specified")
         scope = params.get("scope")
         if scope is None or scope == {"type": "default"}:

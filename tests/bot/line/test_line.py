@@ -36,6 +36,7 @@ from storage.models import (
 )
 from tests.bot.intake_walk import walk_to_booking, walk_to_day
 from tests.bot.line.harness import LineHarness, LineUser
+from tests.chat_client import LANGUAGE_MENU
 from tests.conftest import make_app
 from tests.fakes.line_api import (
     ACCESS_TOKEN,
@@ -100,7 +101,7 @@ def fresh_token(fake: FakeLine, app) -> dict:  # type: ignore[no-untyped-def]
 async def run_intake(user: LineUser, lang: str) -> None:
     """Go from following the account to a booked consultation, tapping by label."""
     await user.follow()
-    assert [a["label"] for a in user.quick_replies] == ["日本語", "English"]
+    assert [a["label"] for a in user.quick_replies] == LANGUAGE_MENU
     await walk_to_booking(user, lang)
 
 

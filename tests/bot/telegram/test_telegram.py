@@ -19,6 +19,7 @@ from bot.telegram.setup import make_bot, register_commands
 from storage.models import Booking, Conversation, FailedEvent, OutboxMessage
 from tests.bot.intake_walk import walk_to_booking
 from tests.bot.telegram.harness import Harness, TelegramUser
+from tests.chat_client import LANGUAGE_MENU
 from tests.conftest import make_app
 from tests.fakes.telegram_api import FakeTelegram, message_update
 from tests.waiting import wait_until
@@ -44,7 +45,7 @@ async def run_intake(user: TelegramUser, lang: str) -> None:
     """Go from /start to a booked consultation, clicking by label."""
     await user.send("/start")
     # each language in its own name, in one order whatever the user's Telegram language
-    assert [b["text"] for b in user.buttons()] == ["日本語", "English"]
+    assert [b["text"] for b in user.buttons()] == LANGUAGE_MENU
     await walk_to_booking(user, lang)
 
 
@@ -236,7 +237,7 @@ async def test_a_restarted_process_continues_the_conversation(sqlite_app, fake, 
 
 
 @pytest.mark.asyncio
-async def test_commands_menu_is_registered_in_both_languages(fake):
+async def test_commands_menu_is_registered_in_every_language_telegram_can_name(fake):
     async with make_bot(fake.token, fake.base_url.removesuffix("/bot")) as bot:
         await register_commands(bot)
     assert {c["command"] for c in fake.commands["ja"]} == {
@@ -248,6 +249,9 @@ async def test_commands_menu_is_registered_in_both_languages(fake):
         "cancel",
     }
     assert fake.commands["en"][0]["description"] == Renderer("en").text("telegram.command.start")
+    assert fake.commands["vi"][0]["description"] == Renderer("vi").text("telegram.command.start")
+    # Telegram names languages by two letters: easy Japanese readers get the default menu
+    assert set(fake.commands) == {"", "ja", "en", "vi", "zh", "pt"}
     assert fake.commands[""] == fake.commands["ja"]
 
 
