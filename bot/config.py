@@ -81,6 +81,13 @@ def load(env: dict[str, str] | None = None) -> Settings:
     log_format = env.get("MADOGUCHI_LOG_FORMAT", "text").strip().lower() or "text"
     if log_format not in ("text", "json"):
         problems.append("MADOGUCHI_LOG_FORMAT must be text or json")
+    metrics_raw = env.get("MADOGUCHI_WORKER_METRICS_PORT", "").strip()
+    worker_metrics_port = None
+    if metrics_raw:
+        if metrics_raw.isascii() and metrics_raw.isdigit() and 0 < int(metrics_raw) < 65536:
+            worker_metrics_port = int(metrics_raw)
+        else:
+            problems.append("MADOGUCHI_WORKER_METRICS_PORT must be a TCP port number")
 
     counselor_language = env.get("MADOGUCHI_COUNSELOR_LANGUAGE", "ja")
     from flows import languages
@@ -120,5 +127,6 @@ def load(env: dict[str, str] | None = None) -> Settings:
         port=port,
         instance=instance[:56],
         log_format=log_format,
+        worker_metrics_port=worker_metrics_port,
         secret_key_file=key_file,
     )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import logs
+from bot import logs, metrics
 from storage import outbox
 from storage.db import Database
 
@@ -44,13 +44,26 @@ def default_owner(channel: str) -> str:
 
 @dataclass
 class SenderStats:
-    """Counters a benchmark or an operator can read."""
+    """Counters a benchmark or an operator can read; with a `channel`, every increment is
+    also counted in `/metrics` (`madoguchi_sender_total{channel, what}`)."""
 
+    channel: str = ""
     calls: int = 0
     rate_limited: int = 0
     retried: int = 0
     failed: int = 0
     delivered: int = 0
+
+    def __setattr__(self, name: str, value: object) -> None:
+        before = self.__dict__.get(name)
+        super().__setattr__(name, value)
+        if (
+            self.__dict__.get("channel")
+            and isinstance(before, int)
+            and isinstance(value, int)
+            and value > before
+        ):
+            metrics.sender_did(self.channel, name, value - before)
 
 
 class OutboxSender:
@@ -79,7 +92,7 @@ class OutboxSender:
         # About three seconds of messages at 30/s: leases stay short, and the pacer never
         # holds thousands of waiting tasks.
         self.max_in_flight = max_in_flight
-        self.stats = SenderStats()
+        self.stats = SenderStats(channel=self.channel)
         self.wake = asyncio.Event()
 
     def _claim(self, room: int) -> list[tuple[Any, ...]]:

@@ -179,6 +179,15 @@ async def run_worker(app: App) -> None:
     runners = [
         channel.worker(app, settings) for channel, settings in registry.enabled(app.settings)
     ]
+    if app.settings.worker_metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        from bot import metrics
+
+        # the worker has no web server: its senders' counters on a port of their own
+        start_http_server(
+            app.settings.worker_metrics_port, addr=app.settings.host, registry=metrics.REGISTRY
+        )
     log.info("worker started: scheduler and senders")
     await run_as_worker(app, runners)
 

@@ -38,6 +38,8 @@ class Settings:
     # restart under the same name takes them back at once (not after they run out).
     instance: str = "local"
     log_format: str = "text"  # or "json": one JSON object per line, for a log collector
+    # The worker's own counters (its senders) on this port's /metrics; None: not served
+    worker_metrics_port: int | None = None
     # Where the embedded default keeps its generated key: never inside `data_dir`, so a
     # copy of the data folder does not carry the key that opens it.
     secret_key_file: Path | None = None

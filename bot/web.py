@@ -103,6 +103,20 @@ def create_web_app(
     return Starlette(routes=[Route(HEALTH_PATH, health), *routes], lifespan=lifespan)
 
 
+def counted(route: Route, channel: str) -> Route:
+    """`route`, its answers counted in `/metrics` by channel and status."""
+    from bot import metrics
+
+    endpoint = route.endpoint
+
+    async def counting(request: Request) -> Response:
+        response = await endpoint(request)
+        metrics.webhook_answered(channel, response.status_code)
+        return response
+
+    return Route(route.path, counting, methods=list(route.methods or ()), name=route.name)
+
+
 def web_app(app: App, *, with_worker: bool, running: Sequence[Running] = ()) -> Starlette:
     """Return the ASGI app with each configured channel's route and background work.
 
@@ -116,7 +130,7 @@ def web_app(app: App, *, with_worker: bool, running: Sequence[Running] = ()) -> 
         if part is None:
             continue
         if part.route is not None:
-            routes.append(part.route)
+            routes.append(counted(part.route, channel.name))
         if part.running is not None:
             parts.append(part.running)
     routes.append(Route(METRICS_PATH, metrics_endpoint(app)))

@@ -122,7 +122,7 @@ class LineSender(OutboxSender):
         # LINE allows 2,000 push requests/s per channel; no per-user spacing is needed.
         self.pacer = Pacer(per_second=per_second, per_key_interval=0.0)
         self.request_timeout = request_timeout
-        self.stats: LineStats = LineStats()
+        self.stats: LineStats = LineStats(channel=CHANNEL)
 
     def _claim(self, room: int) -> list[tuple[int, str, dict[str, Any], int, int, dict[str, Any]]]:
         """Lease a batch, drop rows of unreachable users, fix each row's retry key."""

@@ -7,6 +7,7 @@ together or not at all. It never renders text and never talks to a messenger.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from bot.service import conversation, office_actions, typed_answers
 from bot.service.conversation import Scope
 from bot.service.effects import Actor, Applying, ServiceStopped, apply_all
@@ -76,11 +78,14 @@ class Intake:
         `delivery` is channel data the sender needs with the replies (e.g. which message
         to take the old buttons off); it is stored in the same outbox row.
         """
+        started = time.perf_counter()
         for attempt in range(3):
             try:
                 with self.db.transaction() as session:
                     scope = self._scope(session, self.clock())
-                    return self._handle(scope, channel, user_ref, event, event_key, delivery)
+                    handled = self._handle(scope, channel, user_ref, event, event_key, delivery)
+                metrics.step_took(channel, time.perf_counter() - started)
+                return handled
             except IntegrityError:
                 if event_key is not None and self._already_processed(channel, event_key):
                     return Handled(duplicate=True, state="", outbox_ids=())

@@ -17,7 +17,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import logs, operations
+from bot import logs, metrics, operations
 from bot.pacing import Pacer
 from bot.rendering import Renderer
 from bot.slack.blocks import booking_message, schedule_blocks
@@ -132,11 +132,13 @@ class SlackSender:
                 status = exc.response.status_code
                 if status == 429:
                     self.rate_limited += 1
+                    metrics.sender_did("slack", "rate_limited")
                     self.pacer.pause(float(exc.response.headers.get("Retry-After", "1")))
                     continue
                 log.warning(
                     "counselor notification %s not posted (%s); retrying later", row_id, status
                 )
+                metrics.sender_did("slack", "retried")
                 await asyncio.to_thread(self._retry, row_id, attempts, f"slack {status}")
                 return False
             except Exception as exc:  # noqa: BLE001 - network trouble: try again later
@@ -146,8 +148,10 @@ class SlackSender:
                     type(exc).__name__,
                     logs.frames(exc),
                 )
+                metrics.sender_did("slack", "retried")
                 await asyncio.to_thread(self._retry, row_id, attempts, type(exc).__name__)
                 return False
         await asyncio.to_thread(self._record, row_id, payload, answer["ts"])
         self.posted += 1
+        metrics.sender_did("slack", "delivered")
         return True
