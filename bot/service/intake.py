@@ -149,19 +149,25 @@ class Intake:
                 scope.session, channel=channel, event_key=event_key, now=scope.now
             )
         row, conv = conversation.load(scope, channel, user_ref)
-        outcome, freed = _step_and_apply(scope, row, conv, event)
-        message_id = conversation.save(scope, row, outcome, delivery)
+        pseudonym = row.pseudonym
+        outcome, freed, erased = _step_and_apply(scope, row, conv, event)
+        if erased:  # the conversation is gone; the last replies still reach the user
+            message_id = conversation.queue_last(scope, channel, user_ref, outcome, delivery)
+        else:
+            message_id = conversation.save(scope, row, outcome, delivery)
         offer_places(scope, freed, skip=(channel, user_ref))
-        log.debug("%s %s: %s -> %s", channel, row.pseudonym, conv.state, row.state)
-        return Handled(duplicate=False, state=row.state, outbox_ids=(message_id,))
+        state = str(outcome.conversation.state)
+        log.debug("%s %s: %s -> %s", channel, pseudonym, conv.state, state)
+        return Handled(duplicate=False, state=state, outbox_ids=(message_id,))
 
 
 def _step_and_apply(
     scope: Scope, row: ConversationRow, conv: FlowConversation, event: Event
-) -> tuple[Outcome, list[datetime]]:
+) -> tuple[Outcome, list[datetime], bool]:
     """Step the flow and apply its effects; when storage refuses, tell the flow and step again.
 
-    Return the outcome and the places freed (to offer to the waitlist).
+    Return the outcome, the places freed (to offer to the waitlist) and whether the
+    conversation itself was erased.
     """
     actor = Actor(
         row.channel, row.user_ref, row.pseudonym, conversation.jobseeker_key(scope, conv)
@@ -169,22 +175,20 @@ def _step_and_apply(
     ports = conversation.ports_for(scope, row, actor.jobseeker_key)
     outcome = step(conv, typed_answers.resolve(conv, event), ports)
     try:
-        freed = _apply(scope, ports, actor, outcome)
+        applied = _apply(scope, ports, actor, outcome)
     except REFUSALS as refused:
         ports.forget_availability()
         outcome = step(conv, Event.happened(_told(refused, row.pseudonym)), ports)
-        freed = _apply(scope, ports, actor, outcome)
-    return outcome, freed + ports.freed
+        applied = _apply(scope, ports, actor, outcome)
+    return outcome, applied.freed + ports.freed, applied.erased
 
 
-def _apply(
-    scope: Scope, ports: StoredIntakePorts, actor: Actor, outcome: Outcome
-) -> list[datetime]:
-    """Apply an outcome's effects in a savepoint; return the places they freed."""
+def _apply(scope: Scope, ports: StoredIntakePorts, actor: Actor, outcome: Outcome) -> Applying:
+    """Apply an outcome's effects in a savepoint; return what they did (places freed...)."""
     applying = Applying(scope, ports, actor, outcome.conversation.language)
     with scope.session.begin_nested():
         apply_all(applying, outcome.effects)
-    return applying.freed
+    return applying
 
 
 def _told(refused: Exception, pseudonym: str) -> SlotTaken | HoldWithdrawn | BookingRefused:

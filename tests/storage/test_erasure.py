@@ -46,9 +46,8 @@ def test_an_erased_person_leaves_no_identifier_in_any_table(app, clock):
     with app.db.transaction() as s:
         person = erasure.find(s, app.vault, booking.reference)
         assert person is not None
-        erased, cancelled = erasure.erase(
-            s, app.vault, person, now=clock(), requested_by="operator:sato"
-        )
+        done = erasure.erase(s, app.vault, person, now=clock(), requested_by="operator:sato")
+        erased, cancelled = done.erased, done.cancelled
     assert [b.id for b in cancelled] == [booking.id]
     assert erased["conversations"] == 1 and erased["channel_contacts"] == 1
     assert erased["consents"] == 2 and erased["bookings"] == 1
@@ -67,6 +66,7 @@ def test_an_erased_person_leaves_no_identifier_in_any_table(app, clock):
         assert receipt.action == "erased" and receipt.actor == "operator:sato"
         assert receipt.detail["pseudonym"] == app.vault.pseudonym(chat.channel, USER)
         assert receipt.detail["erased"]["consents"] == 2
+        assert receipt.detail["receipt"] == done.receipt and done.receipt.startswith("DEL-")
         assert erasure.find(s, app.vault, NUMBER) is None  # nothing left to find them by
     out = io.StringIO()
     assert counselors.deliver(app.db, app.vault, language="en", out=out, now=clock) == 1
@@ -84,7 +84,7 @@ def test_the_operator_shows_and_erases_a_person(app, clock, capsys, monkeypatch)
     from bot import cli
 
     _, booking = book_with_note(app)
-    monkeypatch.setattr(cli, "build", lambda settings: app)
+    monkeypatch.setattr(cli, "build", lambda settings, **_: app)
     monkeypatch.setattr(cli.config, "load", lambda: app.settings)
     assert cli.main(["person", "show", NUMBER]) == 0
     shown = capsys.readouterr().out
@@ -92,4 +92,7 @@ def test_the_operator_shows_and_erases_a_person(app, clock, capsys, monkeypatch)
     assert cli.main(["person", "erase", booking.reference, "--by", "sato"]) == 0
     erased = capsys.readouterr().out
     assert "1" in erased and NUMBER not in erased and USER not in erased
+    with app.db.transaction() as s:
+        [receipt] = s.scalars(select(AuditEntry)).all()
+    assert receipt.detail["receipt"] in erased  # the operator is given the receipt number
     assert cli.main(["person", "show", booking.reference]) == 1
