@@ -22,7 +22,7 @@ from bot.service.offers import offer_places
 from flows.machine import step
 from flows.model import BookingRefused, Event, HoldWithdrawn, Outcome, SlotTaken
 from flows.model import Conversation as FlowConversation
-from storage import bookings, offices, records
+from storage import bookings, erasure, offices, records
 from storage.db import Database
 from storage.models import Conversation as ConversationRow
 from storage.ports import StoredIntakePorts
@@ -42,6 +42,15 @@ class ActionResult:
 
     outcome: str  # done | already | not_found | too_early
     booking_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ErasureResult:
+    """What a counselor's request to erase a booking's person did."""
+
+    outcome: str  # done | already | not_found
+    receipt: str = ""
+    cancelled: int = 0
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,38 @@ class Intake:
                 scope, booking, action, counselor=counselor, reason=reason
             )
             return ActionResult(outcome, booking.id)
+
+    def erase_person(
+        self, reference: str, *, counselor: str, event_key: str | None = None
+    ) -> ErasureResult:
+        """Erase the person of a booking at a counselor's request, once (storage/erasure.py).
+
+        Their bookings ahead are cancelled (the counselors told, the places offered again);
+        the receipt in the audit log names the counselor, and its number is returned.
+        """
+        with self.db.transaction() as session:
+            now = self.clock()
+            if event_key is not None and not records.first_processing(
+                session, channel="slack", event_key=event_key, now=now
+            ):
+                return ErasureResult("already")
+            booking = bookings.by_reference(session, reference)
+            if booking is None:
+                return ErasureResult("not_found")
+            person = erasure.find(session, self.vault, reference)
+            if person is None:  # erased before: the booking no longer names anyone
+                return ErasureResult("already")
+            scope = Scope(session, offices.office_of(session, booking), self.vault, now)
+            done = erasure.erase(
+                session,
+                self.vault,
+                person,
+                now=now,
+                requested_by=counselor,
+                actor_kind="counselor",
+            )
+            offer_places(scope, [b.starts_at for b in done.cancelled], skip=None)
+            return ErasureResult("done", done.receipt, len(done.cancelled))
 
     def _scope(self, session: Session, now: datetime) -> Scope:
         """Return the scope of one transaction for this intake's office."""
