@@ -113,18 +113,15 @@ class OutboxSender:
             self.wake.clear()
             rows = await asyncio.to_thread(self._claim, room) if room > 0 else []
             for row in rows:
-                if row[0] not in tasks:
-                    tasks[row[0]] = asyncio.create_task(self._deliver(*row))
+                running = tasks.get(row[0])
+                if running is not None and not running.done():
+                    continue
+                if running is not None:  # a finished row whose id was given to a new one
+                    self._reap(row[0], tasks.pop(row[0]))
+                tasks[row[0]] = asyncio.create_task(self._deliver(*row))
             done = [rid for rid, task in tasks.items() if task.done()]
             for rid in done:
-                exc = tasks.pop(rid).exception()
-                if exc is not None:
-                    log.error(
-                        "delivery of outbox %s crashed: %s\n%s",
-                        rid,
-                        type(exc).__name__,
-                        logs.frames(exc),
-                    )
+                self._reap(rid, tasks.pop(rid))
             if tasks and loop.time() >= next_renewal:
                 await asyncio.to_thread(self._renew, list(tasks))
                 next_renewal = loop.time() + self.renew_seconds
@@ -139,6 +136,21 @@ class OutboxSender:
                 pass
         for task in tasks.values():
             task.cancel()
+
+    def _reap(self, row_id: int, task: asyncio.Task[None]) -> None:
+        """Log a finished delivery task that crashed.
+
+        (SQLite gives a deleted row's id to the next row: the last message to an erased
+        person is deleted once sent, so a finished task's id may come back as a new row.)
+        """
+        exc = task.exception()
+        if exc is not None:
+            log.error(
+                "delivery of outbox %s crashed: %s\n%s",
+                row_id,
+                type(exc).__name__,
+                logs.frames(exc),
+            )
 
     async def drain(self, *, timeout: float = 30.0) -> None:
         """Deliver everything pending now (tests, benchmarks, the polling loop's tail)."""

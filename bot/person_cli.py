@@ -44,15 +44,14 @@ def run(app: App, args: argparse.Namespace) -> int:
             )
             out.say("operator.person.shown", pseudonym=person.pseudonym, rows=_rows(counts))
             return 0
-        erased, cancelled = erasure.erase(
-            session, app.vault, person, now=app.clock(), requested_by=args.by
-        )
+        done = erasure.erase(session, app.vault, person, now=app.clock(), requested_by=args.by)
     out.say(
         "operator.person.erased",
         pseudonym=person.pseudonym,
-        rows=_rows(erased),
-        cancelled=len(cancelled),
+        rows=_rows(done.erased),
+        cancelled=len(done.cancelled),
     )
+    out.say("operator.person.receipt", receipt=done.receipt)
     return 0
 
 

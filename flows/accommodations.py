@@ -36,11 +36,9 @@ def _accommodation_shown(value: object) -> Param:
     if not kinds:
         return Msg("accommodation.summary.none")
     details = {k: str(v) for k, v in acc.items() if k in ("language", "relationship")}
+    not_given = Msg("accommodation.summary.not_given")  # shown while the detail is asked
     items = tuple(
-        Msg(
-            f"accommodation.summary.{kind}",
-            {k: v for k, v in details.items() if k in _NEEDS[kind]},
-        )
+        Msg(f"accommodation.summary.{kind}", {k: details.get(k, not_given) for k in _NEEDS[kind]})
         for kind in kinds
     )
     return Lines(items, inline=True)

@@ -21,6 +21,7 @@ from flows import (
     environment,
     language,
     my_booking,
+    my_data,
     session,
     terms,
 )
@@ -61,6 +62,7 @@ class State(StrEnum):
     WAITLISTED = "waitlisted"
     SERVICE_STOPPED = "service_stopped"
     CHOOSING_ANSWER_TO_CHANGE = "choosing_answer_to_change"
+    SHOWING_MY_DATA = my_data.SHOWING
 
 
 S = State
@@ -360,6 +362,12 @@ SPECS: tuple[StateSpec, ...] = (
         prompt=my_booking.prompt_service_stopped,
         answer=my_booking.answer_service_stopped,
         outcomes={"acknowledged": S.SERVICE_STOPPED},
+    ),
+    StateSpec(
+        S.SHOWING_MY_DATA,
+        prompt=partial(my_data.prompt_my_data, stored=stored_answers),
+        answer=my_data.answer_my_data,
+        outcomes={"back": PREVIOUS, "erased": S.CHOOSING_LANGUAGE},
     ),
     StateSpec(
         S.STOPPED,

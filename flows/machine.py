@@ -1,6 +1,7 @@
 """The intake machine: `step()` moves a conversation by the table in `flows/intake.py`.
 
-Commands that work everywhere (/help, /restart, /language, /cancel, /mybooking, /start),
+Commands that work everywhere (/help, /restart, /language, /cancel, /mybooking, /mydata,
+/start),
 bad input, typed option numbers and stale buttons are handled here once, so the step
 modules only see answers that belong to their question. The table is checked at import.
 """
@@ -10,10 +11,10 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
-from flows import booking, languages, my_booking
+from flows import booking, languages, my_booking, my_data
 from flows.codec import msg_to_json
 from flows.dialog import PREVIOUS, STAY, Move, React, StateSpec, say
-from flows.intake import INITIAL, SPECS, TABLE, State, asked_at
+from flows.intake import INITIAL, SPECS, TABLE, State, asked_at, stored_answers
 from flows.model import (
     CancelledByOffice,
     Conversation,
@@ -26,13 +27,14 @@ from flows.model import (
     SystemEvent,
 )
 
-COMMANDS = ("start", "help", "mybooking", "restart", "language", "cancel")
+COMMANDS = ("start", "help", "mybooking", "mydata", "restart", "language", "cancel")
 
 COMMAND_TARGETS: dict[str, State] = {
     "restart": State.CHOOSING_LANGUAGE,
     "language": State.CHOOSING_LANGUAGE,
     "cancel": State.STOPPED,
     "mybooking": State.MANAGING_BOOKING,
+    "mydata": State.SHOWING_MY_DATA,
 }
 """Commands that move from any state (/help and /start ask the same question again)."""
 
@@ -172,8 +174,8 @@ def _follow(spec: StateSpec, conv: Conversation, move: Move, ports: IntakePorts)
 
 def _still_changing(conv: Conversation, target: str) -> bool:
     """Return True while the user is still answering the question they chose to change."""
-    if conv.state == State.CHOOSING_ANSWER_TO_CHANGE:
-        return True
+    if conv.state in (State.CHOOSING_ANSWER_TO_CHANGE, State.SHOWING_MY_DATA):
+        return True  # (the data shown aside: back to the answer being changed)
     return target == asked_at(conv.data["changing"]) or TABLE[State(target)].follow_up
 
 
@@ -211,6 +213,11 @@ def _command(conv: Conversation, name: str, ports: IntakePorts) -> Outcome:
             outcome = _enter(conv, COMMAND_TARGETS[name], ports)
         outcome.effects[:0] = effects
         return outcome
+    if name == "mydata":  # a look aside: a held place stays held, nothing is lost
+        move = my_data.open_my_data(conv, ports, stored=stored_answers)
+        if move.outcome == STAY:
+            return _stay(conv, ports, *move.before)
+        return _enter(conv, COMMAND_TARGETS[name], ports)
     if name == "cancel":
         if conv.state in NOTHING_TO_STOP:
             return _stay(conv, ports, say("session.nothing_to_stop"))

@@ -224,6 +224,14 @@ class LeaveWaitlist:
     """Stop waiting for a place."""
 
 
+@dataclass(frozen=True)
+class EraseMyData:
+    """Erase every trace of the user on their request (`/mydata`): bookings ahead are
+    cancelled and the counselors told, one receipt with this number is kept."""
+
+    receipt: str
+
+
 Effect: TypeAlias = (
     RecordConsent
     | HoldSlot
@@ -232,6 +240,7 @@ Effect: TypeAlias = (
     | CancelBooking
     | JoinWaitlist
     | LeaveWaitlist
+    | EraseMyData
 )
 
 
@@ -270,6 +279,34 @@ class BookingInfo:
     reference: str
     starts_at: datetime
     meeting_url: str
+
+
+@dataclass(frozen=True)
+class HeldBooking:
+    """One booking the office holds of the user (any status), as `/mydata` lists it."""
+
+    reference: str
+    starts_at: datetime
+    status: str  # booked | cancelled | no_show
+
+
+@dataclass(frozen=True)
+class HeldConsent:
+    """One consent the office recorded of the user: the document and its version."""
+
+    document: str  # "terms" or "meeting_app:<app>"
+    version: str
+    agreed_at: datetime
+
+
+@dataclass(frozen=True)
+class HeldData:
+    """What the office holds about the user of this chat (besides the answers in the
+    conversation itself), for `/mydata`."""
+
+    channel: str
+    bookings: tuple[HeldBooking, ...] = ()
+    consents: tuple[HeldConsent, ...] = ()
 
 
 class IntakePorts(Protocol):
@@ -313,4 +350,12 @@ class IntakePorts(Protocol):
 
     def service_stopped(self) -> bool:
         """Return True when the office stopped the service for this person (art. 12(1))."""
+        ...
+
+    def held_data(self) -> HeldData:
+        """Return what the office holds about this chat's user: bookings, consents, channel."""
+        ...
+
+    def new_receipt(self) -> str:
+        """Return a fresh receipt number for an erasure, short enough to read on the phone."""
         ...

@@ -11,6 +11,7 @@ how much was erased from each table, and who asked.
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -35,6 +36,22 @@ from storage.models import (
 from storage.vault import Vault
 
 NUMBER = re.compile(r"\d{5}-\d{8}")
+_RECEIPT_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read on the phone
+
+
+def new_receipt() -> str:
+    """Return a fresh erasure receipt number like `DEL-7K3M9QX2` (40 random bits)."""
+    return "DEL-" + "".join(secrets.choice(_RECEIPT_ALPHABET) for _ in range(8))
+
+
+@dataclass(frozen=True)
+class Erasure:
+    """What one erasure did: its receipt number, the rows erased per table, the bookings
+    ahead it cancelled (the counselors are told of each)."""
+
+    receipt: str
+    erased: dict[str, int]
+    cancelled: list[Booking]
 
 
 @dataclass
@@ -86,6 +103,30 @@ def find(session: Session, vault: Vault, reference_or_number: str) -> Person | N
         if (len(person.chats), len(person.pseudonyms), len(person.keys)) == size:
             break
     return person if person.booking_ids or person.chats else None
+
+
+def of_chat(session: Session, vault: Vault, channel: str, user_ref: str) -> Person:
+    """Return the person of one chat: that chat and the bookings made from it, nothing
+    linked by a jobseeker number (the person asking for themselves may have typed another's
+    number; only an operator erases by number)."""
+    person = Person(chats={(channel, user_ref)}, pseudonyms={vault.pseudonym(channel, user_ref)})
+    mine = or_(
+        Booking.pseudonym.in_(person.pseudonyms),
+        _of_chats(Booking.channel, Booking.user_ref, person.chats),
+    )
+    person.booking_ids = set(session.scalars(select(Booking.id).where(mine)))
+    return person
+
+
+def consents(session: Session, person: Person) -> list[Consent]:
+    """Return the person's recorded consents, oldest first."""
+    return list(
+        session.scalars(
+            select(Consent)
+            .where(Consent.pseudonym.in_(person.pseudonyms))
+            .order_by(Consent.agreed_at, Consent.id)
+        )
+    )
 
 
 def show(session: Session, person: Person) -> tuple[list[Booking], dict[str, int]]:
@@ -204,12 +245,24 @@ _MODELS: dict[str, Any] = {
 
 
 def erase(
-    session: Session, vault: Vault, person: Person, *, now: datetime, requested_by: str
-) -> tuple[dict[str, int], list[Booking]]:
-    """Erase the person; return the rows erased per table and the bookings cancelled.
+    session: Session,
+    vault: Vault,
+    person: Person,
+    *,
+    now: datetime,
+    requested_by: str,
+    actor_kind: str = "operator",
+    receipt: str | None = None,
+    keep: frozenset[str] = frozenset(),
+) -> Erasure:
+    """Erase the person; return the receipt, the rows erased per table, the bookings
+    cancelled.
 
     The counselors' notifications of the cancellations are queued after the erasure, so
     they are the only rows left that speak of those bookings (by id: reference and time).
+    `keep` names tables left alone (a person erasing themselves keeps the office's
+    suspension, which holds only keyed hashes). The receipt in the audit log names who
+    asked (`actor_kind`, `requested_by`) and the receipt number.
     """
     ahead = list(
         session.scalars(
@@ -231,6 +284,8 @@ def erase(
     rows["inbound_events"] = _inbox_bodies(session, vault, person)
     erased: dict[str, int] = {}
     for table, ids in rows.items():
+        if table in keep:
+            continue
         model = _MODELS[table]
         erased[table] = len(ids)
         if ids:
@@ -260,17 +315,19 @@ def erase(
             payload={"kind": "cancelled", "booking_id": booking.id},
             now=now,
         )
+    receipt = receipt or new_receipt()
     records.audit(
         session,
-        actor_kind="operator",
+        actor_kind=actor_kind,
         actor=requested_by[:64],
         action="erased",
         booking_id=None,
         now=now,
         detail={
+            "receipt": receipt,
             "pseudonym": person.pseudonym,
             "erased": erased,
             "bookings_cancelled": len(cancelled),
         },
     )
-    return erased, cancelled
+    return Erasure(receipt, erased, cancelled)

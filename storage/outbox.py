@@ -9,14 +9,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import changed
-from storage.models import OutboxMessage
+from storage.models import ChannelContact, Conversation, OutboxMessage
 
 COUNSELORS = "counselors"
 """The outbox channel of counselor notifications (recipient: the office code)."""
+
+FORGET = "forget_recipient"
+"""A payload flag: the last message to a person just erased. Once it is delivered or given
+up, the row and the sender's memory of the chat (its contact row) are dropped as well,
+unless the chat has started a new conversation meanwhile."""
 
 
 def enqueue(
@@ -54,7 +59,10 @@ def mark_sent(session: Session, message_id: int, now: datetime) -> bool:
         .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
         .values(status="sent", sent_at=now, attempts=OutboxMessage.attempts + 1)
     )
-    return changed(result) == 1
+    if changed(result) != 1:
+        return False
+    _forget_if_last(session, message_id)
+    return True
 
 
 def claim_batch(
@@ -174,6 +182,28 @@ def finish(
             attempts=OutboxMessage.attempts + 1,
         )
     )
+    _forget_if_last(session, message_id)
+
+
+def _forget_if_last(session: Session, message_id: int) -> None:
+    """Drop a finished message flagged `FORGET`, and its chat's contact row if the chat has
+    no conversation (a new one keeps what its sender remembers)."""
+    row = session.get(OutboxMessage, message_id)
+    if row is None or not row.payload.get(FORGET):
+        return
+    channel, recipient = row.channel, row.recipient
+    session.execute(delete(OutboxMessage).where(OutboxMessage.id == message_id))
+    talking = session.scalar(
+        select(Conversation.id).where(
+            Conversation.channel == channel, Conversation.user_ref == recipient
+        )
+    )
+    if talking is None:
+        session.execute(
+            delete(ChannelContact).where(
+                ChannelContact.channel == channel, ChannelContact.user_ref == recipient
+            )
+        )
 
 
 def retry_later(session: Session, message_id: int, at: datetime, error: str) -> None:

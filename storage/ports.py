@@ -11,10 +11,14 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from flows.model import BookingInfo, OfficeProfile
+from flows.model import BookingInfo, HeldBooking, HeldConsent, HeldData, OfficeProfile
 from flows.office_calendar import OfficeCalendar
-from storage import bookings, offices, suspensions
+from storage import bookings, erasure, offices, suspensions
 from storage.models import Booking, Office
+from storage.vault import Vault
+
+SHOWN_STATUSES = ("booked", "cancelled", "no_show")
+"""The bookings `/mydata` lists (holds are not bookings yet; they are erased all the same)."""
 
 
 class StoredIntakePorts:
@@ -28,8 +32,12 @@ class StoredIntakePorts:
         *,
         pseudonym: str,
         jobseeker_key: str | None,
+        chat: tuple[str, str] | None = None,
+        vault: Vault | None = None,
     ) -> None:
         self._session = session
+        self._chat = chat
+        self._vault = vault
         self._office = office
         self._now = now
         self._pseudonym = pseudonym
@@ -122,3 +130,26 @@ class StoredIntakePorts:
     def forget_availability(self) -> None:
         """Drop cached availability (after a failed booking attempt)."""
         self._free = None
+
+    def held_data(self) -> HeldData:
+        """Return what the office holds about this chat's user (erasure's own finding)."""
+        assert self._chat is not None and self._vault is not None, "held_data needs the chat"
+        channel, user_ref = self._chat
+        person = erasure.of_chat(self._session, self._vault, channel, user_ref)
+        found, _ = erasure.show(self._session, person)
+        return HeldData(
+            channel=channel,
+            bookings=tuple(
+                HeldBooking(b.reference or "", b.starts_at, b.status)
+                for b in found
+                if b.reference and b.status in SHOWN_STATUSES
+            ),
+            consents=tuple(
+                HeldConsent(c.document, c.version, c.agreed_at)
+                for c in erasure.consents(self._session, person)
+            ),
+        )
+
+    def new_receipt(self) -> str:
+        """Return a fresh erasure receipt number."""
+        return erasure.new_receipt()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 _VOLATILE = [
     (re.compile(r"HW-[A-Z0-9]{6}"), "HW-XXXXXX"),  # booking references are random
+    (re.compile(r"DEL-[A-Z0-9]{8}"), "DEL-XXXXXXXX"),  # so are erasure receipt numbers
     (re.compile(r"(https://meet\.madoguchi\.invalid/shinagawa/)[A-Za-z0-9_-]+"), r"\1TOKEN"),
 ]
 _HEADER = re.compile(r"^===== (.+) =====$", re.M)

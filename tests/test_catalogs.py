@@ -50,6 +50,9 @@ def used_message_ids() -> set[str]:
     found |= {f"slack.outcome.{o}" for o in ("already", "not_found", "too_early")}
     found |= {f"slack.status.{s}" for s in ("booked", "cancelled", "no_show", "held", "released")}
     found |= {f"slack.schedule.{v}" for v in ("today", "week")}
+    from storage.ports import SHOWN_STATUSES
+
+    found |= {f"mydata.status.{s}" for s in SHOWN_STATUSES}
     return found
 
 

@@ -41,7 +41,13 @@ def jobseeker_key(scope: Scope, conv: Conversation) -> str | None:
 def ports_for(scope: Scope, row: ConversationRow, key: str | None) -> StoredIntakePorts:
     """Return the flow's read side for this conversation's jobseeker."""
     return StoredIntakePorts(
-        scope.session, scope.office, scope.now, pseudonym=row.pseudonym, jobseeker_key=key
+        scope.session,
+        scope.office,
+        scope.now,
+        pseudonym=row.pseudonym,
+        jobseeker_key=key,
+        chat=(row.channel, row.user_ref),
+        vault=scope.vault,
     )
 
 
@@ -61,12 +67,38 @@ def save(
     scope: Scope, row: ConversationRow, outcome: Outcome, delivery: dict[str, Any] | None
 ) -> int:
     """Save the new state and queue its replies in the outbox; return the outbox row id."""
+    conversations.save(row, outcome.conversation, vault=scope.vault, now=scope.now)
+    return _queue(scope, row.channel, row.user_ref, outcome, delivery)
+
+
+def queue_last(
+    scope: Scope,
+    channel: str,
+    user_ref: str,
+    outcome: Outcome,
+    delivery: dict[str, Any] | None,
+) -> int:
+    """Queue the replies to a user whose conversation was just erased; return the row id.
+
+    Queued after the erasure, so it is the one row left that names the chat; once
+    delivered (or given up), the row and the sender's memory of the chat are dropped too
+    (`storage.outbox.FORGET`).
+    """
+    return _queue(scope, channel, user_ref, outcome, {**(delivery or {}), outbox.FORGET: True})
+
+
+def _queue(
+    scope: Scope,
+    channel: str,
+    user_ref: str,
+    outcome: Outcome,
+    delivery: dict[str, Any] | None,
+) -> int:
     new = outcome.conversation
-    conversations.save(row, new, vault=scope.vault, now=scope.now)
     message = outbox.enqueue(
         scope.session,
-        channel=row.channel,
-        recipient=row.user_ref,
+        channel=channel,
+        recipient=user_ref,
         payload={
             "language": new.language or new.data.get("suggested_language"),
             "turn": new.turn,

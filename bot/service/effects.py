@@ -16,13 +16,14 @@ from flows.model import (
     CancelBooking,
     ConfirmBooking,
     Effect,
+    EraseMyData,
     HoldSlot,
     JoinWaitlist,
     LeaveWaitlist,
     RecordConsent,
     ReleaseHold,
 )
-from storage import bookings, outbox, records, reminders, suspensions, waitlist
+from storage import bookings, erasure, outbox, records, reminders, suspensions, waitlist
 from storage.models import Booking
 from storage.ports import StoredIntakePorts
 
@@ -50,6 +51,8 @@ class Applying:
     actor: Actor
     language: str | None
     freed: list[datetime] = field(default_factory=list)
+    erased: bool = False
+    """The conversation itself was erased: its row is gone, only the replies are queued."""
 
     def holder(self) -> bookings.Holder:
         """Return the actor as the holder of a place."""
@@ -183,6 +186,29 @@ def apply_leave_waitlist(ctx: Applying, effect: LeaveWaitlist) -> None:
     waitlist.leave(ctx.scope.session, channel=ctx.actor.channel, user_ref=ctx.actor.user_ref)
 
 
+def apply_erase(ctx: Applying, effect: EraseMyData) -> None:
+    """Erase every trace of the user of this chat (storage/erasure.py), on their request.
+
+    Bookings ahead are cancelled (their places offered again, the counselors told); the
+    office's suspension, if any, is kept (it holds only keyed hashes, and erasing oneself
+    must not lift it). The receipt in the audit log carries the number the user is given.
+    """
+    scope, actor = ctx.scope, ctx.actor
+    person = erasure.of_chat(scope.session, scope.vault, actor.channel, actor.user_ref)
+    done = erasure.erase(
+        scope.session,
+        scope.vault,
+        person,
+        now=scope.now,
+        requested_by="jobseeker:/mydata",
+        actor_kind="jobseeker",
+        receipt=effect.receipt,
+        keep=frozenset({"suspensions"}),
+    )
+    ctx.freed += [b.starts_at for b in done.cancelled]
+    ctx.erased = True
+
+
 HANDLERS: Mapping[type[Any], Callable[[Applying, Any], None]] = {
     RecordConsent: apply_consent,
     HoldSlot: apply_hold,
@@ -191,6 +217,7 @@ HANDLERS: Mapping[type[Any], Callable[[Applying, Any], None]] = {
     CancelBooking: apply_cancel,
     JoinWaitlist: apply_join_waitlist,
     LeaveWaitlist: apply_leave_waitlist,
+    EraseMyData: apply_erase,
 }
 """The one handler of each member of `flows.model.Effect` (a test checks the table is whole)."""
 

@@ -24,7 +24,7 @@ from bot.service.offers import offer_places
 from flows.machine import step
 from flows.model import BookingRefused, Event, HoldWithdrawn, Outcome, SlotTaken
 from flows.model import Conversation as FlowConversation
-from storage import bookings, offices, records
+from storage import bookings, erasure, offices, records
 from storage.db import Database
 from storage.models import Conversation as ConversationRow
 from storage.ports import StoredIntakePorts
@@ -44,6 +44,15 @@ class ActionResult:
 
     outcome: str  # done | already | not_found | too_early
     booking_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ErasureResult:
+    """What a counselor's request to erase a booking's person did."""
+
+    outcome: str  # done | already | not_found
+    receipt: str = ""
+    cancelled: int = 0
 
 
 @dataclass(frozen=True)
@@ -132,6 +141,38 @@ class Intake:
             )
             return ActionResult(outcome, booking.id)
 
+    def erase_person(
+        self, reference: str, *, counselor: str, event_key: str | None = None
+    ) -> ErasureResult:
+        """Erase the person of a booking at a counselor's request, once (storage/erasure.py).
+
+        Their bookings ahead are cancelled (the counselors told, the places offered again);
+        the receipt in the audit log names the counselor, and its number is returned.
+        """
+        with self.db.transaction() as session:
+            now = self.clock()
+            if event_key is not None and not records.first_processing(
+                session, channel="slack", event_key=event_key, now=now
+            ):
+                return ErasureResult("already")
+            booking = bookings.by_reference(session, reference)
+            if booking is None:
+                return ErasureResult("not_found")
+            person = erasure.find(session, self.vault, reference)
+            if person is None:  # erased before: the booking no longer names anyone
+                return ErasureResult("already")
+            scope = Scope(session, offices.office_of(session, booking), self.vault, now)
+            done = erasure.erase(
+                session,
+                self.vault,
+                person,
+                now=now,
+                requested_by=counselor,
+                actor_kind="counselor",
+            )
+            offer_places(scope, [b.starts_at for b in done.cancelled], skip=None)
+            return ErasureResult("done", done.receipt, len(done.cancelled))
+
     def _scope(self, session: Session, now: datetime) -> Scope:
         """Return the scope of one transaction for this intake's office."""
         return Scope(session, offices.get_office(session, self.office_code), self.vault, now)
@@ -154,19 +195,25 @@ class Intake:
                 scope.session, channel=channel, event_key=event_key, now=scope.now
             )
         row, conv = conversation.load(scope, channel, user_ref)
-        outcome, freed = _step_and_apply(scope, row, conv, event)
-        message_id = conversation.save(scope, row, outcome, delivery)
+        pseudonym = row.pseudonym
+        outcome, freed, erased = _step_and_apply(scope, row, conv, event)
+        if erased:  # the conversation is gone; the last replies still reach the user
+            message_id = conversation.queue_last(scope, channel, user_ref, outcome, delivery)
+        else:
+            message_id = conversation.save(scope, row, outcome, delivery)
         offer_places(scope, freed, skip=(channel, user_ref))
-        log.debug("%s %s: %s -> %s", channel, row.pseudonym, conv.state, row.state)
-        return Handled(duplicate=False, state=row.state, outbox_ids=(message_id,))
+        state = str(outcome.conversation.state)
+        log.debug("%s %s: %s -> %s", channel, pseudonym, conv.state, state)
+        return Handled(duplicate=False, state=state, outbox_ids=(message_id,))
 
 
 def _step_and_apply(
     scope: Scope, row: ConversationRow, conv: FlowConversation, event: Event
-) -> tuple[Outcome, list[datetime]]:
+) -> tuple[Outcome, list[datetime], bool]:
     """Step the flow and apply its effects; when storage refuses, tell the flow and step again.
 
-    Return the outcome and the places freed (to offer to the waitlist).
+    Return the outcome, the places freed (to offer to the waitlist) and whether the
+    conversation itself was erased.
     """
     actor = Actor(
         row.channel, row.user_ref, row.pseudonym, conversation.jobseeker_key(scope, conv)
@@ -174,22 +221,20 @@ def _step_and_apply(
     ports = conversation.ports_for(scope, row, actor.jobseeker_key)
     outcome = step(conv, typed_answers.resolve(conv, event), ports)
     try:
-        freed = _apply(scope, ports, actor, outcome)
+        applied = _apply(scope, ports, actor, outcome)
     except REFUSALS as refused:
         ports.forget_availability()
         outcome = step(conv, Event.happened(_told(refused, row.pseudonym)), ports)
-        freed = _apply(scope, ports, actor, outcome)
-    return outcome, freed + ports.freed
+        applied = _apply(scope, ports, actor, outcome)
+    return outcome, applied.freed + ports.freed, applied.erased
 
 
-def _apply(
-    scope: Scope, ports: StoredIntakePorts, actor: Actor, outcome: Outcome
-) -> list[datetime]:
-    """Apply an outcome's effects in a savepoint; return the places they freed."""
+def _apply(scope: Scope, ports: StoredIntakePorts, actor: Actor, outcome: Outcome) -> Applying:
+    """Apply an outcome's effects in a savepoint; return what they did (places freed...)."""
     applying = Applying(scope, ports, actor, outcome.conversation.language)
     with scope.session.begin_nested():
         apply_all(applying, outcome.effects)
-    return applying.freed
+    return applying
 
 
 def _told(refused: Exception, pseudonym: str) -> SlotTaken | HoldWithdrawn | BookingRefused:

@@ -24,6 +24,9 @@ from storage.vault import Vault
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
 ACTIONS = ("claim", "cancel", "no_show", "stop_service")
+ERASE = "erase"
+"""The button that erases the booking's person (a confirmation modal first; no history
+line: the receipt is the audit log's, not the booking's)."""
 
 
 def _section(text: str) -> dict[str, Any]:
@@ -84,6 +87,15 @@ def booking_message(
             if action in ("cancel", "stop_service"):
                 button["style"] = "danger"
             buttons.append(button)
+        buttons.append(
+            {
+                "type": "button",
+                "action_id": f"booking_{ERASE}",
+                "value": booking.reference or "",
+                "style": "danger",
+                "text": {"type": "plain_text", "text": renderer.text("slack.button.erase")},
+            }
+        )
         blocks.append({"type": "actions", "block_id": "booking_actions", "elements": buttons})
     return text[:3000], blocks[:MAX_BLOCKS]
 
@@ -113,6 +125,19 @@ def reason_modal(
                 },
             },
         ],
+    }
+
+
+def erase_modal(reference: str, channel: str, ts: str, renderer: Renderer) -> dict[str, Any]:
+    """Return the modal that asks a counselor to confirm erasing a booking's person."""
+    return {
+        "type": "modal",
+        "callback_id": f"confirm_{ERASE}",
+        "private_metadata": json.dumps({"reference": reference, "channel": channel, "ts": ts}),
+        "title": {"type": "plain_text", "text": renderer.text("slack.modal.erase.title")[:24]},
+        "submit": {"type": "plain_text", "text": renderer.text("slack.modal.erase.submit")},
+        "close": {"type": "plain_text", "text": renderer.text("slack.modal.close")},
+        "blocks": [_section(renderer.text("slack.modal.erase.explain", reference=reference))],
     }
 
 

@@ -113,8 +113,6 @@ class TelegramSender(OutboxSender):
         """Record a delivered call (and, after the last one, the row) in one transaction."""
         with self.db.transaction() as session:
             outbox.record_part(session, row_id)
-            if last:
-                outbox.finish(session, row_id, self.clock())
             removed = call.method == "editMessageReplyMarkup"
             if call.sets_keyboard and call.part is not None:
                 keyboard = str(message_id) if call.part.keyboard and message_id else None
@@ -123,6 +121,8 @@ class TelegramSender(OutboxSender):
                 contact = contacts.get(session, CHANNEL, chat)
                 if contact.keyboard_message_id == str(call.params["message_id"]):
                     contact.keyboard_message_id = None
+            if last:  # after the contact: the last message to an erased person drops it
+                outbox.finish(session, row_id, self.clock())
 
     def _unreachable(self, chat: str) -> None:
         with self.db.transaction() as session:

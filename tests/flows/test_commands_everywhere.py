@@ -96,6 +96,7 @@ REACH: dict[State, Callable[[ChatClient], None]] = {
         c.click("booking.choice.waitlist"),
     ),
     State.STOPPED: lambda c: (go(c, State.ASKING_DEVICE), c.send("/cancel")),
+    State.SHOWING_MY_DATA: lambda c: (go(c, State.ASKING_DEVICE), c.send("/mydata")),
     State.SERVICE_STOPPED: lambda c: (
         _booked(c),
         c.app.intake.office_action(_reference(c), "stop_service", counselor="U1", reason="r"),
@@ -120,6 +121,7 @@ EXPECTED_FIRST = {
     "restart": {"language.ask"},
     "cancel": {"session.stopped", "session.nothing_to_stop"},
     "mybooking": {"mybooking.summary", "mybooking.none", "mybooking.too_late"},
+    "mydata": {"mydata.summary", "mydata.none"},
     "start": {"common.welcome_back", "common.welcome"},  # welcome: before any answer
 }
 
@@ -138,6 +140,8 @@ def test_every_command_answers_sensibly_at_every_state(sqlite_app, clock, state)
             assert after == before_state  # the same question again, nothing lost
         if command == "mybooking" and chat.ids[0] == "mybooking.none":
             assert after == before_state
+        if command == "mydata":  # a look aside: the same place, or the data with the way back
+            assert after == (before_state if chat.ids[0] == "mydata.none" else "showing_my_data")
         assert chat.text  # rendered in the user's language, choices numbered
         assert len(offered) == len(chat.choice_ids)
     expire_holds(sqlite_app)  # holds the users left behind give their places back

@@ -26,18 +26,23 @@ INTERPRETER = "Tiếng Việt"
 
 def dump(app) -> str:  # type: ignore[no-untyped-def]
     """Return every value of every column of every table, as text (sealed ones opened)."""
-    values: list[str] = []
     with app.db.transaction() as s:
-        for table in Base.metadata.sorted_tables:
-            for row in s.execute(select(table)):
-                for value in row:
-                    if isinstance(value, (dict, list)):
-                        values.append(json.dumps(value, ensure_ascii=False))
-                    else:
-                        values.append(str(value))
-                    if isinstance(value, str) and value.startswith("gAAAAA"):
-                        opened = app.vault.open(value)
-                        values.append(json.dumps(opened, ensure_ascii=False))
+        return dump_in(s, app)
+
+
+def dump_in(s, app) -> str:  # type: ignore[no-untyped-def]
+    """Return `dump(app)` as one session sees it (uncommitted changes included)."""
+    values: list[str] = []
+    for table in Base.metadata.sorted_tables:
+        for row in s.execute(select(table)):
+            for value in row:
+                if isinstance(value, (dict, list)):
+                    values.append(json.dumps(value, ensure_ascii=False))
+                else:
+                    values.append(str(value))
+                if isinstance(value, str) and value.startswith("gAAAAA"):
+                    opened = app.vault.open(value)
+                    values.append(json.dumps(opened, ensure_ascii=False))
     return "\n".join(values)
 
 

@@ -1,5 +1,6 @@
 """Buttons on a booking's message: Claim and No-show act at once; Cancel and Stop service
-open a modal for the reason. Only counselors may act; a repeat answers "already handled"."""
+open a modal for the reason, Erase one to confirm. Only counselors may act; a repeat answers
+"already handled"."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack.blocks import booking_message, reason_modal
+from bot.slack.blocks import booking_message, erase_modal, reason_modal
 from bot.slack.context import SlackContext
 from storage import bookings
 from storage.models import Booking
@@ -86,5 +87,15 @@ def register(app: AsyncApp, ctx: SlackContext) -> None:
             return
         view = reason_modal(
             kind, reference, body["channel"]["id"], body["message"]["ts"], ctx.renderer
+        )
+        await ctx.client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.action("booking_erase")
+    async def confirm_erase(ack, body, action, respond) -> None:  # type: ignore[no-untyped-def]
+        await ack()
+        if not await allowed(ctx, body, respond):
+            return
+        view = erase_modal(
+            action["value"], body["channel"]["id"], body["message"]["ts"], ctx.renderer
         )
         await ctx.client.views_open(trigger_id=body["trigger_id"], view=view)

@@ -27,6 +27,7 @@ from flows.dialog import say
 from flows.model import Document, Msg, Reply
 from storage import outbox
 from storage.models import (
+    AuditEntry,
     Booking,
     ChannelContact,
     Conversation,
@@ -290,6 +291,31 @@ async def test_a_long_text_goes_out_in_requests_of_five_first_reply_then_push(
     assert all(n <= 5 for _, n in kinds) and len(kinds) >= 2
     text = "".join(m["text"] for m in fake.messages(USER))
     assert text.count("第14条") == 10  # nothing lost
+
+
+@pytest.mark.asyncio
+async def test_mydata_typed_erases_a_line_user_and_the_receipt_still_arrives(app, fake):
+    from tests.storage.test_privacy_retention import dump
+
+    async with LineHarness(app, fake) as h:
+        user = LineUser(h, USER, language="en")
+        await run_intake(user, "en")
+        await user.send("/mydata")
+        assert user.sees("mydata.summary", channel="", answers="", bookings="", consents="")
+        assert [a["displayText"] for a in user.quick_replies] == [
+            Renderer("en").text("mydata.choice.delete"),
+            Renderer("en").text("mydata.choice.keep"),
+        ]
+        assert USER in dump(app)
+        await user.click("mydata.choice.delete")
+        with app.db.transaction() as s:
+            receipt = s.scalars(
+                select(AuditEntry.detail).where(AuditEntry.action == "erased")
+            ).one()
+        assert receipt["receipt"] in user.last_text and user.quick_replies == []
+        assert USER not in dump(app)  # webhook bodies, contacts, the receipt row: all gone
+        await user.send("hello")  # the next message starts a fresh conversation
+        assert user.sees("common.welcome")
 
 
 @pytest.mark.asyncio

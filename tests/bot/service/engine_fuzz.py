@@ -57,7 +57,18 @@ ODD_TEXT = st.one_of(
     ),
 )
 COMMANDS = st.sampled_from(
-    ["start", "help", "mybooking", "restart", "language", "cancel", "START", "nonsense", ""]
+    [
+        "start",
+        "help",
+        "mybooking",
+        "mydata",
+        "restart",
+        "language",
+        "cancel",
+        "START",
+        "nonsense",
+        "",
+    ]
 )
 
 

@@ -186,7 +186,7 @@ async def test_a_booking_appears_with_its_accommodations_and_buttons(slack_app, 
     ]
     assert labels == [
         Renderer("ja").text(f"slack.button.{a}")
-        for a in ("claim", "cancel", "no_show", "stop_service")
+        for a in ("claim", "cancel", "no_show", "stop_service", "erase")
     ]
     assert len(message["blocks"]) <= 50
     with slack_app.db.transaction() as s:
@@ -311,13 +311,80 @@ async def test_stop_service_refuses_the_next_booking_and_drops_reminders(slack_a
 
 
 @pytest.mark.asyncio
+async def test_a_counselor_erases_the_person_after_confirming_and_sees_the_receipt(
+    slack_app, fake
+):
+    from tests.storage.test_privacy_retention import (
+        INTERPRETER,
+        NOTE,
+        NUMBER,
+        USER,
+        book_with_note,
+        dump,
+    )
+
+    _, booking = book_with_note(slack_app)
+    identifiers = {
+        "chat id": USER,
+        "jobseeker number": NUMBER,
+        "note": NOTE,
+        "interpreter language": INTERPRETER,
+        "meeting token": booking.meeting_token,
+        "meeting URL": booking.meeting_url,
+    }
+    await deliver(slack_app, fake)
+    await press(slack_app, fake, "erase")
+    await wait_until(lambda: len(fake.views) == 1)
+    view = fake.views[0]["view"]
+    r = Renderer("ja")
+    assert view["callback_id"] == "confirm_erase"
+    assert r.text("slack.modal.erase.explain", reference=booking.reference) in json.dumps(
+        view["blocks"], ensure_ascii=False
+    )
+    assert [n for n, v in identifiers.items() if v in dump(slack_app)] == list(identifiers)
+    submitted = view_submission_payload(
+        user_id=COUNSELOR,
+        callback_id=view["callback_id"],
+        private_metadata=view["private_metadata"],
+        values={},
+    )
+    assert (await interaction(slack_app, submitted)).status_code == 200
+    await wait_until(lambda: len(fake.ephemerals) == 1)
+    with slack_app.db.transaction() as s:
+        [receipt] = s.scalars(select(AuditEntry).where(AuditEntry.action == "erased")).all()
+        kept = s.scalars(select(Booking)).one()
+    assert (receipt.actor_kind, receipt.actor) == ("counselor", COUNSELOR)  # who asked
+    assert fake.ephemerals[0]["user"] == COUNSELOR
+    assert fake.ephemerals[0]["text"] == r.text(
+        "slack.erased", reference=booking.reference, receipt=receipt.detail["receipt"], cancelled=1
+    )
+    assert kept.status == "cancelled" and kept.reference == booking.reference
+    await deliver(slack_app, fake)  # the counselors are told of the cancellation
+    await wait_until(lambda: len(fake.messages(CHANNEL)) == 2)
+    after = dump(slack_app)
+    assert [n for n, v in identifiers.items() if v in after] == []
+    posted = json.dumps(fake.messages(CHANNEL)[-1], ensure_ascii=False)
+    assert booking.reference in posted
+    assert [n for n, v in identifiers.items() if v in posted] == []
+    await wait_until(
+        lambda: not any(b["type"] == "actions" for b in fake.messages(CHANNEL)[0]["blocks"])
+    )  # the booking's own message lost its buttons
+    assert (await interaction(slack_app, submitted)).status_code == 200  # a Slack retry
+    await wait_until(lambda: len(fake.ephemerals) == 2)
+    assert fake.ephemerals[1]["text"] == r.text("slack.outcome.already")
+    with slack_app.db.transaction() as s:
+        assert s.scalar(select(func.count()).where(AuditEntry.action == "erased")) == 1
+
+
+@pytest.mark.asyncio
 async def test_only_counselors_may_act(slack_app, fake):
     book_with_interpreter(slack_app)
     await deliver(slack_app, fake)
     await press(slack_app, fake, "claim", user=OUTSIDER)
     await press(slack_app, fake, "cancel", user=OUTSIDER)
-    await wait_until(lambda: len(notices(fake)) == 2)
-    assert notices(fake) == [Renderer("ja").text("slack.refused")] * 2
+    await press(slack_app, fake, "erase", user=OUTSIDER)
+    await wait_until(lambda: len(notices(fake)) == 3)
+    assert notices(fake) == [Renderer("ja").text("slack.refused")] * 3
     assert audit(slack_app) == [] and fake.views == []
 
 

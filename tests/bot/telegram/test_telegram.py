@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from bot import events, logs
 from bot.rendering import Renderer
 from bot.telegram.setup import make_bot, register_commands
-from storage.models import Booking, Conversation, FailedEvent, OutboxMessage
+from storage.models import AuditEntry, Booking, Conversation, FailedEvent, OutboxMessage
 from tests.bot.intake_walk import walk_to_booking
 from tests.bot.telegram.harness import Harness, TelegramUser
 from tests.chat_client import LANGUAGE_MENU
@@ -237,6 +237,30 @@ async def test_a_restarted_process_continues_the_conversation(sqlite_app, fake, 
 
 
 @pytest.mark.asyncio
+async def test_mydata_erases_a_telegram_user_and_the_receipt_still_arrives(app, fake):
+    from tests.storage.test_privacy_retention import dump
+
+    chat_id = 987654321987
+    async with Harness(app, fake, mode="webhook") as h:
+        user = TelegramUser(h, chat_id, language_code="en")
+        await run_intake(user, "en")
+        await user.send("/mydata")
+        assert user.sees("mydata.summary", channel="", answers="", bookings="", consents="")
+        assert str(chat_id) in dump(app)
+        await user.click("mydata.choice.delete")
+        with app.db.transaction() as s:
+            receipt = s.scalars(
+                select(AuditEntry.detail).where(AuditEntry.action == "erased")
+            ).one()
+        assert "DEL-" in user.last_text and receipt["receipt"] in user.last_text
+        assert user.buttons(user.messages[-1]) == []  # nothing more to press
+        assert str(chat_id) not in dump(app)  # the receipt was the last trace, dropped once sent
+        await user.send("hello")  # the next message starts a fresh conversation
+        assert user.sees("common.welcome")
+    assert str(chat_id) in dump(app)  # (a new conversation, as it should)
+
+
+@pytest.mark.asyncio
 async def test_commands_menu_is_registered_in_every_language_telegram_can_name(fake):
     async with make_bot(fake.token, fake.base_url.removesuffix("/bot")) as bot:
         await register_commands(bot)
@@ -244,6 +268,7 @@ async def test_commands_menu_is_registered_in_every_language_telegram_can_name(f
         "start",
         "help",
         "mybooking",
+        "mydata",
         "language",
         "restart",
         "cancel",
