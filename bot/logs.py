@@ -19,7 +19,30 @@ QUIET = {
     "apscheduler": logging.WARNING,
     "alembic": logging.WARNING,
     "uvicorn.access": logging.WARNING,
+    "slack_sdk": logging.WARNING,  # DEBUG logs every API call's body (notes, languages)
+    "slack_bolt": logging.WARNING,  # INFO logs a request failing verification with its body
 }
+
+OURS = ("madoguchi", "uvicorn")
+"""Loggers whose messages we write (or uvicorn's, which carry no request data): a third
+party's message is cut to its first words (`ThirdPartyDetails`)."""
+_DETAIL = re.compile(r"\s*[(:{\[=\n].*", re.S)
+
+
+class ThirdPartyDetails(logging.Filter):
+    """Cut a third-party record to its first words, before any "(", ":", "{", "[", "=" or
+    line break, and drop its exception's text: libraries quote request bodies, payloads and
+    URLs there ("Invalid request signature detected (... body: ...)"), and this handler
+    must never print them, at any level."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(OURS):
+            head = _DETAIL.sub("", record.getMessage()).strip()
+            record.msg, record.args = head or "(details withheld)", ()
+            if record.exc_info and record.exc_info[1] is not None:
+                record.msg += f" [{type(record.exc_info[1]).__name__}]"
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
 
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -55,6 +78,7 @@ def configure(level: str, fmt: str = "text") -> None:
     and revealing loggers held back."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.addFilter(ThirdPartyDetails())
     logging.basicConfig(level=level, handlers=[handler])
     quiet_third_parties()
 
@@ -63,6 +87,23 @@ def quiet_third_parties() -> None:
     """Hold back third-party loggers that could reveal personal data or secrets."""
     for name, level in QUIET.items():
         logging.getLogger(name).setLevel(level)
+
+
+def bolt_logger() -> logging.Logger:
+    """The logger bolt's app and middleware use (bolt copies its level to theirs): ours,
+    held at WARNING whatever the configured level, so no bolt line carries a request."""
+    logger = logging.getLogger("madoguchi.slack.bolt")
+    logger.setLevel(logging.WARNING)
+    logger.addFilter(_BoltWords())
+    return logger
+
+
+class _BoltWords(ThirdPartyDetails):
+    """Bolt logs through our logger's name: cut its records all the same."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.name = "slack_bolt"
+        return super().filter(record)
 
 
 def frames(exc: BaseException) -> str:

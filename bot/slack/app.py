@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from bot import logs
 from bot.app import App
 from bot.rendering import Renderer
 from bot.slack.context import SlackContext, make_client
@@ -22,6 +23,7 @@ def build_slack_app(app: App, settings: SlackSettings) -> tuple[AsyncApp, SlackC
     bolt = AsyncApp(
         signing_secret=settings.signing_secret,
         client=client,
+        logger=logs.bolt_logger(),
         process_before_response=False,  # ack() answers Slack at once; work goes on after
     )
     context = SlackContext(app, settings, client, Renderer(app.settings.counselor_language))
