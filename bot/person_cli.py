@@ -8,6 +8,7 @@ import argparse
 from typing import Any
 
 from bot.app import App
+from bot.operator_out import Out
 from storage import erasure, offices
 
 
@@ -26,8 +27,6 @@ def add_parser(sub: Any) -> None:
 
 def run(app: App, args: argparse.Namespace) -> int:
     """Run `person show` or `person erase`; return the exit status."""
-    from bot.cli import Out
-
     out = Out(app.settings.counselor_language)
     with app.db.transaction() as session:
         tz = offices.calendar(session, offices.get_office(session, app.settings.office)).tz

@@ -84,7 +84,7 @@ def test_the_operator_shows_and_erases_a_person(app, clock, capsys, monkeypatch)
     from bot import cli
 
     _, booking = book_with_note(app)
-    monkeypatch.setattr(cli, "build", lambda settings: app)
+    monkeypatch.setattr(cli, "build", lambda settings, **_: app)
     monkeypatch.setattr(cli.config, "load", lambda: app.settings)
     assert cli.main(["person", "show", NUMBER]) == 0
     shown = capsys.readouterr().out
