@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.service import conversation, office_actions, typed_answers
+from bot.service import conversation, office_actions, terms_changes, typed_answers
 from bot.service.conversation import Scope
 from bot.service.effects import Actor, Applying, ServiceStopped, apply_all
 from bot.service.offers import offer_places
@@ -150,6 +150,8 @@ class Intake:
             )
         row, conv = conversation.load(scope, channel, user_ref)
         outcome, freed = _step_and_apply(scope, row, conv, event)
+        key = conversation.jobseeker_key(scope, outcome.conversation)
+        outcome = terms_changes.on_return(scope, row, outcome, key)
         message_id = conversation.save(scope, row, outcome, delivery)
         offer_places(scope, freed, skip=(channel, user_ref))
         log.debug("%s %s: %s -> %s", channel, row.pseudonym, conv.state, row.state)
