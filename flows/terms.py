@@ -7,6 +7,8 @@ version and the hash of the text shown. The meeting app's own terms are asked se
 
 from __future__ import annotations
 
+from typing import Any
+
 from flows import languages
 from flows.dialog import STAY, Move, ask, choice, move, say
 from flows.model import (
@@ -181,9 +183,17 @@ def react_terms_changed(conv: Conversation, what: SystemEvent, ports: IntakePort
     return move("told", *notice)
 
 
+def _reading(conv: Conversation) -> dict[str, Any]:
+    """Return which new version the user reads and where (the one in force if unknown)."""
+    reading = conv.data.get("new_terms")
+    if not isinstance(reading, dict):
+        reading = conv.data["new_terms"] = {"version": None, "page": 0}
+    return reading
+
+
 def prompt_new_page(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """Show one article of the new version, with paging and a way back to the intake."""
-    reading = conv.data["new_terms"]
+    reading = _reading(conv)
     doc = ports.terms(_lang(conv), reading["version"])
     page = min(reading["page"], len(doc.sections) - 1)
     choices = (
@@ -202,7 +212,7 @@ def prompt_new_page(conv: Conversation, ports: IntakePorts) -> list[Reply]:
 def answer_new_page(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Turn a page of the new version, or go back to where the user was."""
     action = event.value.split(":", 1)[1]
-    reading = conv.data["new_terms"]
+    reading = _reading(conv)
     if action == "done":
         conv.data.pop("new_terms")
         back = conv.data.pop("terms_return_to", None)
