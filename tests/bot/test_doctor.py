@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from bot import cli
+from storage import schema
 from tests.conftest import TEST_KEY, make_app
 from tests.fakes.line_api import ACCESS_TOKEN, CHANNEL_SECRET, FakeLine
 from tests.fakes.slack_api import BOT_USER_ID, FakeSlack
@@ -82,7 +83,7 @@ def test_a_ready_deployment_passes_every_check(fakes, tmp_path, sqlite_url, cloc
     for expected in (
         "configuration: read and checked (channels: telegram, line, slack)",
         "database: SQLite answers",
-        "schema: revision 0011, current",
+        f"schema: revision {schema.head_revision()}, current",
         "clock: this machine and the database agree",
         "time zone: office shinagawa keeps Asia/Tokyo",
         f"Telegram: the token belongs to @{BOT_USERNAME}",
@@ -120,7 +121,10 @@ def test_each_failure_says_what_to_do_and_the_status_is_one(
     failed = [line for line in lines if line.startswith("✗ ")]
     assert len(failed) == 4, lines
     text = "\n".join(failed)
-    assert "schema: revision -, the code needs 0011 — run madoguchi db upgrade" in text
+    assert (
+        f"schema: revision -, the code needs {schema.head_revision()} — run madoguchi db upgrade"
+        in text
+    )
     assert f"Telegram webhook: not set at Telegram (configured: {HOOK}) — start madoguchi web" in (
         text
     )
