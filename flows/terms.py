@@ -2,7 +2,8 @@
 
 The Japanese text is the original (terms preamble, art. 1); consent is recorded with the
 version and the hash of the text shown. The meeting app's own terms are asked separately
-(art. 4).
+(art. 4). A change of the terms (art. 13) is told from any state: the
+change, the office's summary, the effective date, the new version page by page, then back.
 """
 
 from __future__ import annotations
