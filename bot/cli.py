@@ -11,14 +11,13 @@ import sys
 from datetime import date, time
 from zoneinfo import ZoneInfo
 
-from bot import config, logs, operations, person_cli
+from bot import config, counselors, logs, operations, person_cli, terms_cli
 from bot.app import App, SchemaBehind, UnknownOffice, build
 from bot.channels import registry
 from bot.console import run_chat
 from bot.console.chat import run_script
 from bot.operator_out import Out
 from flows import languages
-from flows.intake import answers_summary
 from flows.model import Msg
 from storage import offices, schema
 from storage.db import Database
@@ -118,6 +117,23 @@ def parser() -> argparse.ArgumentParser:
 
     sub.add_parser("web", help="the ASGI web process: messenger webhooks (Procfile: web)")
     sub.add_parser("worker", help="delivers outgoing messages (Procfile: worker)")
+
+    terms = sub.add_parser("terms", help="versions of the terms of use (art. 13)")
+    terms_sub = terms.add_subparsers(dest="action", required=True)
+    publish = terms_sub.add_parser("publish", help="add a version; users are told by the worker")
+    publish.add_argument("file_ja", metavar="FILE_JA", help="the Japanese original")
+    publish.add_argument("--en", metavar="FILE_EN", help="the English reference translation")
+    publish.add_argument(
+        "--lang",
+        metavar="CODE=FILE",
+        action="append",
+        default=[],
+        help="a reference translation into another offered language (repeatable)",
+    )
+    publish.add_argument("--effective", type=_day, required=True, metavar="YYYY-MM-DD")
+    publish.add_argument("--summary-ja", default="", metavar="TEXT")
+    publish.add_argument("--summary-en", default="", metavar="TEXT")
+    terms_sub.add_parser("list", help="the versions, when each takes effect, who was told")
 
     listing = sub.add_parser("bookings", help="the booked consultations of a day")
     listing.add_argument("--day", type=_day)
@@ -361,7 +377,7 @@ def _cmd_bookings(app: App, args: argparse.Namespace) -> int:
                     c.language,
                     c.channel,
                     c.meeting_url,
-                    out.r.param(answers_summary(c.details)).replace("\n", " | "),
+                    out.r.param(counselors.answers(c.details)).replace("\n", " | "),
                 ]
                 for c in rows
             ]
@@ -436,6 +452,8 @@ def main(argv: list[str] | None = None) -> int:
         return _cmd_office(app, args)
     if args.command == "bookings":
         return _cmd_bookings(app, args)
+    if args.command == "terms":
+        return terms_cli.run(app, args)
     if args.command == "person":
         return person_cli.run(app, args)
     if args.command in ("web", "worker") or (

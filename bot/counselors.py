@@ -13,13 +13,20 @@ from typing import TextIO
 from bot.operations import Consultation
 from bot.rendering import Renderer
 from flows.intake import answers_summary
-from flows.model import Msg, Param
+from flows.model import Lines, Msg, Param
 from storage import outbox
 from storage.db import Database
 from storage.models import Booking
 from storage.vault import Vault
 
 log = logging.getLogger("madoguchi.counselors")
+
+
+def answers(details: dict) -> Lines:
+    """Return a booking's intake answers, then the version of the terms it was made under."""
+    version = details.get("terms_version") or "-"
+    line = Msg("answer.line", {"label": Msg("counselor.terms_version"), "value": version})
+    return Lines((*answers_summary(details).items, line))
 
 
 def notification_text(
@@ -40,7 +47,7 @@ def notification_text(
     }
     if kind == "cancelled":
         return renderer.text("counselor.cancelled", **params)
-    params["answers"] = answers_summary(details)
+    params["answers"] = answers(details)
     if kind == "rescheduled" and old is not None:
         return renderer.text(
             "counselor.rescheduled", old=old.reference or "", old_at=old.starts_at, **params
@@ -56,7 +63,7 @@ def consultation_line(c: Consultation, renderer: Renderer) -> str:
         reference=c.reference,
         language=Msg(f"language.native.{c.language}") if c.language else "",
         channel=Msg(f"channel.{c.channel}"),
-        answers=answers_summary(c.details),
+        answers=answers(c.details),
         link=c.meeting_url,
         owner=f"<@{c.claimed_by}>" if c.claimed_by else Msg("slack.schedule.unclaimed"),
     )

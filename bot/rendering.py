@@ -140,7 +140,9 @@ class Renderer:
             codes = languages.codes()  # a fixed order, whatever the current language
             return ["\n".join(Renderer(code).msg(reply.body) for code in codes)]
         blocks = [self.msg(reply.body)]
-        if reply.document and reply.document.kind == "terms":
+        if reply.document and reply.document.kind == "terms" and reply.document.pages:
+            blocks += [f"{heading}\n\n{body}" for heading, body in reply.document.pages]
+        elif reply.document and reply.document.kind == "terms":  # rows queued before 0013
             doc = terms(self.language)
             sections = (
                 doc.sections

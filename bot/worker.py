@@ -10,7 +10,9 @@ restart, a missed run or a second worker started by mistake never sends anything
 - hold expiry every 30 s, same settings: frees places and offers them to waiting users;
 - retention daily at 03:15 Tokyo time, misfire_grace_time=6 h: run late after a restart,
   but not in office hours of the next day; in small batches, then fresh planner statistics;
-- the counselors' morning digest on weekdays at 08:00, misfire_grace_time=2 h.
+- the counselors' morning digest on weekdays at 08:00, misfire_grace_time=2 h;
+- terms changes every 60 s, same settings as reminders: tells a batch of the users a new
+  version of the terms must reach (art. 13), each once (a unique row per user and version).
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ log = logging.getLogger("madoguchi.worker")
 
 REMINDER_EVERY_SECONDS = 15
 HOLDS_EVERY_SECONDS = 30
+TERMS_EVERY_SECONDS = 60
+TERMS_BATCH = 100
+"""Users told of a terms change per run: the senders pace them out from the outbox."""
 
 
 BATCH = 500
@@ -49,6 +54,18 @@ def send_reminders(app: App, *, wake: Callable[[], None] | None = None) -> remin
             wake()
         if batch.sent + batch.dropped + batch.withdrawn < BATCH:
             return total
+
+
+def tell_terms_changes(app: App, *, wake: Callable[[], None] | None = None) -> int:
+    """Tell a batch of users that the terms change (art. 13), waking the senders."""
+    from bot.service import terms_changes
+
+    told = terms_changes.tell_due(
+        app.db, app.vault, app.clock, office_code=app.settings.office, limit=TERMS_BATCH
+    )
+    if told and wake is not None:
+        wake()
+    return told
 
 
 def expire_holds(app: App) -> int:
@@ -110,7 +127,7 @@ def _guarded(name: str, job: Callable[[App], object], app: App) -> Callable[[], 
 
 
 def build_scheduler(app: App, *, wake: Callable[[], None] | None = None) -> BackgroundScheduler:
-    """Return a scheduler with the three jobs (not started)."""
+    """Return a scheduler with its jobs (not started)."""
     scheduler = BackgroundScheduler(timezone="Asia/Tokyo")
 
     def reminders_then_wake(the_app: App) -> None:
@@ -123,6 +140,17 @@ def build_scheduler(app: App, *, wake: Callable[[], None] | None = None) -> Back
         id="reminders",
         misfire_grace_time=None,
         next_run_time=datetime.now().astimezone(),
+        **common,
+    )
+
+    def terms_then_wake(the_app: App) -> None:
+        tell_terms_changes(the_app, wake=wake)
+
+    scheduler.add_job(
+        _guarded("terms", terms_then_wake, app),
+        IntervalTrigger(seconds=TERMS_EVERY_SECONDS),
+        id="terms-changes",
+        misfire_grace_time=None,
         **common,
     )
     scheduler.add_job(

@@ -57,16 +57,19 @@ def msg_from_json(raw: dict[str, Any]) -> Msg:
     return value
 
 
+def _document_to_json(document: Document) -> dict[str, Any]:
+    raw: dict[str, Any] = {"kind": document.kind, "section": document.section}
+    if document.pages:
+        raw["pages"] = [list(page) for page in document.pages]
+    return raw
+
+
 def reply_to_json(reply: Reply) -> dict[str, Any]:
     """Return a JSON-safe form of a reply."""
     return {
         "body": msg_to_json(reply.body),
         "choices": [{"id": c.id, "label": msg_to_json(c.label)} for c in reply.choices],
-        "document": (
-            {"kind": reply.document.kind, "section": reply.document.section}
-            if reply.document
-            else None
-        ),
+        "document": _document_to_json(reply.document) if reply.document else None,
         "all_languages": reply.all_languages,
     }
 
@@ -77,6 +80,14 @@ def reply_from_json(raw: dict[str, Any]) -> Reply:
     return Reply(
         body=msg_from_json(raw["body"]),
         choices=tuple(Choice(c["id"], msg_from_json(c["label"])) for c in raw["choices"]),
-        document=Document(doc["kind"], doc["section"]) if doc else None,
+        document=(
+            Document(
+                doc["kind"],
+                doc["section"],
+                tuple((heading, body) for heading, body in doc.get("pages", ())),
+            )
+            if doc
+            else None
+        ),
         all_languages=raw.get("all_languages", False),
     )

@@ -63,6 +63,7 @@ class State(StrEnum):
     SERVICE_STOPPED = "service_stopped"
     CHOOSING_ANSWER_TO_CHANGE = "choosing_answer_to_change"
     SHOWING_MY_DATA = my_data.SHOWING
+    READING_NEW_TERMS = "reading_new_terms"
 
 
 S = State
@@ -116,6 +117,14 @@ SPECS: tuple[StateSpec, ...] = (
             "declined": S.DECLINED,
         },
         script=Scripted(choice="terms:agree"),
+    ),
+    StateSpec(
+        S.READING_NEW_TERMS,
+        prompt=terms.prompt_new_page,
+        answer=terms.answer_new_page,
+        outcomes={"turned": S.READING_NEW_TERMS, "done": PREVIOUS},
+        script=Scripted(choice="new:done"),
+        doc="a change of the terms told (art. 13): the new version page by page",
     ),
     StateSpec(
         S.CONFIRMING_MEETING_APP,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
-from flows import booking, languages, my_booking, my_data
+from flows import booking, languages, my_booking, my_data, terms
 from flows.codec import msg_to_json
 from flows.dialog import PREVIOUS, STAY, Move, React, StateSpec, say
 from flows.intake import INITIAL, SPECS, TABLE, State, asked_at, stored_answers
@@ -25,6 +25,7 @@ from flows.model import (
     Reply,
     StoppedByOffice,
     SystemEvent,
+    TermsChanged,
 )
 
 COMMANDS = ("start", "help", "mybooking", "mydata", "restart", "language", "cancel")
@@ -43,6 +44,12 @@ OFFICE_EVENTS: dict[type, tuple[React, State]] = {
     StoppedByOffice: (my_booking.react_office_stopped, State.SERVICE_STOPPED),
 }
 """What the office does to a booking moves the conversation from any state."""
+
+NOTICES: dict[type, tuple[React, State]] = {
+    TermsChanged: (terms.react_terms_changed, State.READING_NEW_TERMS),
+}
+"""What the office tells every user moves the conversation from any state; the user goes
+back where they were afterwards, a held place kept."""
 
 NOTHING_TO_STOP = (
     State.BOOKED,
@@ -85,6 +92,7 @@ def validate(specs: Sequence[StateSpec]) -> None:
                 queue.append(State(target))
     seen.update(COMMAND_TARGETS.values())
     seen.update(target for _, target in OFFICE_EVENTS.values())
+    seen.update(target for _, target in NOTICES.values())
     unreachable = set(State) - seen
     if unreachable:
         raise RuntimeError(f"unreachable states: {sorted(unreachable)}")
@@ -241,6 +249,12 @@ def _react(conv: Conversation, what: SystemEvent | None, ports: IntakePorts) -> 
         effects = booking.release(conv)  # a new hold in progress gives its place back
         move = react(conv, what, ports)
         return _enter(conv, target, ports, before=move.before, effects=[*effects, *move.effects])
+    if type(what) in NOTICES:
+        react, target = NOTICES[type(what)]
+        if conv.state != target:
+            conv.data["terms_return_to"] = conv.state
+        move = react(conv, what, ports)
+        return _enter(conv, target, ports, before=move.before, effects=move.effects)
     spec = _spec(conv)
     if spec.react is None:
         return _stay(conv, ports)
@@ -324,7 +338,7 @@ def diagram() -> str:
                 lines.append(f"    {spec.state} --> {State(target).value}: {outcome}")
     for command, target in COMMAND_TARGETS.items():
         lines.append(f"    note right of {target.value}: /{command} (from any state)")
-    for event_type, (_, target) in OFFICE_EVENTS.items():
+    for event_type, (_, target) in (*OFFICE_EVENTS.items(), *NOTICES.items()):
         lines.append(f"    note right of {target.value}: {event_type.__name__} (from any state)")
     return "\n".join(lines) + "\n"
 

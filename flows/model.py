@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, Protocol, TypeAlias
 
+from flows.terms_document import TermsDocument
+
 Param: TypeAlias = "str | int | date | datetime | Msg | Time | Lines | OpeningHours"
 
 
@@ -59,6 +61,9 @@ class Document:
 
     kind: Literal["terms", "calendar"]
     section: int | None = None
+    # The terms pages shown, (heading, body), when the text comes from a stored version; the
+    # outbox row then carries exactly what the user read.
+    pages: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,8 +123,21 @@ class StoppedByOffice:
     """The office stopped the service for this person (terms art. 12(1))."""
 
 
+@dataclass(frozen=True)
+class TermsChanged:
+    """The office published a new version of the terms (art. 13): tell this user of it."""
+
+    version: str  # its label, the day it takes effect (YYYY-MM-DD)
+
+
 SystemEvent: TypeAlias = (
-    SlotTaken | HoldWithdrawn | BookingRefused | PlaceOffered | CancelledByOffice | StoppedByOffice
+    SlotTaken
+    | HoldWithdrawn
+    | BookingRefused
+    | PlaceOffered
+    | CancelledByOffice
+    | StoppedByOffice
+    | TermsChanged
 )
 
 
@@ -334,6 +352,11 @@ class IntakePorts(Protocol):
 
     def new_secret(self) -> str:
         """Return a fresh unguessable token (URL-safe)."""
+        ...
+
+    def terms(self, language: str, version: str | None = None) -> TermsDocument:
+        """Return the terms in force (or the version with this label) in `language`, or the
+        Japanese original when that version has no translation into it."""
         ...
 
     def new_reference(self) -> str:

@@ -2,13 +2,16 @@
 
 The Japanese text is the original (terms preamble, art. 1); consent is recorded with the
 version and the hash of the text shown. The meeting app's own terms are asked separately
-(art. 4).
+(art. 4). A change of the terms (art. 13) is told from any state: the
+change, the office's summary, the effective date, the new version page by page, then back.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from flows import languages
-from flows.dialog import Move, ask, choice, move, say
+from flows.dialog import STAY, Move, ask, choice, move, say
 from flows.model import (
     Conversation,
     Document,
@@ -17,9 +20,11 @@ from flows.model import (
     Msg,
     RecordConsent,
     Reply,
+    SystemEvent,
+    TermsChanged,
 )
 from flows.office_contact import contact
-from flows.terms_document import terms
+from flows.terms_document import TermsDocument
 
 _AGREE = choice("terms:agree", "terms.choice.agree")
 _READ = choice("terms:read", "terms.choice.read")
@@ -30,10 +35,28 @@ def _lang(conv: Conversation) -> str:
     return conv.language or languages.default_code()
 
 
+def _shown(conv: Conversation, ports: IntakePorts) -> TermsDocument:
+    """Return the terms in force, and remember which version the user is shown."""
+    doc = ports.terms(_lang(conv))
+    conv.data["terms_shown"] = doc.version
+    return doc
+
+
+def _original_only(doc: TermsDocument) -> list[Reply]:
+    """Say so when the user's language has no translation of this version (art. 1)."""
+    return [] if doc.translated else [say("terms.original_only")]
+
+
+def _page(doc: TermsDocument, page: int) -> Document:
+    section = doc.sections[page]
+    return Document("terms", page, ((section.heading, section.body),))
+
+
 def prompt_summary(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """Summarize what the user agrees to (arts. 2–5, 7, 8, 12–14) and ask for consent."""
-    doc = terms(_lang(conv))
+    doc = _shown(conv, ports)
     return [
+        *_original_only(doc),
         ask(
             "terms.summary",
             _AGREE,
@@ -41,7 +64,7 @@ def prompt_summary(conv: Conversation, ports: IntakePorts) -> list[Reply]:
             _DECLINE,
             version=doc.version,
             meeting_app=ports.office().meeting_app,
-        )
+        ),
     ]
 
 
@@ -49,7 +72,10 @@ def answer_summary(conv: Conversation, event: Event, ports: IntakePorts) -> Move
     """Agree (consent recorded with version and hash), read the full terms, or decline."""
     action = event.value.split(":", 1)[1]
     if action == "agree":
-        doc = terms(_lang(conv))
+        doc = ports.terms(_lang(conv))
+        if conv.data.get("terms_shown", doc.version) != doc.version:
+            # A new version took effect while the user read the old one: show it first.
+            return move(STAY, say("terms.changed.took_effect", effective=doc.effective))
         conv.data["terms_version"] = doc.version
         consent = RecordConsent("terms", doc.version, doc.sha256, doc.language)
         return move("agreed", say("terms.agreed", version=doc.version), effects=[consent])
@@ -61,8 +87,8 @@ def answer_summary(conv: Conversation, event: Event, ports: IntakePorts) -> Move
 
 def prompt_page(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """Show one article of the full terms with paging choices."""
-    doc = terms(_lang(conv))
-    page = conv.data.get("terms_page", 0)
+    doc = _shown(conv, ports)
+    page = min(conv.data.get("terms_page", 0), len(doc.sections) - 1)
     # The same options, in the same order, on every page: numbers never shift under a reader.
     choices = [
         choice("page:next", "terms.choice.next"),
@@ -70,15 +96,16 @@ def prompt_page(conv: Conversation, ports: IntakePorts) -> list[Reply]:
         _AGREE,
         _DECLINE,
     ]
-    body = Msg("terms.page", {"number": page + 1, "total": len(doc.sections)})
-    return [Reply(body, tuple(choices), document=Document("terms", page))]
+    page_id = "terms.page" if doc.translated else "terms.page_original"
+    body = Msg(page_id, {"number": page + 1, "total": len(doc.sections)})
+    return [Reply(body, tuple(choices), document=_page(doc, page))]
 
 
 def answer_page(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Turn the page, or agree / decline from the full text."""
     kind, action = event.value.split(":", 1)
     if kind == "page":
-        last = len(terms(_lang(conv)).sections) - 1
+        last = len(ports.terms(_lang(conv)).sections) - 1
         step = 1 if action == "next" else -1
         conv.data["terms_page"] = max(0, min(last, conv.data.get("terms_page", 0) + step))
         return move("turned")
@@ -140,3 +167,58 @@ def answer_declined(conv: Conversation, event: Event, ports: IntakePorts) -> Mov
     """Offer the terms again."""
     conv.data.pop("declined", None)
     return move("review")
+
+
+# --- a change of the terms (art. 13) ---------------------------------------------------------
+
+
+def react_terms_changed(conv: Conversation, what: SystemEvent, ports: IntakePorts) -> Move:
+    """Tell the user the terms change, and when the new version takes effect (art. 13);
+    the new text follows page by page, then the user goes back to what they were doing."""
+    assert isinstance(what, TermsChanged)
+    doc = ports.terms(_lang(conv), what.version)
+    conv.data["new_terms"] = {"version": doc.version, "page": 0}
+    notice = [say("terms.changed.notice", effective=doc.effective)]
+    if doc.summary:
+        notice.append(say("terms.changed.summary", summary=doc.summary))
+    return move("told", *notice)
+
+
+def _reading(conv: Conversation) -> dict[str, Any]:
+    """Return which new version the user reads and where (the one in force if unknown)."""
+    reading = conv.data.get("new_terms")
+    if not isinstance(reading, dict):
+        reading = conv.data["new_terms"] = {"version": None, "page": 0}
+    return reading
+
+
+def prompt_new_page(conv: Conversation, ports: IntakePorts) -> list[Reply]:
+    """Show one article of the new version, with paging and a way back to the intake."""
+    reading = _reading(conv)
+    doc = ports.terms(_lang(conv), reading["version"])
+    page = min(reading["page"], len(doc.sections) - 1)
+    choices = (
+        choice("new:next", "terms.choice.next"),
+        choice("new:previous", "terms.choice.previous"),
+        choice("new:done", "terms.choice.done_reading"),
+    )
+    body = Msg(
+        "terms.changed.page",
+        {"number": page + 1, "total": len(doc.sections), "effective": doc.effective},
+    )
+    first = _original_only(doc) if page == 0 else []
+    return [*first, Reply(body, choices, document=_page(doc, page))]
+
+
+def answer_new_page(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
+    """Turn a page of the new version, or go back to where the user was."""
+    action = event.value.split(":", 1)[1]
+    reading = _reading(conv)
+    if action == "done":
+        conv.data.pop("new_terms")
+        back = conv.data.pop("terms_return_to", None)
+        return move("done", back_to=back)
+    last = len(ports.terms(_lang(conv), reading["version"]).sections) - 1
+    step = 1 if action == "next" else -1
+    reading["page"] = max(0, min(last, reading["page"] + step))
+    return move("turned")

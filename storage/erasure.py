@@ -31,6 +31,7 @@ from storage.models import (
     Office,
     OutboxMessage,
     Suspension,
+    TermsNotice,
     WaitlistEntry,
 )
 from storage.vault import Vault
@@ -176,6 +177,10 @@ def _rows(session: Session, person: Person) -> dict[str, list[int]]:
     )
     ids("consents", select(Consent.id).where(Consent.pseudonym.in_(person.pseudonyms)))
     ids(
+        "terms_notices",
+        select(TermsNotice.id).where(TermsNotice.pseudonym.in_(person.pseudonyms)),
+    )
+    ids(
         "suspensions",
         select(Suspension.id).where(
             or_(
@@ -236,6 +241,7 @@ _MODELS: dict[str, Any] = {
     "channel_contacts": ChannelContact,
     "waitlist": WaitlistEntry,
     "consents": Consent,
+    "terms_notices": TermsNotice,
     "suspensions": Suspension,
     "failed_events": FailedEvent,
     "audit_log": AuditEntry,

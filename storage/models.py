@@ -411,3 +411,52 @@ class WorkerLease(Base):
     holder: Mapped[str] = mapped_column(String(128))
     acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TermsVersion(Base):
+    """One version of an office's terms of use (terms art. 13): its number, the day it
+    takes effect (also its label, as consents name it) and the office's short summaries."""
+
+    __tablename__ = "terms_versions"
+    __table_args__ = (
+        UniqueConstraint("office_id", "number"),
+        UniqueConstraint(
+            "office_id", "effective_on", name="uq_terms_versions_office_id_effective_on"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    effective_on: Mapped[date] = mapped_column(Date)
+    summaries: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TermsText(Base):
+    """The text of one terms version in one language (ja the original, others reference
+    translations), exactly as shown and hashed."""
+
+    __tablename__ = "terms_texts"
+    __table_args__ = (UniqueConstraint("version_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("terms_versions.id"))
+    language: Mapped[str] = mapped_column(String(10))
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class TermsNotice(Base):
+    """That one user (by pseudonym) was told of a terms version: at most once per version,
+    enforced here, written in the same transaction as the message that told them."""
+
+    __tablename__ = "terms_notices"
+    __table_args__ = (UniqueConstraint("version_id", "pseudonym"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("terms_versions.id"), index=True)
+    pseudonym: Mapped[str] = mapped_column(String(32), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(10))
+    told_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from flows.model import BookingInfo, HeldBooking, HeldConsent, HeldData, OfficeProfile
 from flows.office_calendar import OfficeCalendar
-from storage import bookings, erasure, offices, suspensions
+from flows.terms_document import TermsDocument
+from storage import bookings, erasure, offices, suspensions, terms_versions
 from storage.models import Booking, Office
 from storage.vault import Vault
 
@@ -44,6 +45,7 @@ class StoredIntakePorts:
         self._jobseeker_key = jobseeker_key
         self._calendar: OfficeCalendar | None = None
         self._free: list[tuple[datetime, int]] | None = None
+        self._terms: dict[tuple[str, str | None], TermsDocument] = {}
         self.freed: list[datetime] = []
         """Places of this office freed by the expired holds swept while answering."""
 
@@ -94,6 +96,20 @@ class StoredIntakePorts:
     def new_secret(self) -> str:
         """Return a fresh 128-bit URL-safe token."""
         return secrets.token_urlsafe(16)
+
+    def terms(self, language: str, version: str | None = None) -> TermsDocument:
+        """Return the office's terms in force today (office-local), or the version with this
+        label, in `language` (the original when it has no translation)."""
+        key = (language, version)
+        if key not in self._terms:
+            found = None
+            if version is not None:
+                found = terms_versions.by_label(self._session, self._office, version)
+            if found is None:
+                today = terms_versions.office_today(self._office, self._now)
+                found = terms_versions.in_force(self._session, self._office, self._now, today)
+            self._terms[key] = terms_versions.document(self._session, found, language)
+        return self._terms[key]
 
     def new_reference(self) -> str:
         """Return an unused booking reference."""

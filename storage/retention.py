@@ -10,7 +10,9 @@ Every table that can hold personal data is covered:
 - outbox messages (replies, counselor notifications with notes and interpreter language),
   whatever their status;
 - waitlist entries, processed-event keys, inbox rows (their bodies are dropped once
-  applied) and failed-event records.
+  applied) and failed-event records;
+- the records that a user was told of a terms change (art. 13), once past the period and
+  their conversation is gone (while it stays, the record keeps them from being told twice).
 
 Kept: the booking record (reference, time, status, pseudonym), the consent records and the
 audit log, which the office must keep (terms art. 1, 7); suspensions (a counselor's
@@ -37,6 +39,8 @@ from storage.models import (
     Office,
     OutboxMessage,
     ProcessedEvent,
+    TermsNotice,
+    TermsVersion,
     WaitlistEntry,
 )
 
@@ -55,6 +59,7 @@ class Purged:
     channel_contacts: int = 0
     inbox_rows: int = 0
     failed_events: int = 0
+    terms_notices: int = 0
 
     def add(self, other: Purged) -> None:
         """Count another batch in."""
@@ -75,6 +80,7 @@ _KINDS = (
     "event_keys",
     "inbox_rows",
     "failed_events",
+    "terms_notices",
 )
 # What each count removed, by table (the report names both).
 TABLES = {
@@ -86,6 +92,7 @@ TABLES = {
     "event_keys": "processed_events",
     "inbox_rows": "inbound_events",
     "failed_events": "failed_events",
+    "terms_notices": "terms_notices",
 }
 
 
@@ -192,6 +199,20 @@ def purge(session: Session, office: Office, now: datetime, *, limit: int) -> Pur
     if ids:
         purged.failed_events = changed(
             session.execute(delete(FailedEvent).where(FailedEvent.id.in_(ids), failed))
+        )
+    # Who was told of a terms change: kept while their conversation is (so nobody is told
+    # twice), gone with it once past the period.
+    told = and_(
+        TermsNotice.version_id.in_(
+            select(TermsVersion.id).where(TermsVersion.office_id == office.id)
+        ),
+        TermsNotice.told_at < cutoff,
+        ~select(Conversation.id).where(Conversation.pseudonym == TermsNotice.pseudonym).exists(),
+    )
+    ids = _ids(session, select(TermsNotice.id).where(told).limit(limit))
+    if ids:
+        purged.terms_notices = changed(
+            session.execute(delete(TermsNotice).where(TermsNotice.id.in_(ids), told))
         )
     return purged
 

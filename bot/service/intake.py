@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import metrics
-from bot.service import conversation, office_actions, typed_answers
+from bot.service import conversation, office_actions, terms_changes, typed_answers
 from bot.service.conversation import Scope
 from bot.service.effects import Actor, Applying, ServiceStopped, apply_all
 from bot.service.offers import offer_places
@@ -200,6 +200,8 @@ class Intake:
         if erased:  # the conversation is gone; the last replies still reach the user
             message_id = conversation.queue_last(scope, channel, user_ref, outcome, delivery)
         else:
+            key = conversation.jobseeker_key(scope, outcome.conversation)
+            outcome = terms_changes.on_return(scope, row, outcome, key)
             message_id = conversation.save(scope, row, outcome, delivery)
         offer_places(scope, freed, skip=(channel, user_ref))
         state = str(outcome.conversation.state)

@@ -18,6 +18,7 @@ from flows.machine import COMMANDS
 from storage import offices
 from tests.chat_client import ChatClient
 from tests.flows.test_transcripts import walk_to
+from tests.terms_change import published_once
 
 _numbers: dict[str, str] = {}
 
@@ -79,6 +80,8 @@ REACH: dict[State, Callable[[ChatClient], None]] = {
     ),
     State.BOOKED: _booked,
     State.MANAGING_BOOKING: lambda c: (_booked(c), c.send("/mybooking")),
+    # Agreed to the old version while a new one waits: told right after (terms art. 13).
+    State.READING_NEW_TERMS: lambda c: (published_once(c.app), go(c, State.READING_NEW_TERMS)),
     State.CONFIRMING_CANCEL: lambda c: (
         _booked(c),
         c.send("/mybooking"),

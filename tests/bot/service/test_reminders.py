@@ -123,7 +123,13 @@ def test_reminder_sweep_drops_started_consultations_with_a_log_line(app, clock, 
 def test_the_scheduler_has_one_job_of_each_kind_with_chosen_misfire_rules(sqlite_app):
     scheduler = worker.build_scheduler(sqlite_app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {"reminders", "hold-expiry", "retention", "morning-digest"}
+    assert set(jobs) == {
+        "reminders",
+        "hold-expiry",
+        "retention",
+        "morning-digest",
+        "terms-changes",
+    }
     assert all(job.coalesce and job.max_instances == 1 for job in jobs.values())
     assert jobs["reminders"].misfire_grace_time is None
     assert jobs["retention"].misfire_grace_time == 6 * 3600
