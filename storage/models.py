@@ -411,3 +411,18 @@ class WorkerLease(Base):
     holder: Mapped[str] = mapped_column(String(128))
     acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LanguageReview(Base):
+    """A native speaker at the office reviewed a language's texts (installation-wide).
+
+    One row per language code; `reviewed_by` is the reviewer's name as the operator typed it
+    (staff, never a jobseeker). Rows seeded by the migration for the languages reviewed as
+    shipped have no time.
+    """
+
+    __tablename__ = "language_reviews"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    reviewed_by: Mapped[str] = mapped_column(String(128))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
