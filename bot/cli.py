@@ -359,7 +359,7 @@ def _cmd_bookings(app: App, args: argparse.Namespace) -> int:
                 [
                     f"{c.starts_at.astimezone(tz):%Y-%m-%d %H:%M}",
                     c.reference,
-                    c.language,
+                    out.r.param(languages.name(c.language)),
                     c.channel,
                     c.meeting_url,
                     out.r.param(answers_summary(c.details)).replace("\n", " | "),
