@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
-from flows import booking, languages, my_booking
+from flows import booking, language, languages, my_booking
 from flows.codec import msg_to_json
 from flows.dialog import PREVIOUS, STAY, Move, React, StateSpec, say
 from flows.intake import INITIAL, SPECS, TABLE, State, asked_at
@@ -49,6 +49,7 @@ NOTHING_TO_STOP = (
     State.MANAGING_BOOKING,
     State.CONFIRMING_CANCEL,
 )
+LANGUAGE_RETURN_TO = language.RETURN_TO
 RESUME_AFTER_HOLD = State.CHOOSING_DAY
 """Where a conversation that gave its held place back (by /cancel, /mybooking) resumes."""
 
@@ -197,8 +198,8 @@ def _command(conv: Conversation, name: str, ports: IntakePorts) -> Outcome:
     if name == "restart":
         return _restart(conv, ports)
     if name == "language":
-        if conv.state != INITIAL:
-            conv.data["return_to"] = conv.state
+        if conv.state != INITIAL:  # its own key: /cancel's return_to is an answer kept too
+            conv.data[LANGUAGE_RETURN_TO] = conv.state
         return _enter(conv, COMMAND_TARGETS[name], ports, refresh=False)
     if name == "mybooking":
         if not ports.active_bookings():  # nothing to show: keep what the user was doing
