@@ -141,7 +141,7 @@ class Renderer:
             return ["\n".join(Renderer(code).msg(reply.body) for code in codes)]
         blocks = [self.msg(reply.body)]
         if reply.document and reply.document.kind == "terms":
-            doc = terms(self.language)
+            doc = terms(reply.document.language or self.language)
             sections = (
                 doc.sections
                 if reply.document.section is None

@@ -63,11 +63,16 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
         "body": msg_to_json(reply.body),
         "choices": [{"id": c.id, "label": msg_to_json(c.label)} for c in reply.choices],
         "document": (
-            {"kind": reply.document.kind, "section": reply.document.section}
+            {
+                "kind": reply.document.kind,
+                "section": reply.document.section,
+                "language": reply.document.language,
+            }
             if reply.document
             else None
         ),
         "all_languages": reply.all_languages,
+        **({"short": msg_to_json(reply.short)} if reply.short else {}),
     }
 
 
@@ -77,6 +82,7 @@ def reply_from_json(raw: dict[str, Any]) -> Reply:
     return Reply(
         body=msg_from_json(raw["body"]),
         choices=tuple(Choice(c["id"], msg_from_json(c["label"])) for c in raw["choices"]),
-        document=Document(doc["kind"], doc["section"]) if doc else None,
+        document=Document(doc["kind"], doc["section"], doc.get("language")) if doc else None,
         all_languages=raw.get("all_languages", False),
+        short=msg_from_json(raw["short"]) if raw.get("short") else None,
     )

@@ -56,6 +56,11 @@ def needs(code: str, message_id: str) -> bool:
     return get(code).counselors or not message_id.startswith(COUNSELOR_ONLY)
 
 
+def original_terms_code() -> str:
+    """Return the language whose terms text is the authoritative original (terms, preamble)."""
+    return next(lang.code for lang in languages() if lang.authoritative_terms)
+
+
 def default_code() -> str:
     """Return the language used before the user has chosen one."""
     return _registry()[0]

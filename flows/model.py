@@ -59,6 +59,7 @@ class Document:
 
     kind: Literal["terms", "calendar"]
     section: int | None = None
+    language: str | None = None  # the terms in this language, not the reader's (the original)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class Reply:
     choices: tuple[Choice, ...] = ()
     document: Document | None = None
     all_languages: bool = False
+    short: Msg | None = None  # the question alone, asked again after a wrong answer
 
 
 # --- system events: what the service tells the flow (typed, never strings to parse) --------

@@ -1,5 +1,6 @@
-"""A typed answer that names an option ("同意する", "English", "10:00", "12月3日") picks it,
-as a button or its number would. Reads the offered labels the flow stored with the turn.
+"""A typed answer that names an option ("English", "10:00", "12月3日", "はい" for "はい、カメラ付き
+の端末があります") picks it, as a button or its number would. Reads the offered labels the
+flow stored with the turn.
 
 The flow cannot read the catalogs, so the words are matched here, in every offered language;
 an answer that could mean two options, or none, stays text (the flow then explains).
