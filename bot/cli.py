@@ -11,7 +11,7 @@ import sys
 from datetime import date, time
 from zoneinfo import ZoneInfo
 
-from bot import config, counselors, logs, operations, person_cli, terms_cli
+from bot import config, counselors, languages_cli, logs, operations, person_cli, terms_cli
 from bot.app import App, SchemaBehind, UnknownOffice, build
 from bot.channels import registry
 from bot.console import run_chat
@@ -114,6 +114,7 @@ def parser() -> argparse.ArgumentParser:
     tell.add_argument("rule_id", type=int)
 
     person_cli.add_parser(sub)
+    languages_cli.add_parser(sub)
 
     sub.add_parser("web", help="the ASGI web process: messenger webhooks (Procfile: web)")
     sub.add_parser("worker", help="delivers outgoing messages (Procfile: worker)")
@@ -374,7 +375,7 @@ def _cmd_bookings(app: App, args: argparse.Namespace) -> int:
                 [
                     f"{c.starts_at.astimezone(tz):%Y-%m-%d %H:%M}",
                     c.reference,
-                    c.language,
+                    out.r.param(languages.name(c.language)),
                     c.channel,
                     c.meeting_url,
                     out.r.param(counselors.answers(c.details)).replace("\n", " | "),
@@ -456,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
         return terms_cli.run(app, args)
     if args.command == "person":
         return person_cli.run(app, args)
+    if args.command == "languages":
+        return languages_cli.run(app, args)
     if args.command in ("web", "worker") or (
         args.command is None and any(c.jobseekers for c, _ in registry.enabled(settings))
     ):

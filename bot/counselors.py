@@ -12,6 +12,7 @@ from typing import TextIO
 
 from bot.operations import Consultation
 from bot.rendering import Renderer
+from flows import languages
 from flows.intake import answers_summary
 from flows.model import Lines, Msg, Param
 from storage import outbox
@@ -41,7 +42,7 @@ def notification_text(
     params: dict[str, Param] = {
         "reference": booking.reference or "",
         "at": booking.starts_at,
-        "language": Msg(f"language.native.{booking.language}"),
+        "language": languages.name(booking.language),
         "channel": Msg(f"channel.{booking.channel}"),
         "link": booking.meeting_url or "",
     }
@@ -61,7 +62,7 @@ def consultation_line(c: Consultation, renderer: Renderer) -> str:
         "slack.schedule.line",
         at=c.starts_at,
         reference=c.reference,
-        language=Msg(f"language.native.{c.language}") if c.language else "",
+        language=languages.name(c.language),
         channel=Msg(f"channel.{c.channel}"),
         answers=answers(c.details),
         link=c.meeting_url,

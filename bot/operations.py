@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.service import calendar_changes
 from bot.service.conversation import Scope
+from flows import languages
 from flows.model import Lines, Msg
 from storage import bookings, offices
 from storage.models import Booking, CalendarRule, Office
@@ -259,6 +260,6 @@ def booking_line(touched: Touched, tz: ZoneInfo) -> Msg:
         {
             "at": f"{at:%Y-%m-%d %H:%M}",
             "reference": touched.reference,
-            "language": touched.language,
+            "language": languages.name(touched.language),
         },
     )

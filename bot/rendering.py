@@ -143,7 +143,7 @@ class Renderer:
         if reply.document and reply.document.kind == "terms" and reply.document.pages:
             blocks += [f"{heading}\n\n{body}" for heading, body in reply.document.pages]
         elif reply.document and reply.document.kind == "terms":  # rows queued before 0013
-            doc = terms(self.language)
+            doc = terms(reply.document.language or self.language)
             sections = (
                 doc.sections
                 if reply.document.section is None

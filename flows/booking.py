@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from flows.conditions import conditions_met
-from flows.dialog import STAY, Move, StoredAnswer, ask, choice, move, say, summary_lines
+from flows.dialog import STAY, Move, StoredAnswer, ask, choice, move, say, short, summary_lines
 from flows.environment import declaration_complete
 from flows.model import (
     ConfirmBooking,
@@ -56,25 +56,24 @@ def enter_day(conv: Conversation, ports: IntakePorts) -> None:
 def prompt_day(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """Ask for a day among those with free places; offer the waitlist when all are full."""
     if conv.data.get("service_stopped"):
-        return [
-            ask(
-                "service.stopped",
-                choice("limit:manage", "booking.choice.manage"),
-                contact=contact(ports.office()),
-            )
-        ]
+        stopped = ask(
+            "service.stopped",
+            choice("limit:manage", "booking.choice.manage"),
+            contact=contact(ports.office()),
+        )
+        return [short(stopped, "common.what_next")]
     if conv.data.get("limit_reached"):
-        return [ask("booking.limit_reached", choice("limit:manage", "booking.choice.manage"))]
+        limit = ask("booking.limit_reached", choice("limit:manage", "booking.choice.manage"))
+        return [short(limit, "common.what_next")]
     days = [date.fromisoformat(d) for d in conv.data.get("offered_days", [])]
     if not days:
-        return [
-            ask(
-                "booking.day.none",
-                choice("days:again", "booking.choice.check_again"),
-                choice("days:waitlist", "booking.choice.waitlist"),
-                contact=contact(ports.office()),
-            )
-        ]
+        none = ask(
+            "booking.day.none",
+            choice("days:again", "booking.choice.check_again"),
+            choice("days:waitlist", "booking.choice.waitlist"),
+            contact=contact(ports.office()),
+        )
+        return [short(none, "common.what_next")]
     page = min(conv.data.get("days_page", 0), (len(days) - 1) // DAYS_OFFERED)
     shown = days[page * DAYS_OFFERED : (page + 1) * DAYS_OFFERED]
     turns = []
@@ -178,17 +177,17 @@ def offer_nearest(
 def prompt_confirm(conv: Conversation, ports: IntakePorts, *, stored: Stored) -> list[Reply]:
     """Show the summary of the held slot and the answers; ask to confirm."""
     hold = conv.data["hold"]
-    return [
-        ask(
-            "booking.confirm.ask",
-            choice("book:confirm", "booking.choice.confirm"),
-            choice("book:change", "booking.choice.change_answer"),
-            choice("book:other", "booking.choice.other_time"),
-            at=datetime.fromisoformat(hold["starts_at"]),
-            until=Time(datetime.fromisoformat(hold["expires_at"])),
-            answers=summary_lines(stored(), conv.data),
-        )
-    ]
+    at = datetime.fromisoformat(hold["starts_at"])
+    summary = ask(
+        "booking.confirm.ask",
+        choice("book:confirm", "booking.choice.confirm"),
+        choice("book:change", "booking.choice.change_answer"),
+        choice("book:other", "booking.choice.other_time"),
+        at=at,
+        until=Time(datetime.fromisoformat(hold["expires_at"])),
+        answers=summary_lines(stored(), conv.data),
+    )
+    return [short(summary, "booking.confirm.question", at=at)]
 
 
 def answer_confirm(
@@ -315,15 +314,14 @@ def prompt_booked(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     booking = conv.data.get("booking")
     if not booking:  # the booking ended meanwhile: only a new application remains
         return [ask("mybooking.none", _NEW_APPLICATION)]
-    return [
-        ask(
-            "booked.summary",
-            _NEW_APPLICATION,
-            reference=booking.get("reference", ""),
-            at=datetime.fromisoformat(booking["starts_at"]),
-            link=booking.get("url", ""),
-        )
-    ]
+    summary = ask(
+        "booked.summary",
+        _NEW_APPLICATION,
+        reference=booking.get("reference", ""),
+        at=datetime.fromisoformat(booking["starts_at"]),
+        link=booking.get("url", ""),
+    )
+    return [short(summary, "common.what_next")]
 
 
 def answer_booked(conv: Conversation, event: Event, ports: IntakePorts) -> Move:

@@ -61,6 +61,8 @@ def _document_to_json(document: Document) -> dict[str, Any]:
     raw: dict[str, Any] = {"kind": document.kind, "section": document.section}
     if document.pages:
         raw["pages"] = [list(page) for page in document.pages]
+    if document.language:
+        raw["language"] = document.language
     return raw
 
 
@@ -71,6 +73,7 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
         "choices": [{"id": c.id, "label": msg_to_json(c.label)} for c in reply.choices],
         "document": _document_to_json(reply.document) if reply.document else None,
         "all_languages": reply.all_languages,
+        **({"short": msg_to_json(reply.short)} if reply.short else {}),
     }
 
 
@@ -85,9 +88,11 @@ def reply_from_json(raw: dict[str, Any]) -> Reply:
                 doc["kind"],
                 doc["section"],
                 tuple((heading, body) for heading, body in doc.get("pages", ())),
+                doc.get("language"),
             )
             if doc
             else None
         ),
         all_languages=raw.get("all_languages", False),
+        short=msg_from_json(raw["short"]) if raw.get("short") else None,
     )

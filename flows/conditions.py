@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows.dialog import Move, ask, choice, move
+from flows.dialog import Move, ask, choice, move, short
 from flows.model import Conversation, Event, IntakePorts, Reply
 
 CONDITIONS: tuple[str, ...] = (
@@ -12,7 +12,8 @@ CONDITIONS: tuple[str, ...] = (
     "no_recording",  # art. 12(2)
     "data_charges",  # art. 3, 12(5)
 )
-"""Condition keys; each has catalog messages `conditions.<key>.ask|unmet`."""
+"""Condition keys; each has catalog messages `conditions.<key>.ask|unmet` and the labels of
+its answers, `conditions.<key>.agree|cannot` (each says what it agrees to, read alone)."""
 
 
 def _current(conv: Conversation) -> str:
@@ -22,11 +23,12 @@ def _current(conv: Conversation) -> str:
 
 def prompt_condition(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """Ask the user to accept the current condition."""
+    key = _current(conv)
     return [
         ask(
-            f"conditions.{_current(conv)}.ask",
-            choice("cond:agree", "conditions.choice.agree"),
-            choice("cond:cannot", "conditions.choice.cannot"),
+            f"conditions.{key}.ask",
+            choice("cond:agree", f"conditions.{key}.agree"),
+            choice("cond:cannot", f"conditions.{key}.cannot"),
         )
     ]
 
@@ -46,12 +48,10 @@ def answer_condition(conv: Conversation, event: Event, ports: IntakePorts) -> Mo
 
 def prompt_unmet(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """Explain the condition and offer to continue once it can be met."""
-    return [
-        ask(
-            f"conditions.{_current(conv)}.unmet",
-            choice("cond_ready:yes", "conditions.choice.ready"),
-        )
-    ]
+    unmet = ask(
+        f"conditions.{_current(conv)}.unmet", choice("cond_ready:yes", "conditions.choice.ready")
+    )
+    return [short(unmet, "conditions.unmet.question")]
 
 
 def answer_unmet(conv: Conversation, event: Event, ports: IntakePorts) -> Move:

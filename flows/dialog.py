@@ -8,7 +8,7 @@ here may import an SDK, SQLAlchemy, `storage` or `bot`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flows.model import (
@@ -42,6 +42,7 @@ class Move:
     refresh: bool = True  # run the target's `enter` (look up what it offers) first
     rejected: bool = False  # the answer did not count: same question, same turn
     asked: bool = False  # `before` already asks the next question: do not prompt again
+    brief: bool = False  # stay, asking only the question (no explanation, no document)
 
 
 Prompt = Callable[[Conversation, IntakePorts], list[Reply]]
@@ -136,6 +137,12 @@ def ask(message_id: str, *choices: Choice, **params: Param) -> Reply:
     return Reply(Msg(message_id, dict(params)), tuple(choices))
 
 
+def short(reply: Reply, message_id: str, **params: Param) -> Reply:
+    """Return `reply` with the question alone (`message_id`), asked again after a wrong
+    answer instead of its body when the body also explains (a long block is not read twice)."""
+    return replace(reply, short=Msg(message_id, dict(params)))
+
+
 def say(message_id: str, **params: Param) -> Reply:
     """Return a plain statement."""
     return Reply(Msg(message_id, dict(params)))
@@ -147,13 +154,16 @@ def yes_no(
     *,
     yes: str,
     no: str,
-    yes_label: str = "common.yes",
-    no_label: str = "common.no",
+    yes_label: str,
+    no_label: str,
     key: str | None = None,
     label: str = "",
     doc: str = "",
 ) -> StateSpec:
     """Return the spec of a plain yes/no question that leads to `yes` or `no`.
+
+    `yes_label` and `no_label` are its own label ids, each saying what it answers ("I have
+    a device with a camera", not a bare "Yes"): a screen reader reads a label alone.
 
     With `key`, the answer is kept (True/False) and shown in summaries under `label`.
     """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows.dialog import Move, StoredAnswer, again, ask, choice, move, say
+from flows.dialog import Move, StoredAnswer, again, ask, choice, move, say, short
 from flows.model import Conversation, Event, IntakePorts, Msg, Param, Reply
 from flows.office_contact import contact
 from flows.text_input import mask_jobseeker_number, normalize_jobseeker_number
@@ -47,12 +47,11 @@ def answer_registration(conv: Conversation, event: Event, ports: IntakePorts) ->
 
 def prompt_not_registered(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """Explain how to register first and offer to resume afterwards."""
-    return [
-        ask(
-            "eligibility.not_registered.explain",
-            choice("registered:now", "eligibility.not_registered.done"),
-        )
-    ]
+    explain = ask(
+        "eligibility.not_registered.explain",
+        choice("registered:now", "eligibility.not_registered.done"),
+    )
+    return [short(explain, "eligibility.not_registered.question")]
 
 
 def answer_not_registered(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
@@ -82,8 +81,8 @@ def prompt_device(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     return [
         ask(
             "eligibility.device.ask",
-            choice("device:yes", "common.yes"),
-            choice("device:no", "common.no"),
+            choice("device:yes", "eligibility.device.yes"),
+            choice("device:no", "eligibility.device.no"),
             meeting_app=ports.office().meeting_app,
         )
     ]
@@ -98,14 +97,13 @@ def answer_device(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
 
 def prompt_no_device(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """Explain the device requirement and other ways to consult."""
-    return [
-        ask(
-            "eligibility.no_device.explain",
-            choice("device_ready:yes", "eligibility.no_device.now_have"),
-            meeting_app=ports.office().meeting_app,
-            contact=contact(ports.office()),
-        )
-    ]
+    explain = ask(
+        "eligibility.no_device.explain",
+        choice("device_ready:yes", "eligibility.no_device.now_have"),
+        meeting_app=ports.office().meeting_app,
+        contact=contact(ports.office()),
+    )
+    return [short(explain, "eligibility.no_device.question")]
 
 
 def answer_no_device(conv: Conversation, event: Event, ports: IntakePorts) -> Move:

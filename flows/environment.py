@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows.dialog import Move, ask, choice, move, say
+from flows.dialog import Move, ask, choice, move, say, short
 from flows.model import Conversation, Event, IntakePorts, Msg, Reply
 
 ENVIRONMENT_ITEMS: tuple[str, ...] = (
@@ -19,7 +19,8 @@ ENVIRONMENT_ITEMS: tuple[str, ...] = (
     "antivirus",  # art. 5(6)
     "software_updated",  # art. 12(4)
 )
-"""Item keys; each has catalog messages `environment.<key>.ask|explain|fix`."""
+"""Item keys; each has catalog messages `environment.<key>.ask|explain|fix` and the labels
+of its answers, `environment.<key>.yes|no` (each says what it answers, read alone)."""
 
 
 def _current(conv: Conversation) -> str:
@@ -33,8 +34,8 @@ def prompt_item(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     return [
         ask(
             "environment.question",
-            choice("env:yes", "environment.choice.yes"),
-            choice("env:no", "environment.choice.no"),
+            choice("env:yes", f"environment.{key}.yes"),
+            choice("env:no", f"environment.{key}.no"),
             choice("env:explain", "environment.choice.explain"),
             number=ENVIRONMENT_ITEMS.index(key) + 1,
             total=len(ENVIRONMENT_ITEMS),
@@ -64,13 +65,12 @@ def answer_item(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
 
 def prompt_fix(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """Say what to do so the current item can be answered yes."""
-    return [
-        ask(
-            f"environment.{_current(conv)}.fix",
-            choice("fix:fixed", "environment.choice.fixed"),
-            choice("fix:later", "environment.choice.later"),
-        )
-    ]
+    fix = ask(
+        f"environment.{_current(conv)}.fix",
+        choice("fix:fixed", "environment.choice.fixed"),
+        choice("fix:later", "environment.choice.later"),
+    )
+    return [short(fix, "environment.fix.question")]
 
 
 def answer_fix(conv: Conversation, event: Event, ports: IntakePorts) -> Move:

@@ -7,6 +7,9 @@ from flows.dialog import Move, choice, move, say
 from flows.model import Choice, Conversation, Event, IntakePorts, Msg, Reply
 from flows.my_booking import open_my_booking
 
+RETURN_TO = "language_return_to"
+"""Where `/language` came from; apart from /cancel's `return_to`, which the step keeps."""
+
 
 def language_choices() -> tuple[Choice, ...]:
     """Return one choice per offered language, each in its own name, always in one order
@@ -22,7 +25,9 @@ def prompt_language(conv: Conversation, ports: IntakePorts) -> list[Reply]:
 def answer_language(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     """Set the language, then go on with the terms or back to the interrupted step."""
     conv.language = event.value.split(":", 1)[1]
-    back_to = conv.data.pop("return_to", None)
+    back_to = conv.data.pop(RETURN_TO, None)
+    if back_to is None:  # a conversation saved before RETURN_TO had its own key
+        back_to = conv.data.pop("return_to", None)
     if back_to:
         return move("back", say("language.changed"), back_to=back_to, refresh=False)
     if ports.booking_limit_reached():  # starting again with a booking: show it first

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from flows.model import Msg
+
 
 @dataclass(frozen=True)
 class Language:
@@ -54,6 +56,11 @@ def needs(code: str, message_id: str) -> bool:
     return get(code).counselors or not message_id.startswith(COUNSELOR_ONLY)
 
 
+def original_terms_code() -> str:
+    """Return the language whose terms text is the authoritative original (terms, preamble)."""
+    return next(lang.code for lang in languages() if lang.authoritative_terms)
+
+
 def default_code() -> str:
     """Return the language used before the user has chosen one."""
     return _registry()[0]
@@ -73,3 +80,9 @@ def match(tag: str | None) -> str | None:
         return None
     base = tag.replace("_", "-").split("-")[0].lower()
     return base if base in codes() else None
+
+
+def name(code: str | None) -> Msg | str:
+    """Return how a language is named to anyone (its own name, from the catalogs); a code no
+    longer offered is shown as the code itself, never an error."""
+    return Msg(f"language.native.{code}") if code in codes() else (code or "-")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
-from flows import booking, languages, my_booking, my_data, terms
+from flows import booking, language, languages, my_booking, my_data, terms
 from flows.codec import msg_to_json
 from flows.dialog import PREVIOUS, STAY, Move, React, StateSpec, say
 from flows.intake import INITIAL, SPECS, TABLE, State, asked_at, stored_answers
@@ -58,6 +58,7 @@ NOTHING_TO_STOP = (
     State.MANAGING_BOOKING,
     State.CONFIRMING_CANCEL,
 )
+LANGUAGE_RETURN_TO = language.RETURN_TO
 RESUME_AFTER_HOLD = State.CHOOSING_DAY
 """Where a conversation that gave its held place back (by /cancel, /mybooking) resumes."""
 
@@ -145,9 +146,21 @@ def _enter(
     return Outcome(conv, _ask(conv, replies), list(effects))
 
 
-def _stay(conv: Conversation, ports: IntakePorts, *before: Reply) -> Outcome:
-    """Ask the current question again after `before`."""
-    return Outcome(conv, _ask(conv, [*before, *_spec(conv).prompt(conv, ports)]))
+def _stay(conv: Conversation, ports: IntakePorts, *before: Reply, brief: bool = False) -> Outcome:
+    """Ask the current question again after `before`; `brief`: only the question itself."""
+    prompt = _spec(conv).prompt(conv, ports)
+    return Outcome(conv, _ask(conv, [*before, *(question_only(prompt) if brief else prompt)]))
+
+
+def question_only(prompt: Sequence[Reply]) -> list[Reply]:
+    """Return a question without what explains it (after a wrong answer: a screen reader
+    should not read a long block again): the replies that offer choices (or the last one),
+    each in its short form, without attached documents."""
+    asking = [reply for reply in prompt if reply.choices] or list(prompt[-1:])
+    return [
+        Reply(reply.short or reply.body, reply.choices, all_languages=reply.all_languages)
+        for reply in asking
+    ]
 
 
 def _fallback(conv: Conversation) -> State:
@@ -157,7 +170,7 @@ def _fallback(conv: Conversation) -> State:
 def _follow(spec: StateSpec, conv: Conversation, move: Move, ports: IntakePorts) -> Outcome:
     """Carry out a step's move by the table: stay, or go where its outcome leads."""
     if move.outcome == STAY:
-        outcome = _stay(conv, ports, *move.before)
+        outcome = _stay(conv, ports, *move.before, brief=move.rejected or move.brief)
         outcome.effects = list(move.effects)
         outcome.rejected = move.rejected
         return outcome
@@ -207,8 +220,8 @@ def _command(conv: Conversation, name: str, ports: IntakePorts) -> Outcome:
     if name == "restart":
         return _restart(conv, ports)
     if name == "language":
-        if conv.state != INITIAL:
-            conv.data["return_to"] = conv.state
+        if conv.state != INITIAL:  # its own key: /cancel's return_to is an answer kept too
+            conv.data[LANGUAGE_RETURN_TO] = conv.state
         return _enter(conv, COMMAND_TARGETS[name], ports, refresh=False)
     if name == "mybooking":
         if not ports.active_bookings():  # nothing to show: keep what the user was doing
@@ -301,7 +314,7 @@ def step(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
     if event.kind == "command":
         name = event.value.lower()
         if name not in COMMANDS:
-            return _stay(conv, ports, say("common.hint.unknown_command"))
+            return _stay(conv, ports, say("common.hint.unknown_command"), brief=True)
         outcome = _command(conv, name, ports)
         if outcome.conversation.state != spec.state or name == "restart":
             outcome.conversation.turn = turn + 1
@@ -316,11 +329,11 @@ def step(conv: Conversation, event: Event, ports: IntakePorts) -> Outcome:
         hint = say("common.hint.choose")
         if conv.language is None:  # no language yet: say it in every language
             hint = Reply(hint.body, all_languages=True)
-        return _stay(conv, ports, hint)
+        return _stay(conv, ports, hint, brief=True)
     if event.kind == "choice":
         stale = event.turn is not None and event.turn != turn
         if stale or event.value not in offered(conv, ports):
-            return _stay(conv, ports, say("common.hint.stale"))
+            return _stay(conv, ports, say("common.hint.stale"), brief=True)
     outcome = _follow(spec, conv, spec.answer(conv, event, ports), ports)
     if not outcome.rejected:
         outcome.conversation.turn = turn + 1

@@ -64,6 +64,7 @@ class Document:
     # The terms pages shown, (heading, body), when the text comes from a stored version; the
     # outbox row then carries exactly what the user read.
     pages: tuple[tuple[str, str], ...] = ()
+    language: str | None = None  # the terms in this language, not the reader's (the original)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Reply:
     choices: tuple[Choice, ...] = ()
     document: Document | None = None
     all_languages: bool = False
+    short: Msg | None = None  # the question alone, asked again after a wrong answer
 
 
 # --- system events: what the service tells the flow (typed, never strings to parse) --------

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flows.conditions import conditions_met
-from flows.dialog import STAY, Move, ask, choice, move, say
+from flows.dialog import STAY, Move, ask, choice, move, say, short
 from flows.environment import declaration_complete
 from flows.model import (
     BookingInfo,
@@ -62,16 +62,16 @@ def prompt_manage(conv: Conversation, ports: IntakePorts) -> list[Reply]:
         "link": booking.meeting_url,
     }
     if _too_late(booking, ports):
-        return [ask("mybooking.too_late", back, contact=contact(ports.office()), **params)]
-    return [
-        ask(
-            "mybooking.summary",
-            choice("manage:reschedule", "mybooking.choice.reschedule"),
-            choice("manage:cancel", "mybooking.choice.cancel"),
-            back,
-            **params,
-        )
-    ]
+        late = ask("mybooking.too_late", back, contact=contact(ports.office()), **params)
+        return [short(late, "common.what_next")]
+    summary = ask(
+        "mybooking.summary",
+        choice("manage:reschedule", "mybooking.choice.reschedule"),
+        choice("manage:cancel", "mybooking.choice.cancel"),
+        back,
+        **params,
+    )
+    return [short(summary, "mybooking.question", reference=booking.reference)]
 
 
 def _leave(conv: Conversation) -> str | None:
@@ -162,13 +162,12 @@ def react_office_stopped(conv: Conversation, what: SystemEvent, ports: IntakePor
 
 def prompt_service_stopped(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """Say politely that online consultations are not available, and how to reach the office."""
-    return [
-        ask(
-            "service.stopped",
-            choice("stopped:ok", "mybooking.choice.back"),
-            contact=contact(ports.office()),
-        )
-    ]
+    stopped = ask(
+        "service.stopped",
+        choice("stopped:ok", "mybooking.choice.back"),
+        contact=contact(ports.office()),
+    )
+    return [short(stopped, "common.what_next")]
 
 
 def answer_service_stopped(conv: Conversation, event: Event, ports: IntakePorts) -> Move:

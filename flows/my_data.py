@@ -10,7 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flows.dialog import STAY, Move, StoredAnswer, ask, choice, move, msg, say, summary_lines
+from flows.dialog import (
+    STAY,
+    Move,
+    StoredAnswer,
+    ask,
+    choice,
+    move,
+    msg,
+    say,
+    short,
+    summary_lines,
+)
 from flows.model import (
     Conversation,
     EraseMyData,
@@ -81,17 +92,16 @@ def prompt_my_data(conv: Conversation, ports: IntakePorts, *, stored: Stored) ->
         msg("mydata.consent", document=_document(c.document), version=c.version, at=c.agreed_at)
         for c in held.consents
     )
-    return [
-        ask(
-            "mydata.summary",
-            choice("mydata:delete", "mydata.choice.delete"),
-            choice("mydata:keep", "mydata.choice.keep"),
-            channel=msg(f"channel.{held.channel}"),
-            answers=_or_none(answers),
-            bookings=_or_none(bookings),
-            consents=_or_none(consents),
-        )
-    ]
+    summary = ask(
+        "mydata.summary",
+        choice("mydata:delete", "mydata.choice.delete"),
+        choice("mydata:keep", "mydata.choice.keep"),
+        channel=msg(f"channel.{held.channel}"),
+        answers=_or_none(answers),
+        bookings=_or_none(bookings),
+        consents=_or_none(consents),
+    )
+    return [short(summary, "common.what_next")]  # a wrong answer: the question alone
 
 
 def answer_my_data(conv: Conversation, event: Event, ports: IntakePorts) -> Move:

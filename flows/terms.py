@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from flows import languages
-from flows.dialog import STAY, Move, ask, choice, move, say
+from flows.dialog import STAY, Move, ask, choice, move, say, short
 from flows.model import (
+    Choice,
     Conversation,
     Document,
     Event,
@@ -26,9 +27,12 @@ from flows.model import (
 from flows.office_contact import contact
 from flows.terms_document import TermsDocument
 
-_AGREE = choice("terms:agree", "terms.choice.agree")
+_AGREE = choice("terms:agree", "terms.choice.agree_terms")
 _READ = choice("terms:read", "terms.choice.read")
-_DECLINE = choice("terms:decline", "terms.choice.decline")
+_DECLINE = choice("terms:decline", "terms.choice.decline_terms")
+_NEXT = choice("page:next", "terms.choice.next")
+_PREVIOUS = choice("page:previous", "terms.choice.previous")
+_ORIGINAL = choice("page:original", "terms.choice.original")
 
 
 def _lang(conv: Conversation) -> str:
@@ -55,17 +59,15 @@ def _page(doc: TermsDocument, page: int) -> Document:
 def prompt_summary(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """Summarize what the user agrees to (arts. 2–5, 7, 8, 12–14) and ask for consent."""
     doc = _shown(conv, ports)
-    return [
-        *_original_only(doc),
-        ask(
-            "terms.summary",
-            _AGREE,
-            _READ,
-            _DECLINE,
-            version=doc.version,
-            meeting_app=ports.office().meeting_app,
-        ),
-    ]
+    question = ask(
+        "terms.summary",
+        _AGREE,
+        _READ,
+        _DECLINE,
+        version=doc.version,
+        meeting_app=ports.office().meeting_app,
+    )
+    return [*_original_only(doc), short(question, "terms.summary.question")]
 
 
 def answer_summary(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
@@ -89,40 +91,52 @@ def prompt_page(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """Show one article of the full terms with paging choices."""
     doc = _shown(conv, ports)
     page = min(conv.data.get("terms_page", 0), len(doc.sections) - 1)
-    # The same options, in the same order, on every page: numbers never shift under a reader.
-    choices = [
-        choice("page:next", "terms.choice.next"),
-        choice("page:previous", "terms.choice.previous"),
-        _AGREE,
-        _DECLINE,
-    ]
     page_id = "terms.page" if doc.translated else "terms.page_original"
     body = Msg(page_id, {"number": page + 1, "total": len(doc.sections)})
-    return [Reply(body, tuple(choices), document=_page(doc, page))]
+    return [Reply(body, _page_choices(conv, doc), document=_page(doc, page))]
+
+
+def _page_choices(conv: Conversation, doc: TermsDocument) -> tuple[Choice, ...]:
+    """Return the same options, in the same order, on every page (numbers never shift under
+    a reader); a reference translation also offers the original of the page (preamble)."""
+    reference = doc.translated and not languages.get(_lang(conv)).authoritative_terms
+    return (_NEXT, _PREVIOUS, *((_ORIGINAL,) if reference else ()), _AGREE, _DECLINE)
 
 
 def answer_page(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
-    """Turn the page, or agree / decline from the full text."""
+    """Turn the page, show the original of this page, or agree / decline from the full text."""
     kind, action = event.value.split(":", 1)
-    if kind == "page":
-        last = len(ports.terms(_lang(conv)).sections) - 1
-        step = 1 if action == "next" else -1
-        conv.data["terms_page"] = max(0, min(last, conv.data.get("terms_page", 0) + step))
-        return move("turned")
-    return answer_summary(conv, event, ports)
+    if kind != "page":
+        return answer_summary(conv, event, ports)
+    page = conv.data.get("terms_page", 0)
+    if action == "original":
+        return Move(STAY, (_original(conv, ports, page),), brief=True)
+    last = len(ports.terms(_lang(conv)).sections) - 1
+    step = 1 if action == "next" else -1
+    conv.data["terms_page"] = max(0, min(last, page + step))
+    return move("turned")
+
+
+def _original(conv: Conversation, ports: IntakePorts, page: int) -> Reply:
+    """Return the same page of the authoritative terms (the Japanese original) of the
+    version the user is reading."""
+    original = ports.terms(languages.original_terms_code(), conv.data.get("terms_shown"))
+    page = min(page, len(original.sections) - 1)
+    body = Msg("terms.original", {"number": page + 1, "total": len(original.sections)})
+    return Reply(body, document=_page(original, page))
 
 
 def prompt_meeting_app(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """Ask for agreement to the designated meeting app's own terms (art. 4)."""
-    return [
-        ask(
-            "meeting_app.ask",
-            choice("app:agree", "meeting_app.choice.agree"),
-            choice("app:decline", "meeting_app.choice.decline"),
-            meeting_app=ports.office().meeting_app,
-            terms=_app_terms(ports),
-        )
-    ]
+    app = ports.office().meeting_app
+    question = ask(
+        "meeting_app.ask",
+        choice("app:agree", "meeting_app.choice.agree"),
+        choice("app:decline", "meeting_app.choice.decline_app"),
+        meeting_app=app,
+        terms=_app_terms(ports),
+    )
+    return [short(question, "meeting_app.question", meeting_app=app)]
 
 
 def answer_meeting_app(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
@@ -153,14 +167,13 @@ def prompt_declined(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     message = (
         "meeting_app.declined" if conv.data.get("declined") == "meeting_app" else "terms.declined"
     )
-    return [
-        ask(
-            message,
-            choice("declined:review", "terms.choice.review_again"),
-            contact=contact(office),
-            meeting_app=office.meeting_app,
-        )
-    ]
+    declined = ask(
+        message,
+        choice("declined:review", "terms.choice.review_again"),
+        contact=contact(office),
+        meeting_app=office.meeting_app,
+    )
+    return [short(declined, "terms.declined.question")]
 
 
 def answer_declined(conv: Conversation, event: Event, ports: IntakePorts) -> Move:

@@ -460,3 +460,18 @@ class TermsNotice(Base):
     channel: Mapped[str] = mapped_column(String(20))
     language: Mapped[str] = mapped_column(String(10))
     told_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class LanguageReview(Base):
+    """A native speaker at the office reviewed a language's texts (installation-wide).
+
+    One row per language code; `reviewed_by` is the reviewer's name as the operator typed it
+    (staff, never a jobseeker). Rows seeded by the migration for the languages reviewed as
+    shipped have no time.
+    """
+
+    __tablename__ = "language_reviews"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    reviewed_by: Mapped[str] = mapped_column(String(128))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -33,9 +33,15 @@ def used_message_ids() -> set[str]:
     found -= NOT_MESSAGES
     found |= {f"language.native.{code}" for code in languages.codes()}
     found |= {
-        f"environment.{k}.{part}" for k in ENVIRONMENT_ITEMS for part in ("ask", "explain", "fix")
+        f"environment.{k}.{part}"
+        for k in ENVIRONMENT_ITEMS
+        for part in ("ask", "explain", "fix", "yes", "no")
     }
-    found |= {f"conditions.{k}.{part}" for k in CONDITIONS for part in ("ask", "unmet")}
+    found |= {
+        f"conditions.{k}.{part}"
+        for k in CONDITIONS
+        for part in ("ask", "unmet", "agree", "cannot")
+    }
     found |= {f"accommodation.{part}.{k}" for k in ACCOMMODATIONS for part in ("kind", "summary")}
     found |= {f"booking.summary.registration.{k}" for k in ("office", "online")}
     found |= {f"channel.{k}" for k in ("console", "telegram", "line")}

@@ -1,5 +1,6 @@
-"""A typed answer that names an option ("同意する", "English", "10:00", "12月3日") picks it,
-as a button or its number would. Reads the offered labels the flow stored with the turn.
+"""A typed answer that names an option ("English", "10:00", "12月3日", "はい" for "はい、カメラ付き
+の端末があります") picks it, as a button or its number would. Reads the offered labels the
+flow stored with the turn.
 
 The flow cannot read the catalogs, so the words are matched here, in every offered language;
 an answer that could mean two options, or none, stays text (the flow then explains).
@@ -11,7 +12,7 @@ import re
 import unicodedata
 from typing import Any
 
-from bot.rendering import Renderer
+from bot.rendering import MissingMessage, Renderer
 from flows import languages
 from flows.codec import msg_from_json
 from flows.intake import TABLE, State
@@ -31,9 +32,12 @@ def _labels(raw: dict[str, Any]) -> set[str]:
     """Return every way the option is shown: full and short labels, in every language."""
     label = msg_from_json(raw)
     shown = set()
-    for code in languages.codes():
-        for renderer in (Renderer(code), Renderer(code, compact=True)):
-            shown.add(_key(renderer.msg(label)))
+    try:
+        for code in languages.codes():
+            for renderer in (Renderer(code), Renderer(code, compact=True)):
+                shown.add(_key(renderer.msg(label)))
+    except MissingMessage:  # stored before its label was renamed: its number still picks it
+        return set()
     return shown - {""}
 
 

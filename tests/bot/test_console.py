@@ -12,6 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.rendering import Renderer
+from flows import languages
+from tests.flows.test_transcripts import zone_name
+
 
 def scripted_lines(data_dir: Path, lang: str) -> list[str]:
     """Return the lines the README's demo (`chat --script LANG`) types, from the flow's data."""
@@ -36,21 +40,21 @@ def run(
     )
 
 
-@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("lang", languages.codes())
 def test_the_readme_demo_books_and_its_lines_can_be_piped(tmp_path, lang):
     lines = scripted_lines(tmp_path / "demo", lang)
-    assert lines[0] == str(["ja", "en"].index(lang) + 1)  # the language menu, in its order
+    assert lines[0] == str(languages.codes().index(lang) + 1)  # the language menu, in its order
     assert "13010-12345678" in lines
     done = run(lines, tmp_path)
     assert done.returncode == 0, done.stderr
     booked = (
-        "オンライン職業相談の予約が完了しました"
-        if lang == "ja"
-        else "Your online consultation is booked."
+        Renderer(lang)
+        .text("booking.booked", reference="X", at="", link="", meeting_app="Zoom")
+        .split("\n")[0]
     )
     assert booked in done.stdout
     assert "https://meet.madoguchi.invalid/shinagawa/" in done.stdout
-    assert ("日本標準時" if lang == "ja" else "Japan Standard Time") in done.stdout
+    assert zone_name(lang) in done.stdout
     assert "HW-" in done.stderr  # the counselor notification, printed on the embedded default
     assert "13010-12345678" not in done.stderr
     listing = run([], tmp_path, "bookings", "--day", "2026-11-25")

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot import cli
 from bot.app import App, build
 from bot.rendering import Renderer, catalog
+from flows import languages
 from flows.intake import State
 from storage import offices
 from storage.models import Booking, OutboxMessage
@@ -122,7 +123,7 @@ def test_an_extra_opening_never_lowers_a_days_places(operator):
     assert status == 2 and "from 0 to 100" in err
 
 
-@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("lang", languages.counselor_codes())
 def test_office_show_is_a_table_of_every_setting_once(operator, lang):
     run, _ = operator
     status, shown, _ = run(lang, "office", "show")
@@ -135,7 +136,7 @@ def test_office_show_is_a_table_of_every_setting_once(operator, lang):
     assert len({row.index(row.split()[1]) for row in rows}) == 1  # the values are aligned
 
 
-@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("lang", languages.counselor_codes())
 @pytest.mark.parametrize(
     ("field", "value", "message_id"),
     [
@@ -180,7 +181,7 @@ def test_office_set_changes_a_good_value(operator):
     assert status == 0 and out.startswith("reminder_offsets を変更しました。")
 
 
-@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("lang", languages.counselor_codes())
 def test_a_closure_lists_holds_and_bookings_and_tells_the_jobseekers(operator, lang):
     run, app = operator
     other = "en" if lang == "ja" else "ja"
@@ -230,7 +231,7 @@ def test_a_slot_length_that_would_hide_a_booking_is_refused_with_the_booking(ope
     book_first_time(app, "booked", "ja")
     with app.db.transaction() as s:
         reference = s.scalar(select(Booking.reference))
-    for lang in ("ja", "en"):
+    for lang in languages.counselor_codes():
         status, _, err = run(lang, "office", "set", "slot_minutes", "60")
         assert status == 2 and reference in err and "2026-11-25 09:00" in err
     status, _, err = run("en", "office", "set", "hours", "mon-fri 13:00-17:00")
@@ -240,7 +241,7 @@ def test_a_slot_length_that_would_hide_a_booking_is_refused_with_the_booking(ope
     assert any(row.split()[:2] == ["slot_minutes", "30"] for row in shown.splitlines())
 
 
-@pytest.mark.parametrize("lang", ["ja", "en"])
+@pytest.mark.parametrize("lang", languages.counselor_codes())
 def test_an_unknown_office_is_an_error_that_says_how_to_create_it(operator, monkeypatch, lang):
     run, _ = operator
     monkeypatch.setenv("MADOGUCHI_OFFICE", "meguro")

@@ -47,24 +47,27 @@ def _full_calendar(app: App) -> None:
 REACH: dict[State, Callable[[ChatClient], None]] = {
     State.CHOOSING_LANGUAGE: lambda c: c.send("/start"),
     State.READING_TERMS: lambda c: (go(c, State.REVIEWING_TERMS), c.click("terms.choice.read")),
-    State.DECLINED: lambda c: (go(c, State.REVIEWING_TERMS), c.click("terms.choice.decline")),
+    State.DECLINED: lambda c: (
+        go(c, State.REVIEWING_TERMS),
+        c.click("terms.choice.decline_terms"),
+    ),
     State.NOT_REGISTERED: lambda c: (
         go(c, State.ASKING_REGISTRATION),
         c.click("eligibility.registration.not_yet"),
     ),
-    State.NO_DEVICE: lambda c: (go(c, State.ASKING_DEVICE), c.click("common.no")),
+    State.NO_DEVICE: lambda c: (go(c, State.ASKING_DEVICE), c.click("eligibility.device.no")),
     State.FIXING_ENVIRONMENT: lambda c: (
         go(c, State.CHECKING_ENVIRONMENT),
-        c.click("environment.choice.no"),
+        c.click("environment.malware.no"),
     ),
     State.ENVIRONMENT_PAUSED: lambda c: (
         go(c, State.CHECKING_ENVIRONMENT),
-        c.click("environment.choice.no"),
+        c.click("environment.malware.no"),
         c.click("environment.choice.later"),
     ),
     State.CONDITIONS_UNMET: lambda c: (
         go(c, State.CONFIRMING_CONDITIONS),
-        c.click("conditions.choice.cannot"),
+        c.click("conditions.private_room.cannot"),
     ),
     State.ASKING_INTERPRETER_LANGUAGE: lambda c: (
         go(c, State.CHOOSING_ACCOMMODATION),

@@ -1,5 +1,5 @@
-"""The booking's life in both languages: /mybooking, cancel, reschedule, cut-off, the limit
-of one booking, the waitlist, hold expiry and retention. On SQLite and PostgreSQL."""
+"""The booking's life in every offered language: /mybooking, cancel, reschedule, cut-off, the
+limit of one booking, the waitlist, hold expiry and retention. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import worker
+from flows import languages
 from flows.intake import State
 from storage import offices
 from storage.models import Booking, Consent, Conversation, OutboxMessage, Reminder, Slot
 from tests.chat_client import ChatClient
 from tests.flows.test_transcripts import book_first_free, walk_to
 
-LANGS = ["ja", "en"]
+LANGS = list(languages.codes())
 
 
 def booked_chat(app, lang="en", user="user-1", number="13010-12345678") -> ChatClient:  # type: ignore[no-untyped-def]

@@ -19,6 +19,7 @@ from bot.line.outbound import (
 )
 from bot.rendering import Renderer
 from bot.splitting import utf16_units
+from flows import languages
 from flows.codec import reply_to_json
 from flows.dialog import ask, choice, say
 from flows.model import Document, Msg, Reply, Time
@@ -54,7 +55,7 @@ def test_a_step_is_one_message_with_its_choices_as_quick_replies():
 
 def test_long_texts_split_at_article_boundaries_within_5000_utf16_units():
     whole = Reply(Msg("terms.page", {"number": 1, "total": 15}), document=Document("terms"))
-    for lang in ("ja", "en"):
+    for lang in languages.codes():
         messages = render(payload(whole, whole, language=lang))
         assert len(messages) > 1
         assert all(utf16_units(m["text"]) <= TEXT_LIMIT for m in messages)
@@ -78,7 +79,7 @@ def test_long_labels_are_cut_to_20_and_the_full_choices_are_listed_by_number():
         choice("reg:online", "eligibility.registration.online"),
         choice("reg:no", "eligibility.registration.not_yet"),
     )
-    for lang in ("ja", "en"):
+    for lang in languages.codes():
         [message] = render(payload(reply, language=lang))
         labels = [a["label"] for a in items(message)]
         full = [

@@ -144,7 +144,9 @@ class EngineFuzz(RuleBasedStateMachine):
         self._handle(user, Event("choice", data, turn))
 
     @rule(
-        user=st.sampled_from(USERS), steps=st.integers(1, 25), lang=st.sampled_from(["ja", "en"])
+        user=st.sampled_from(USERS),
+        steps=st.integers(1, 25),
+        lang=st.sampled_from(languages.codes()),
     )
     def follows_the_script(self, user: str, steps: int, lang: str) -> None:
         for _ in range(steps):

@@ -17,6 +17,7 @@ from bot.telegram.outbound import (
     render,
     split_text,
 )
+from flows import languages
 from flows.codec import reply_to_json
 from flows.dialog import ask, choice, say
 from flows.model import Choice, Document, Msg, Reply
@@ -51,7 +52,7 @@ def test_replies_of_a_step_become_one_message_with_the_keyboard():
 
 def test_long_texts_split_at_article_boundaries_within_4096():
     whole = Reply(Msg("terms.page", {"number": 1, "total": 15}), document=Document("terms", None))
-    for lang in ("ja", "en"):
+    for lang in languages.codes():
         parts = render(payload(whole, language=lang))
         total = sum(len(p.text) for p in parts)
         assert (len(parts) > 1) == (total > TEXT_LIMIT)
@@ -89,7 +90,11 @@ def test_a_button_press_edits_the_pressed_message_into_the_next_question():
 
 def test_typed_text_sends_a_message_then_takes_the_old_keyboard_off():
     p = payload(
-        ask("eligibility.device.ask", choice("device:yes", "common.yes"), meeting_app="Zoom")
+        ask(
+            "eligibility.device.ask",
+            choice("device:yes", "eligibility.device.yes"),
+            meeting_app="Zoom",
+        )
     )
     calls = plan(p, render(p), keyboard_message_id="7")
     # the answer first: the user reads it after one call; tidying up follows
@@ -98,7 +103,11 @@ def test_typed_text_sends_a_message_then_takes_the_old_keyboard_off():
 
 def test_a_press_on_an_old_message_leaves_one_live_keyboard():
     p = payload(
-        ask("eligibility.device.ask", choice("device:yes", "common.yes"), meeting_app="Zoom"),
+        ask(
+            "eligibility.device.ask",
+            choice("device:yes", "eligibility.device.yes"),
+            meeting_app="Zoom",
+        ),
         pressed={"message_id": 5, "label": "Yes", "text": "old"},
     )
     calls = plan(p, render(p), keyboard_message_id="9")
@@ -128,7 +137,7 @@ def _booked(*choices: Choice) -> Reply:
 
 
 def test_the_booking_confirmation_is_the_ics_captioned_with_it_and_its_buttons_two_calls():
-    booked = _booked(choice("mine", "common.yes"))
+    booked = _booked(choice("mine", "eligibility.device.yes"))
     p = payload(booked, pressed={"message_id": 5, "label": "Book", "text": "OK?"})
     parts = render(p)
     calls = plan(p, parts, keyboard_message_id="5")
