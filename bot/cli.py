@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
-from bot import config, logs, operations, person_cli
+from bot import config, logs, operations, person_cli, stats_cli
 from bot.app import App, SchemaBehind, UnknownOffice, build
 from bot.channels import registry
 from bot.console import run_chat
@@ -118,6 +118,7 @@ def parser() -> argparse.ArgumentParser:
     tell.add_argument("rule_id", type=int)
 
     person_cli.add_parser(sub)
+    stats_cli.add_parser(sub)
 
     sub.add_parser("web", help="the ASGI web process: messenger webhooks (Procfile: web)")
     sub.add_parser("worker", help="delivers outgoing messages (Procfile: worker)")
@@ -483,6 +484,8 @@ def main(argv: list[str] | None = None) -> int:
         return _cmd_bookings(app, args)
     if args.command == "person":
         return person_cli.run(app, args)
+    if args.command == "stats":
+        return stats_cli.run(app, args)
     if args.command in ("web", "worker") or (
         args.command is None and any(c.jobseekers for c, _ in registry.enabled(settings))
     ):

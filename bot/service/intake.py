@@ -164,7 +164,11 @@ def _step_and_apply(
     Return the outcome and the places freed (to offer to the waitlist).
     """
     actor = Actor(
-        row.channel, row.user_ref, row.pseudonym, conversation.jobseeker_key(scope, conv)
+        row.channel,
+        row.user_ref,
+        row.pseudonym,
+        conversation.jobseeker_key(scope, conv),
+        usage_id=row.usage_id,
     )
     ports = conversation.ports_for(scope, row, actor.jobseeker_key)
     outcome = step(conv, typed_answers.resolve(conv, event), ports)
