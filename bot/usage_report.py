@@ -197,17 +197,29 @@ def _funnel_svg(found: usage.Figures, r: Renderer) -> str:
 def _daily_svg(found: usage.Figures, r: Renderer) -> str:
     days = list(found.bookings_per_day.items())
     top = max((n for _, n in days), default=0) or 1
-    col_w, chart_h, base = 44, 160, 180
+    # a week or a month in columns wide enough for their labels; a long period narrower,
+    # with every few days labelled (the table below has each day)
+    col_w = 44 if len(days) <= 22 else max(2, 968 // len(days))
+    every = -(-44 // col_w)
+    chart_h, base = 160, 180
     parts = []
     for i, (day, n) in enumerate(days):
         x = i * col_w
         h = round(chart_h * n / top)
+        pad = col_w // 5
         parts.append(
-            f'<rect class="bar" x="{x + 8}" y="{base - h}" width="{col_w - 16}" height="{h}"/>'
-            f'<text x="{x + col_w // 2}" y="{base - h - 4}" text-anchor="middle">{n}</text>'
-            f'<text x="{x + col_w // 2}" y="{base + 16}" text-anchor="middle">'
-            f"{day:%m-%d}</text>"
+            f'<rect class="bar" x="{x + pad}" y="{base - h}" width="{col_w - 2 * pad}" '
+            f'height="{h}"/>'
         )
+        if every == 1:
+            parts.append(
+                f'<text x="{x + col_w // 2}" y="{base - h - 4}" text-anchor="middle">{n}</text>'
+            )
+        if i % every == 0:
+            parts.append(
+                f'<text x="{x + col_w // 2}" y="{base + 16}" text-anchor="middle">'
+                f"{day:%m-%d}</text>"
+            )
     width = max(len(days), 1) * col_w
     name = html.escape(r.text("operator.stats.per_day"))
     return (

@@ -12,8 +12,9 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -81,15 +82,13 @@ def reach(
     question before it stays the last one. A booked conversation keeps its outcome.
     """
     _insert_step(session, usage_id, state, now)
-    values: dict[str, str | None] = {"language": language}
+    values: dict[str, Any] = {
+        "language": language,
+        "outcome": case((UsageSession.outcome == BOOKED, BOOKED), else_=outcome),
+    }
     if last:
         values["last_state"] = state
     session.execute(update(UsageSession).where(UsageSession.id == usage_id).values(**values))
-    session.execute(
-        update(UsageSession)
-        .where(UsageSession.id == usage_id, UsageSession.outcome != BOOKED)
-        .values(outcome=outcome)
-    )
 
 
 def outcome(session: Session, usage_id: str) -> str | None:

@@ -406,3 +406,15 @@ def test_the_text_report_is_in_the_counselors_language():
     found.bookings_per_day[date(2026, 11, 23)] = 0
     lines = usage_report.text_lines(found, Renderer("ja"), "shinagawa")
     assert lines[-2:] == ["希望された配慮（種類のみ）", "なし"]
+
+
+def test_a_long_period_fits_its_daily_chart_on_a_page():
+    start = date(2026, 1, 1)
+    found = usage_report.usage.Figures(start, start + timedelta(days=364))
+    for offset in range(365):
+        found.bookings_per_day[start + timedelta(days=offset)] = offset % 5
+    page = usage_report.html_page(found, Renderer("en"), "shinagawa")
+    daily = page[page.index('<svg role="img" aria-label="Bookings made per day"') :]
+    assert daily.startswith('<svg role="img" aria-label="Bookings made per day" width="730"')
+    assert daily.count("<rect") == 365 and daily.count(">01-01<") == 1
+    assert daily.count("</text>") == 365 // 22 + 1  # a date label every 22 days
