@@ -327,7 +327,6 @@ def identifiers_of(app: App, user: str, channel: str) -> dict[str, Any]:
             "number hash": app.vault.lookup_key(NUMBERS[user]),
             "interpreter language": "Tiếng Việt",
             "reference": booking.reference,
-            "booking id": f"'{booking.id}'",
             "meeting token": booking.meeting_token,
             "meeting URL": booking.meeting_url,
         }
@@ -418,3 +417,50 @@ def test_a_long_period_fits_its_daily_chart_on_a_page():
     assert daily.startswith('<svg role="img" aria-label="Bookings made per day" width="730"')
     assert daily.count("<rect") == 365 and daily.count(">01-01<") == 1
     assert daily.count("</text>") == 365 // 22 + 1  # a date label every 22 days
+
+
+def test_a_weekly_summary_left_queued_when_slack_went_away_is_printed(sqlite_app, clock):
+    from bot import counselors
+    from storage import outbox
+
+    with sqlite_app.db.transaction() as s:
+        outbox.enqueue(
+            s,
+            channel=outbox.COUNSELORS,
+            recipient="shinagawa",
+            payload={
+                "kind": "usage_weekly",
+                "office": "shinagawa",
+                "start": "2026-11-23",
+                "end": "2026-11-23",
+            },
+            now=clock(),
+        )
+    printed = io.StringIO()
+    assert (
+        counselors.deliver(sqlite_app.db, sqlite_app.vault, language="en", out=printed, now=clock)
+        == 1
+    )
+    assert printed.getvalue() == (
+        "\nUsage of the service last week (2026-11-23 to 2026-11-23), figures only:\n"
+        "Conversations started: 0\n\n"
+        "Steps reached, and where people stopped\n"
+        "step  reached  stopped here\n\n"
+        "How the conversations ended\n"
+        "                                 count  share\n"
+        "Booked                           0      -\n"
+        "Declined the terms               0      -\n"
+        "Not eligible                     0      -\n"
+        "Stopped midway (or still going)  0      -\n\n"
+        "Bookings made per day\n"
+        "2026-11-23  Mon  0\n\n"
+        "Bookings made in the period, and how they ended\n"
+        "                                             count  share\n"
+        "Bookings made                                0\n"
+        "Cancelled                                    0      -\n"
+        "No-shows                                     0      -\n"
+        "Moved to another time                        0      -\n"
+        "Days from booking to consultation (average)  -\n\n"
+        "Accommodations requested (kinds only)\n"
+        "none\n"
+    )
