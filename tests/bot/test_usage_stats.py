@@ -464,3 +464,18 @@ def test_a_weekly_summary_left_queued_when_slack_went_away_is_printed(sqlite_app
         "Accommodations requested (kinds only)\n"
         "none\n"
     )
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_every_label_the_report_builds_is_in_the_counselors_catalogs(lang):
+    from bot.rendering import catalog
+    from flows.accommodations import KINDS
+
+    built = {f"operator.state.{state}" for state in State}
+    built |= {f"operator.stats.outcome.{o}" for o in usage_report.OUTCOMES}
+    built |= {f"operator.stats.row.{e}" for e in (*usage_report.ENDINGS, "bookings")}
+    built |= {f"operator.accommodation.{kind}" for kind in KINDS}
+    built |= {
+        f"operator.column.{c}" for c in ("step", "reached", "stopped_here", "count", "share")
+    }
+    assert sorted(built - set(catalog(lang))) == []
