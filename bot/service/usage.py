@@ -44,8 +44,9 @@ OUTCOMES = {
 NOT_A_STOP = frozenset({State.STOPPED})
 """Reached by the stop command: where someone stopped is the question before it."""
 
-NEW_APPLICATION = frozenset({INITIAL, State.REVIEWING_TERMS})
-"""After a booking, reaching one of these starts another application (another record)."""
+NEW_APPLICATION = State.REVIEWING_TERMS
+"""After a booking, reaching the terms again starts another application (another record);
+the language question alone does not (`/language` comes back to where it was)."""
 
 
 def ensure(scope: Scope, row: ConversationRow) -> str:
@@ -74,9 +75,11 @@ def step(
     usage_id = ensure(scope, row)
     if after == before:
         return
-    if after in NEW_APPLICATION and usage.outcome(scope.session, usage_id) == usage.BOOKED:
-        _start(scope, row, after, language)
-        return
+    if after == NEW_APPLICATION and usage.outcome(scope.session, usage_id) == usage.BOOKED:
+        _start(scope, row, before if before == INITIAL else after, language)
+        if before != INITIAL:
+            return
+        usage_id = ensure(scope, row)  # started at the language question (after /restart)
     usage.reach(
         scope.session,
         usage_id,

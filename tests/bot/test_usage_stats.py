@@ -365,14 +365,25 @@ def test_a_usage_row_holds_no_identifier_and_outlives_erasure_and_retention(app,
 
 def test_a_new_application_after_a_booking_is_counted_again(app, clock):
     amy = book(app, "amy", "en", "console")
+    amy.send("/language")  # and back: the same application
+    amy.click("language.native.ja")
+    assert amy.position()[0] == State.BOOKED
+    amy.send("/mybooking")
+    amy.click("mybooking.choice.cancel")
+    amy.click("mybooking.choice.cancel_yes")
     amy.send("/restart")  # another application: counted as another conversation
+    amy.click("language.native.en")
+    assert amy.position()[0] == State.REVIEWING_TERMS
     with app.db.transaction() as s:
         sessions = s.scalars(select(UsageSession).order_by(UsageSession.outcome)).all()
-        assert [(u.outcome, u.last_state) for u in sessions] == [
-            ("booked", "booked"),
-            ("in_progress", "choosing_language"),
+        assert [(u.outcome, u.last_state, u.language) for u in sessions] == [
+            ("booked", "choosing_language", "ja"),
+            ("in_progress", "reviewing_terms", "en"),
         ]
-        assert len({u.id for u in sessions}) == 2
+        steps = s.scalars(
+            select(UsageStep.state).where(UsageStep.session_id == sessions[1].id)
+        ).all()
+        assert sorted(steps) == ["choosing_language", "reviewing_terms"]
 
 
 def test_a_step_is_recorded_in_the_same_transaction(app, clock, monkeypatch):
