@@ -11,7 +11,16 @@ import sys
 from datetime import date, time
 from zoneinfo import ZoneInfo
 
-from bot import config, counselors, languages_cli, logs, operations, person_cli, terms_cli
+from bot import (
+    config,
+    counselors,
+    languages_cli,
+    logs,
+    operations,
+    person_cli,
+    stats_cli,
+    terms_cli,
+)
 from bot.app import App, SchemaBehind, UnknownOffice, build
 from bot.channels import registry
 from bot.console import run_chat
@@ -115,6 +124,7 @@ def parser() -> argparse.ArgumentParser:
 
     person_cli.add_parser(sub)
     languages_cli.add_parser(sub)
+    stats_cli.add_parser(sub)
 
     sub.add_parser("web", help="the ASGI web process: messenger webhooks (Procfile: web)")
     sub.add_parser("worker", help="delivers outgoing messages (Procfile: worker)")
@@ -459,6 +469,8 @@ def main(argv: list[str] | None = None) -> int:
         return person_cli.run(app, args)
     if args.command == "languages":
         return languages_cli.run(app, args)
+    if args.command == "stats":
+        return stats_cli.run(app, args)
     if args.command in ("web", "worker") or (
         args.command is None and any(c.jobseekers for c, _ in registry.enabled(settings))
     ):

@@ -87,6 +87,20 @@ def digest_text(session, payload: dict, vault: Vault, renderer: Renderer) -> str
     return "\n".join(lines)
 
 
+def weekly_text(session, payload: dict, renderer: Renderer) -> str:  # type: ignore[no-untyped-def]
+    """Return the weekly usage figures as text (figures only)."""
+    from datetime import date
+
+    from bot import usage_report
+    from storage import offices
+
+    office = offices.get_office(session, payload["office"])
+    start, end = date.fromisoformat(payload["start"]), date.fromisoformat(payload["end"])
+    found = usage_report.figures(session, office, start, end)
+    heading = renderer.text("slack.weekly.title", start=str(start), end=str(end))
+    return "\n".join([heading, *usage_report.text_lines(found, renderer, office.code)[1:]])
+
+
 def deliver(db: Database, vault: Vault, *, language: str, out: TextIO, now) -> int:  # type: ignore[no-untyped-def]
     """Print every pending counselor notification once; return how many were printed."""
     renderer = Renderer(language)
@@ -99,6 +113,11 @@ def deliver(db: Database, vault: Vault, *, language: str, out: TextIO, now) -> i
                         f"\n{renderer.text('counselor.header')}\n"
                         f"{digest_text(session, message.payload, vault, renderer)}\n"
                     )
+                    count += 1
+                continue
+            if message.payload.get("kind") == "usage_weekly":  # queued with Slack, then off
+                if outbox.mark_sent(session, message.id, now()):
+                    out.write(f"\n{weekly_text(session, message.payload, renderer)}\n")
                     count += 1
                 continue
             booking = session.get(Booking, message.payload["booking_id"])

@@ -13,6 +13,8 @@ restart, a missed run or a second worker started by mistake never sends anything
 - the counselors' morning digest on weekdays at 08:00, misfire_grace_time=2 h;
 - terms changes every 60 s, same settings as reminders: tells a batch of the users a new
   version of the terms must reach (art. 13), each once (a unique row per user and version).
+- with Slack, the usage figures of the past week (terms art. 7, no identities) on Mondays
+  at 08:05, misfire_grace_time=1 day.
 """
 
 from __future__ import annotations
@@ -114,6 +116,32 @@ def queue_digest(app: App) -> None:
         )
 
 
+def queue_weekly_usage(app: App) -> bool:
+    """Queue the past week's usage figures for the counselors' Slack channel (only with
+    Slack); return whether one was queued."""
+    from bot.usage_report import last_week
+    from storage import outbox
+
+    if app.settings.slack is None:
+        return False
+    with app.db.transaction() as session:
+        office = offices.get_office(session, app.settings.office)
+        start, end = last_week(app.clock().astimezone(offices.calendar(session, office).tz).date())
+        outbox.enqueue(
+            session,
+            channel=outbox.COUNSELORS,
+            recipient=office.code,
+            payload={
+                "kind": "usage_weekly",
+                "office": office.code,
+                "start": start.isoformat(),
+                "end": end.isoformat(),
+            },
+            now=app.clock(),
+        )
+    return True
+
+
 def _guarded(name: str, job: Callable[[App], object], app: App) -> Callable[[], None]:
     def run() -> None:
         try:
@@ -174,4 +202,12 @@ def build_scheduler(app: App, *, wake: Callable[[], None] | None = None) -> Back
         misfire_grace_time=2 * 3600,  # after a late start, still useful until 10:00
         **common,
     )
+    if app.settings.slack is not None:
+        scheduler.add_job(
+            _guarded("weekly usage", queue_weekly_usage, app),
+            CronTrigger(day_of_week="mon", hour=8, minute=5, timezone="Asia/Tokyo"),
+            id="weekly-usage",
+            misfire_grace_time=24 * 3600,  # last week's figures are still news on Monday
+            **common,
+        )
     return scheduler

@@ -20,7 +20,7 @@ NOTE_MAX = 200
 _NEEDS = {"interpreter": ("language",), "sign_language": (), "assistant": ("relationship",)}
 
 
-def _kinds(value: object) -> list[str]:
+def requested_kinds(value: object) -> list[str]:
     """Return the requested kinds of a stored answer (also the older one-kind form)."""
     if not isinstance(value, dict):
         return []
@@ -32,7 +32,7 @@ def _kinds(value: object) -> list[str]:
 
 def _accommodation_shown(value: object) -> Param:
     acc = value if isinstance(value, dict) else {}
-    kinds = _kinds(acc)
+    kinds = requested_kinds(acc)
     if not kinds:
         return Msg("accommodation.summary.none")
     details = {k: str(v) for k, v in acc.items() if k in ("language", "relationship")}
@@ -54,7 +54,7 @@ NOTE = StoredAnswer("note", "answer.note", _note_shown)
 
 def prompt_accommodation(conv: Conversation, ports: IntakePorts) -> list[Reply]:
     """Ask who will attend besides the user (art. 12(3)); more than one may be added."""
-    chosen = _kinds(conv.data.get("accommodation"))
+    chosen = requested_kinds(conv.data.get("accommodation"))
     more = [
         choice(f"acc:{kind}", f"accommodation.kind.{kind}") for kind in KINDS if kind not in chosen
     ]
@@ -75,7 +75,7 @@ def answer_accommodation(conv: Conversation, event: Event, ports: IntakePorts) -
     kind = event.value.split(":", 1)[1]
     acc = conv.data.get("accommodation")
     if not isinstance(acc, dict) or "kinds" not in acc:
-        acc = {"kinds": _kinds(acc)}
+        acc = {"kinds": requested_kinds(acc)}
         conv.data["accommodation"] = acc
     if kind == "done":
         return move("chosen")

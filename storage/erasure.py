@@ -4,8 +4,9 @@ A person is found by a booking reference or their jobseeker number, then by ever
 that links to it (the chats they used, their pseudonyms, the number's keyed hash). Their
 bookings ahead are cancelled and the counselors told; their bookings are kept only as an
 anonymous place taken at a time (reference, time, status), everything else that names or
-links to them is deleted. The audit log keeps one receipt: when, their pseudonymous id,
-how much was erased from each table, and who asked.
+links to them is deleted. The usage statistics (storage/usage.py) name nobody and stay;
+the links to them (a conversation's, a booking's `usage_id`) go. The audit log keeps one
+receipt: when, their pseudonymous id, how much was erased from each table, and who asked.
 """
 
 from __future__ import annotations
@@ -308,6 +309,7 @@ def erase(
                 user_ref="",
                 pseudonym="",
                 jobseeker_key=None,
+                usage_id=None,  # the statistics stay, with nothing that leads to them
                 details_purged_at=now,
             )
         )

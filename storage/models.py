@@ -152,6 +152,9 @@ class Conversation(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The random id of this conversation's usage record (UsageSession): the one link from a
+    # person to the statistics, gone with the conversation (erasure, retention).
+    usage_id: Mapped[str | None] = mapped_column(String(32))
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -230,6 +233,9 @@ class Booking(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     counselor_channel: Mapped[str | None] = mapped_column(String(64))
     counselor_message_ts: Mapped[str | None] = mapped_column(String(32))
+    # The random id of this booking's usage record (UsageBooking), to count its end; cleared
+    # with the booking's personal columns (erasure, retention).
+    usage_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class Reminder(Base):
@@ -475,3 +481,69 @@ class LanguageReview(Base):
     code: Mapped[str] = mapped_column(String(16), primary_key=True)
     reviewed_by: Mapped[str] = mapped_column(String(128))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class UsageSession(Base):
+    """How one conversation used the service (terms art. 7), under a random id of its own.
+
+    Nothing here names a person or a device: no chat id, pseudonym, number or free text.
+    Erasure and retention leave these rows alone; the only link to a person is the
+    conversation's `usage_id`, which goes with the conversation.
+    """
+
+    __tablename__ = "usage_sessions"
+    __table_args__ = (
+        CheckConstraint(
+            "outcome IN ('in_progress', 'booked', 'declined_terms', 'not_eligible')",
+            name="outcome",
+        ),
+        Index("ix_usage_sessions_office_id_started_at", "office_id", "started_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, never derived
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str | None] = mapped_column(String(10))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)  # to the minute
+    last_state: Mapped[str] = mapped_column(String(40))
+    outcome: Mapped[str] = mapped_column(String(20), default="in_progress")
+
+
+class UsageStep(Base):
+    """A step (intake state) one usage session reached, the first time it reached it."""
+
+    __tablename__ = "usage_steps"
+    __table_args__ = (UniqueConstraint("session_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("usage_sessions.id"))
+    state: Mapped[str] = mapped_column(String(40))
+    reached_at: Mapped[datetime] = mapped_column(UTCDateTime)  # to the minute
+
+
+class UsageBooking(Base):
+    """A booking as statistics keep it: days, lead time, accommodation kinds, how it ended.
+
+    status: booked → cancelled | rescheduled | no_show. No reference, time of day or answer.
+    """
+
+    __tablename__ = "usage_bookings"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('booked', 'cancelled', 'rescheduled', 'no_show')", name="status"
+        ),
+        Index("ix_usage_bookings_office_id_booked_on", "office_id", "booked_on"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # random, never derived
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("usage_sessions.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str | None] = mapped_column(String(10))
+    booked_on: Mapped[date] = mapped_column(Date)  # the office's local dates
+    slot_day: Mapped[date] = mapped_column(Date)
+    lead_days: Mapped[int] = mapped_column(Integer)
+    accommodations: Mapped[str] = mapped_column(String(100), default="")  # kinds, "a,b"
+    status: Mapped[str] = mapped_column(String(12), default="booked")
+    ended_by: Mapped[str | None] = mapped_column(String(20))  # jobseeker | office | closure
+    ended_on: Mapped[date | None] = mapped_column(Date)

@@ -3,8 +3,8 @@
 Every table that can hold personal data is covered:
 
 - bookings (every status, no-shows too): the sealed intake answers (number,
-  accommodations, note), the meeting token and URL, the channel's user id and the keyed
-  jobseeker-number hash are cleared;
+  accommodations, note), the meeting token and URL, the channel's user id, the keyed
+  jobseeker-number hash and the link to the booking's usage record are cleared;
 - conversations idle past the period with no booking ahead, and then the channel contacts
   (a sender's memory of a chat id) left without a conversation or a booking ahead;
 - outbox messages (replies, counselor notifications with notes and interpreter language),
@@ -15,8 +15,10 @@ Every table that can hold personal data is covered:
   their conversation is gone (while it stays, the record keeps them from being told twice).
 
 Kept: the booking record (reference, time, status, pseudonym), the consent records and the
-audit log, which the office must keep (terms art. 1, 7); suspensions (a counselor's
-decision, keyed by pseudonym and number hash) are ended by an operator, not by time.
+audit log, which the office must keep (terms art. 1, 7); the usage statistics
+(storage/usage.py), which name nobody (a conversation's link to them goes with it).
+Suspensions (a counselor's decision, keyed by pseudonym and number hash) are ended by an
+operator, not by time.
 """
 
 from __future__ import annotations
@@ -127,6 +129,7 @@ def purge(session: Session, office: Office, now: datetime, *, limit: int) -> Pur
                     meeting_url=None,
                     user_ref="",
                     jobseeker_key=None,
+                    usage_id=None,
                     details_purged_at=now,
                 )
             )

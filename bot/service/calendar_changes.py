@@ -12,7 +12,7 @@ import logging
 from collections import defaultdict
 from datetime import datetime
 
-from bot.service import conversation
+from bot.service import conversation, usage
 from bot.service.conversation import Scope
 from flows.intake import TABLE, State
 from flows.model import CancelledByOffice, Event, HoldWithdrawn
@@ -86,6 +86,7 @@ def cancel_closed(
         if not bookings.cancel(scope.session, booking, reason="closure", now=scope.now):
             continue  # cancelled meanwhile (by the jobseeker, or a first press of the button)
         reminders.cancel_for(scope.session, booking.id, scope.now)
+        usage.ended(scope, booking, status="cancelled", by="closure")
         closed_at = CancelledByOffice(booking.reference or "", closed_at=booking.starts_at)
         conversation.tell_owner(scope, booking, closed_at)
         records.audit(

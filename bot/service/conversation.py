@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.service import usage
 from flows.codec import reply_to_json
 from flows.machine import step
 from flows.model import Conversation, Event, Outcome, SystemEvent
@@ -52,8 +53,9 @@ def ports_for(scope: Scope, row: ConversationRow, key: str | None) -> StoredInta
 
 
 def load(scope: Scope, channel: str, user_ref: str) -> tuple[ConversationRow, Conversation]:
-    """Return one user's conversation, locked for this transaction (created when new)."""
-    return conversations.load_for_update(
+    """Return one user's conversation, locked for this transaction (created when new), with
+    its usage record."""
+    row, conv = conversations.load_for_update(
         scope.session,
         channel=channel,
         user_ref=user_ref,
@@ -61,13 +63,18 @@ def load(scope: Scope, channel: str, user_ref: str) -> tuple[ConversationRow, Co
         vault=scope.vault,
         now=scope.now,
     )
+    usage.ensure(scope, row)
+    return row, conv
 
 
 def save(
     scope: Scope, row: ConversationRow, outcome: Outcome, delivery: dict[str, Any] | None
 ) -> int:
-    """Save the new state and queue its replies in the outbox; return the outbox row id."""
-    conversations.save(row, outcome.conversation, vault=scope.vault, now=scope.now)
+    """Save the new state, record the step for the statistics and queue the replies in the
+    outbox; return the outbox row id."""
+    new = outcome.conversation
+    usage.step(scope, row, row.state, str(new.state), new.language)
+    conversations.save(row, new, vault=scope.vault, now=scope.now)
     return _queue(scope, row.channel, row.user_ref, outcome, delivery)
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.service import usage
 from bot.service.conversation import Scope
 from flows.model import (
     CancelBooking,
@@ -40,6 +41,7 @@ class Actor:
     user_ref: str
     pseudonym: str
     jobseeker_key: str | None
+    usage_id: str | None = None  # the conversation's usage record (statistics)
 
 
 @dataclass
@@ -124,11 +126,13 @@ def apply_confirm(ctx: Applying, effect: ConfirmBooking) -> None:
         replacing=old,
     )
     reminders.schedule(scope.session, booking, scope.office, scope.now)
+    usage.booked(scope, booking, session_id=actor.usage_id, answers=answers)
     kind = "booked"
     if old is not None and bookings.cancel(
         scope.session, old, reason="rescheduled", now=scope.now
     ):
         reminders.cancel_for(scope.session, old.id, scope.now)
+        usage.ended(scope, old, status="rescheduled", by="jobseeker")
         ctx.freed.append(old.starts_at)
         kind = "rescheduled"
     detail: dict[str, Any] = {"reference": effect.reference, "channel": actor.channel}
@@ -155,6 +159,7 @@ def apply_cancel(ctx: Applying, effect: CancelBooking) -> None:
     ):
         return
     reminders.cancel_for(scope.session, booking.id, scope.now)
+    usage.ended(scope, booking, status="cancelled", by="jobseeker")
     ctx.freed.append(booking.starts_at)
     records.audit(
         scope.session,

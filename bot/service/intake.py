@@ -218,7 +218,11 @@ def _step_and_apply(
     conversation itself was erased.
     """
     actor = Actor(
-        row.channel, row.user_ref, row.pseudonym, conversation.jobseeker_key(scope, conv)
+        row.channel,
+        row.user_ref,
+        row.pseudonym,
+        conversation.jobseeker_key(scope, conv),
+        usage_id=row.usage_id,
     )
     ports = conversation.ports_for(scope, row, actor.jobseeker_key)
     outcome = step(conv, typed_answers.resolve(conv, event), ports)

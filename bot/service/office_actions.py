@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from bot.service import conversation
+from bot.service import conversation, usage
 from bot.service.conversation import Scope
 from bot.service.offers import offer_places
 from flows.model import CancelledByOffice, StoppedByOffice
@@ -36,6 +36,7 @@ def no_show(scope: Scope, booking: Booking, counselor: str, reason: str) -> str:
     booking.status = "no_show"
     booking.end_reason = "no_show"
     reminders.cancel_for(scope.session, booking.id, scope.now)
+    usage.ended(scope, booking, status="no_show", by="office")
     return "done"
 
 
@@ -44,6 +45,7 @@ def cancel(scope: Scope, booking: Booking, counselor: str, reason: str) -> str:
     if not bookings.cancel(scope.session, booking, reason="office", now=scope.now):
         return "already"
     reminders.cancel_for(scope.session, booking.id, scope.now)
+    usage.ended(scope, booking, status="cancelled", by="office")
     conversation.tell_owner(scope, booking, CancelledByOffice(booking.reference or ""))
     offer_places(scope, [booking.starts_at], skip=None)
     return "done"

@@ -1,4 +1,5 @@
-"""Post counselor notifications (and the morning digest) from the outbox to the channel.
+"""Post counselor notifications (the morning digest, the weekly usage figures) from the
+outbox to the channel.
 
 Paced at about one message per second per channel; a 429 waits its Retry-After; network
 errors and 5xx retry later; the message's ts is stored with the booking in the same
@@ -17,7 +18,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import logs, metrics, operations
+from bot import logs, metrics, operations, usage_report
 from bot.pacing import Pacer
 from bot.rendering import Renderer
 from bot.slack.blocks import booking_message, schedule_blocks
@@ -94,6 +95,15 @@ class SlackSender:
                 rows = operations.schedule(session, office, self.vault, day, 1)
                 title = self.renderer.text("slack.digest.title", date=day)
                 return title, schedule_blocks(title, rows, self.renderer)
+            if payload["kind"] == "usage_weekly":
+                office = offices.get_office(session, payload["office"])
+                start, end = (
+                    date.fromisoformat(payload["start"]),
+                    date.fromisoformat(payload["end"]),
+                )
+                found = usage_report.figures(session, office, start, end)
+                title = self.renderer.text("slack.weekly.title", start=str(start), end=str(end))
+                return title, usage_report.slack_blocks(found, self.renderer, title)
             booking = session.get(Booking, payload["booking_id"])
             assert booking is not None
             old = (

@@ -633,3 +633,51 @@ async def test_slash_commands_keep_the_operators_limits(slack_app, fake):
     assert await command("set places_per_slot 3") == r.text(
         "operator.setting.changed", field="places_per_slot"
     )
+
+
+@pytest.mark.asyncio
+async def test_the_weekly_usage_summary_posts_the_past_weeks_figures_only(slack_app, fake, clock):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    book_with_interpreter(slack_app)  # Tuesday 2026-11-24, for Thursday, with an interpreter
+    with slack_app.db.transaction() as s:
+        booking = s.scalars(select(Booking).where(Booking.status == "booked")).one()
+    jobs = {job.id: job for job in worker.build_scheduler(slack_app).get_jobs()}
+    assert str(jobs["weekly-usage"].trigger) == ("cron[day_of_week='mon', hour='8', minute='5']")
+    clock.now = datetime(2026, 11, 30, 8, 5, tzinfo=ZoneInfo("Asia/Tokyo"))  # next Monday
+    assert worker.queue_weekly_usage(slack_app) is True
+    await deliver(slack_app, fake)
+    summary = fake.messages(CHANNEL)[-1]
+    assert summary["text"] == "先週（2026-11-23〜2026-11-29）の利用状況です（集計のみ）："
+    texts = [b["text"]["text"] for b in summary["blocks"]]
+    assert texts[:2] == [summary["text"], "開始された会話：1 件"]
+    assert texts[2].splitlines()[:3] == [
+        "*到達した段階と、止まった段階*",
+        "```段階                到達  ここで停止  ターミナル  English",
+        "言語の選択          1     0           1           1",
+    ]
+    assert texts[4] == (
+        "*日ごとの予約件数*\n```2026-11-23  月  0\n2026-11-24  火  1\n2026-11-25  水  0\n"
+        "2026-11-26  木  0\n2026-11-27  金  0\n2026-11-28  土  0\n2026-11-29  日  0```"
+    )
+    assert texts[5] == (
+        "*期間中の予約とその後*\n```"
+        "                                件数  割合\n"
+        "予約                            1\n"
+        "取消し                          0     0.0%\n"
+        "無断欠席                        0     0.0%\n"
+        "日時の変更                      0     0.0%\n"
+        "予約から相談までの日数（平均）  2.0```"
+    )
+    assert texts[6] == "*希望された配慮（種類のみ）*\n```通訳者  1```"
+    posted = json.dumps(summary, ensure_ascii=False)
+    for identity in (
+        booking.reference,
+        booking.user_ref,
+        booking.pseudonym,
+        "Tiếng Việt",
+        "13010-",
+        booking.meeting_url,
+    ):
+        assert identity and identity not in posted
