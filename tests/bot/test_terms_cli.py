@@ -57,8 +57,8 @@ def test_publish_then_list_shows_versions_and_who_was_told(operator, tmp_path):
     status, shown, _ = run("en", "terms", "list")
     assert status == 0
     assert shown.splitlines() == [
-        "version  effective              languages  told",
-        "1        2022-04-01 (in force)  en, ja     0",
+        "version  effective              languages                    told",
+        "1        2022-04-01 (in force)  en, ja, ja_easy, pt, vi, zh  0",
     ]
     book_first_time(app, "ahead", "en")
     paths = files(tmp_path)
@@ -84,9 +84,9 @@ def test_publish_then_list_shows_versions_and_who_was_told(operator, tmp_path):
     assert worker.tell_terms_changes(app) == 1
     _, shown, _ = run("ja", "terms", "list")
     assert shown.splitlines() == [
-        "版  適用日                言語    お知らせ済み",
-        "1   2022-04-01（適用中）  en, ja  0",
-        "2   2026-12-01            en, ja  1",
+        "版  適用日                言語                         お知らせ済み",
+        "1   2022-04-01（適用中）  en, ja, ja_easy, pt, vi, zh  0",
+        "2   2026-12-01            en, ja                       1",
     ]
     _, listed, _ = run("en", "bookings", "--day", "2026-11-25")
     assert "Terms of Use version agreed to: 2022-04-01" in listed
@@ -133,7 +133,7 @@ def test_bad_input_is_refused_with_the_reason_and_nothing_stored(operator, tmp_p
         ),
         (
             ("publish", paths["ja"], "--lang", f"xx={paths['en']}", "--effective", "2026-12-01"),
-            ja.text("operator.terms.unknown_language", language="xx", known="ja, en"),
+            ja.text("operator.terms.unknown_language", language="xx", known="ja, en, ja_easy, vi, zh, pt"),
         ),
         (
             ("publish", paths["ja"], "--effective", "2026-12-01", "--summary-en", "Only English"),
