@@ -133,7 +133,11 @@ def test_bad_input_is_refused_with_the_reason_and_nothing_stored(operator, tmp_p
         ),
         (
             ("publish", paths["ja"], "--lang", f"xx={paths['en']}", "--effective", "2026-12-01"),
-            ja.text("operator.terms.unknown_language", language="xx", known="ja, en, ja_easy, vi, zh, pt"),
+            ja.text(
+                "operator.terms.unknown_language",
+                language="xx",
+                known="ja, en, ja_easy, vi, zh, pt",
+            ),
         ),
         (
             ("publish", paths["ja"], "--effective", "2026-12-01", "--summary-en", "Only English"),

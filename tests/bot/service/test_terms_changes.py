@@ -112,7 +112,7 @@ def test_a_user_told_by_the_job_is_not_told_again_on_return(app, clock):
 def test_consent_names_the_version_in_force_and_the_hash_of_the_text_shown(app, clock):
     publish(app)
     before = walk_to(ChatClient(app, user="before"), "en", State.REVIEWING_TERMS)
-    before.click("terms.choice.agree")
+    before.click("terms.choice.agree_terms")
     assert before.sees("terms.agreed", version=SHIPPED)
     # Agreed to the old version while the new one waits: told of it right after.
     assert before.ids[-3:] == [
@@ -126,7 +126,7 @@ def test_consent_names_the_version_in_force_and_the_hash_of_the_text_shown(app, 
     after = ChatClient(app, user="after").send("/start")
     after.click("language.native.ja")
     assert after.sees("terms.summary", version=NEW, meeting_app="Zoom")
-    after.click("terms.choice.agree")
+    after.click("terms.choice.agree_terms")
     assert after.sees("terms.agreed", version=NEW)
     shipped = {code: (TERMS / f"{code}.txt").read_bytes() for code in ("en",)}
     assert consents(app) == [
@@ -146,7 +146,7 @@ def test_a_language_without_a_translation_gets_the_original_and_is_told_so(app, 
     chat.click("terms.choice.read")
     assert chat.ids == ["terms.page_original"] and "第1条（目的）" not in chat.text
     assert "ハローワーク品川オンライン職業相談利用規約" in chat.text
-    chat.click("terms.choice.agree")
+    chat.click("terms.choice.agree_terms")
     assert consents(app) == [(NEW, stored_hash(app, "ja", NEW), "ja")]
 
 
@@ -155,11 +155,11 @@ def test_a_version_taking_effect_while_the_user_reads_is_shown_before_consent(ap
     chat = walk_to(ChatClient(app, user="slow"), "en", State.REVIEWING_TERMS)
     assert chat.sees("terms.summary", version=SHIPPED, meeting_app="Zoom")
     clock.now = clock.now.replace(day=30, hour=15)
-    chat.click("terms.choice.agree")
+    chat.click("terms.choice.agree_terms")
     assert chat.ids[:2] == ["terms.changed.took_effect", "terms.summary"]
     assert chat.sees("terms.summary", version=NEW, meeting_app="Zoom")
     assert consents(app) == []
-    chat.click("terms.choice.agree")
+    chat.click("terms.choice.agree_terms")
     assert consents(app) == [(NEW, stored_hash(app, "en", NEW), "en")]
 
 
