@@ -112,3 +112,28 @@ def sqlite_app(sqlite_url: str, clock: FakeClock, tmp_path: Path) -> Iterator[Ap
     application = make_app(sqlite_url, clock, tmp_path)
     yield application
     application.db.dispose()
+
+
+def operator_cli(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: FakeClock):  # type: ignore[no-untyped-def]
+    """Return (run, app): `madoguchi` on the database at `url` at the tests' clock, sharing it
+    with a chat app; run(lang, *argv) → (exit status, stdout, stderr) in that counselors'
+    language. The caller disposes of `app.db`."""
+    import contextlib
+    import io
+
+    from bot import cli
+
+    monkeypatch.setenv("MADOGUCHI_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("MADOGUCHI_SECRET_KEY", TEST_KEY)
+    monkeypatch.setattr(cli, "build", lambda settings, **kw: build(settings, clock=clock, **kw))
+    app = make_app(url, clock, tmp_path)
+
+    def run(lang: str, *argv: str) -> tuple[int, str, str]:
+        monkeypatch.setenv("MADOGUCHI_COUNSELOR_LANGUAGE", lang)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = cli.main(list(argv))
+        return status, out.getvalue(), err.getvalue()
+
+    return run, app

@@ -4,22 +4,19 @@ fix a value (exit 2, never a traceback), and calendar changes that keep their pr
 
 from __future__ import annotations
 
-import contextlib
-import io
 from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import select
 
-from bot import cli
-from bot.app import App, build
+from bot.app import App
 from bot.rendering import Renderer, catalog
 from flows import languages
 from flows.intake import State
 from storage import offices
 from storage.models import Booking, OutboxMessage
 from tests.chat_client import ChatClient, FakeClock
-from tests.conftest import TEST_KEY, make_app
+from tests.conftest import make_app, operator_cli
 from tests.flows.test_transcripts import walk_to
 
 Run = Callable[..., tuple[int, str, str]]
@@ -29,20 +26,7 @@ Run = Callable[..., tuple[int, str, str]]
 def operator(tmp_path, monkeypatch, clock: FakeClock) -> Iterator[tuple[Run, App]]:  # type: ignore[no-untyped-def]
     """Run `madoguchi` on one SQLite file shared with a chat app, at the tests' clock;
     yield (run, app), where run(lang, *argv) → (exit status, stdout, stderr)."""
-    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    monkeypatch.setenv("MADOGUCHI_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("MADOGUCHI_SECRET_KEY", TEST_KEY)
-    monkeypatch.setattr(cli, "build", lambda settings, **kw: build(settings, clock=clock, **kw))
-    app = make_app(url, clock, tmp_path)
-
-    def run(lang: str, *argv: str) -> tuple[int, str, str]:
-        monkeypatch.setenv("MADOGUCHI_COUNSELOR_LANGUAGE", lang)
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            status = cli.main(list(argv))
-        return status, out.getvalue(), err.getvalue()
-
+    run, app = operator_cli(f"sqlite:///{tmp_path / 'cli.sqlite3'}", tmp_path, monkeypatch, clock)
     yield run, app
     app.db.dispose()
 

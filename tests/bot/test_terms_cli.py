@@ -4,19 +4,17 @@ reason (exit 2) and nothing is stored."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from bot import cli, worker
-from bot.app import App, build
+from bot import worker
+from bot.app import App
 from bot.rendering import Renderer
 from tests.bot.test_operator_cli import book_first_time
 from tests.chat_client import FakeClock
-from tests.conftest import TEST_KEY, make_app
+from tests.conftest import operator_cli
 from tests.terms_change import changed_text
 
 Run = Callable[..., tuple[int, str, str]]
@@ -25,19 +23,7 @@ Run = Callable[..., tuple[int, str, str]]
 @pytest.fixture
 def operator(db_url, tmp_path, monkeypatch, clock: FakeClock) -> Iterator[tuple[Run, App]]:  # type: ignore[no-untyped-def]
     """Run `madoguchi` on the test database at the tests' clock; yield (run, app)."""
-    monkeypatch.setenv("MADOGUCHI_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("MADOGUCHI_SECRET_KEY", TEST_KEY)
-    monkeypatch.setattr(cli, "build", lambda settings, **kw: build(settings, clock=clock, **kw))
-    app = make_app(db_url, clock, tmp_path)
-
-    def run(lang: str, *argv: str) -> tuple[int, str, str]:
-        monkeypatch.setenv("MADOGUCHI_COUNSELOR_LANGUAGE", lang)
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            status = cli.main(list(argv))
-        return status, out.getvalue(), err.getvalue()
-
+    run, app = operator_cli(db_url, tmp_path, monkeypatch, clock)
     yield run, app
     app.db.dispose()
 

@@ -6,7 +6,6 @@ identifies the person, and erasure and retention leave the rows alone."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 from collections import Counter
@@ -17,8 +16,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot import cli, usage_report, worker
-from bot.app import App, build
+from bot import usage_report, worker
+from bot.app import App
 from bot.rendering import Renderer
 from flows.intake import State
 from storage import erasure
@@ -32,7 +31,7 @@ from storage.models import (
     UsageStep,
 )
 from tests.chat_client import ChatClient, FakeClock
-from tests.conftest import TEST_KEY, make_app
+from tests.conftest import operator_cli
 from tests.flows.test_transcripts import walk_to
 
 Run = Callable[..., tuple[int, str, str]]
@@ -67,7 +66,7 @@ def scripted_week(app: App, clock: FakeClock) -> dict[str, ChatClient]:
 
     ben = ChatClient(app, user="ben", channel="telegram")  # declined the terms
     walk_to(ben, "ja", State.REVIEWING_TERMS)
-    ben.click("terms.choice.decline")
+    ben.click("terms.choice.decline_terms")
     assert ben.position()[0] == State.DECLINED
 
     cat = ChatClient(app, user="cat", channel="line")  # not registered as a jobseeker
@@ -155,19 +154,7 @@ def _office(session, app):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def operator(db_url, tmp_path, monkeypatch, clock) -> Iterator[tuple[Run, App]]:  # type: ignore[no-untyped-def]
     """Run `madoguchi` against the test's database (SQLite or PostgreSQL) at its clock."""
-    monkeypatch.setenv("MADOGUCHI_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("DATABASE_URL", db_url)
-    monkeypatch.setenv("MADOGUCHI_SECRET_KEY", TEST_KEY)
-    monkeypatch.setattr(cli, "build", lambda settings, **kw: build(settings, clock=clock, **kw))
-    app = make_app(db_url, clock, tmp_path)
-
-    def run(lang: str, *argv: str) -> tuple[int, str, str]:
-        monkeypatch.setenv("MADOGUCHI_COUNSELOR_LANGUAGE", lang)
-        out, err = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            status = cli.main(list(argv))
-        return status, out.getvalue(), err.getvalue()
-
+    run, app = operator_cli(db_url, tmp_path, monkeypatch, clock)
     yield run, app
     app.db.dispose()
 
@@ -397,7 +384,7 @@ def test_a_step_is_recorded_in_the_same_transaction(app, clock, monkeypatch):
 
     monkeypatch.setattr(conversation_module.outbox, "enqueue", fail)
     with pytest.raises(RuntimeError):
-        chat.click("terms.choice.decline")
+        chat.click("terms.choice.decline_terms")
     with app.db.transaction() as s:
         states = set(s.scalars(select(UsageStep.state)))
     assert "declined" not in states and "reviewing_terms" in states
