@@ -55,13 +55,18 @@ def test_a_step_is_one_message_with_its_choices_as_quick_replies():
 
 def test_long_texts_split_at_article_boundaries_within_5000_utf16_units():
     whole = Reply(Msg("terms.page", {"number": 1, "total": 15}), document=Document("terms"))
+    split = set()
     for lang in languages.codes():
         messages = render(payload(whole, whole, language=lang))
-        assert len(messages) > 1
+        joined = "\n\n".join(m["text"] for m in messages)
+        # split exactly when one message could not carry it (compact 简体中文 fits in one)
+        assert (len(messages) > 1) == (utf16_units(joined) > TEXT_LIMIT), lang
+        split |= {lang} if len(messages) > 1 else set()
         assert all(utf16_units(m["text"]) <= TEXT_LIMIT for m in messages)
         headings = [s.heading for s in terms(lang).sections]
         for message in messages[1:]:
             assert any(message["text"].startswith(h) for h in headings)
+    assert {"ja", "en"} <= split
 
 
 def test_text_is_measured_in_utf16_units_as_line_counts():
