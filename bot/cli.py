@@ -327,6 +327,16 @@ def office_rows(out: Out, office: Office) -> list[list[str]]:
     for field in fields:
         value = values.get(field, str(getattr(office, field))) or "-"  # "-": not set
         rows.append([field, value, out.r.text(f"operator.field.{field}")])
+    names = sorted((office.names or {}).items()) or [("<code>", "-")]
+    for code, name in names:
+        rows.append([f"name.{code}", name, out.r.text("operator.field.name_language")])
+    advice = [
+        (f"advice.{item}.{code}", text)
+        for item, texts in sorted((office.advice or {}).items())
+        for code, text in sorted(texts.items())
+    ]
+    for field, text in advice or [("advice.<item>.<code>", "-")]:
+        rows.append([field, text, out.r.text("operator.field.advice")])
     return rows
 
 
@@ -387,7 +397,7 @@ def _cmd_bookings(app: App, args: argparse.Namespace) -> int:
                     c.reference,
                     out.r.param(languages.name(c.language)),
                     c.channel,
-                    c.meeting_url,
+                    out.r.param(counselors.links(c.meeting_url, c.host_url)),
                     out.r.param(counselors.answers(c.details)).replace("\n", " | "),
                 ]
                 for c in rows

@@ -15,7 +15,7 @@ from bot.rendering import Renderer
 from flows import languages
 from flows.intake import answers_summary
 from flows.model import Lines, Msg, Param
-from storage import outbox
+from storage import offices, outbox
 from storage.db import Database
 from storage.models import Booking
 from storage.vault import Vault
@@ -30,6 +30,14 @@ def answers(details: dict) -> Lines:
     return Lines((*answers_summary(details).items, line))
 
 
+def links(meeting_url: str, host_url: str) -> Param:
+    """Return the jobseeker's meeting link, with the counselors' host link beside it when the
+    office set a template for one (it is never shown to the jobseeker)."""
+    if not host_url:
+        return meeting_url
+    return Msg("counselor.meeting_links", {"link": meeting_url, "host": host_url})
+
+
 def notification_text(
     booking: Booking,
     details: dict,
@@ -37,6 +45,7 @@ def notification_text(
     *,
     kind: str = "booked",
     old: Booking | None = None,
+    host_link: str = "",
 ) -> str:
     """Return the text of a notification: booked, cancelled or rescheduled."""
     params: dict[str, Param] = {
@@ -44,7 +53,7 @@ def notification_text(
         "at": booking.starts_at,
         "language": languages.name(booking.language),
         "channel": Msg(f"channel.{booking.channel}"),
-        "link": booking.meeting_url or "",
+        "link": links(booking.meeting_url or "", host_link),
     }
     if kind == "cancelled":
         return renderer.text("counselor.cancelled", **params)
@@ -65,7 +74,7 @@ def consultation_line(c: Consultation, renderer: Renderer) -> str:
         language=languages.name(c.language),
         channel=Msg(f"channel.{c.channel}"),
         answers=answers(c.details),
-        link=c.meeting_url,
+        link=links(c.meeting_url, c.host_url),
         owner=f"<@{c.claimed_by}>" if c.claimed_by else Msg("slack.schedule.unclaimed"),
     )
 
@@ -75,7 +84,6 @@ def digest_text(session, payload: dict, vault: Vault, renderer: Renderer) -> str
     from datetime import date
 
     from bot import operations
-    from storage import offices
 
     office = offices.get_office(session, payload.get("office", offices.DEFAULT_OFFICE))
     day = date.fromisoformat(payload["day"])
@@ -92,7 +100,6 @@ def weekly_text(session, payload: dict, renderer: Renderer) -> str:  # type: ign
     from datetime import date
 
     from bot import usage_report
-    from storage import offices
 
     office = offices.get_office(session, payload["office"])
     start, end = date.fromisoformat(payload["start"]), date.fromisoformat(payload["end"])
@@ -130,6 +137,7 @@ def deliver(db: Database, vault: Vault, *, language: str, out: TextIO, now) -> i
                 renderer,
                 kind=message.payload.get("kind", "booked"),
                 old=session.get(Booking, old_id) if old_id else None,
+                host_link=offices.host_link(offices.office_of(session, booking), booking),
             )
             out.write(f"\n{renderer.text('counselor.header')}\n{text}\n")
             out.flush()

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from bot.service import calendar_changes
 from bot.service.conversation import Scope
 from flows import languages
+from flows.environment import ENVIRONMENT_ITEMS
 from flows.model import Lines, Msg
 from storage import bookings, offices
 from storage.models import Booking, CalendarRule, Office
@@ -32,7 +33,8 @@ class Consultation:
     status: str
     details: dict  # the stored intake answers; shown through flows.intake.answers_summary
     claimed_by: str | None
-    meeting_url: str = ""  # how the counselor joins the consultation
+    meeting_url: str = ""  # how the jobseeker joins the consultation
+    host_url: str = ""  # the counselors' host link, when the office set a template for it
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class DaySlots:
     slots: list[tuple[datetime, int, int]]  # start, taken, places
 
 
-def consultation(booking: Booking, vault: Vault) -> Consultation:
+def consultation(booking: Booking, vault: Vault, office: Office) -> Consultation:
     """Return what a counselor needs to know of a booking."""
     details = vault.open(booking.details_sealed)
     return Consultation(
@@ -56,6 +58,7 @@ def consultation(booking: Booking, vault: Vault) -> Consultation:
         details=details,
         claimed_by=booking.claimed_by,
         meeting_url=booking.meeting_url or "",
+        host_url=offices.host_link(office, booking),
     )
 
 
@@ -66,13 +69,16 @@ def schedule(
     cal = offices.calendar(session, office)
     lo, _ = bookings.day_bounds(cal, start)
     hi = lo + timedelta(days=days)
-    return [consultation(b, vault) for b in bookings.bookings_between(session, office, lo, hi)]
+    found = bookings.bookings_between(session, office, lo, hi)
+    return [consultation(b, vault, office) for b in found]
 
 
 def find(session: Session, vault: Vault, reference: str) -> Consultation | None:
     """Return the booking with this reference."""
     booking = bookings.by_reference(session, reference.strip().upper())
-    return consultation(booking, vault) if booking else None
+    if booking is None:
+        return None
+    return consultation(booking, vault, offices.office_of(session, booking))
 
 
 def calendar_days(session: Session, office: Office, start: date, days: int) -> list[DaySlots]:
@@ -220,9 +226,10 @@ def change_office(
     Raises SettingRefused with how to fix the value, or with the bookings a new slot
     length or new hours would hide (they must be moved or cancelled first).
     """
+    offices.check_advice_item(field, ENVIRONMENT_ITEMS)
     value = offices.check_setting(office, field, raw)
     if field not in CALENDAR_SHAPING:
-        setattr(office, field, value)
+        setattr(office, offices.column_of(field), value)
         return OfficeChange(field, [])
     before = offices.calendar_ahead(session, office, now)
     old = getattr(office, field)

@@ -97,7 +97,7 @@ def _calendar(reply: Reply, renderer: Renderer, now: datetime) -> RenderedDocume
         minutes=minutes,
         summary=renderer.text("calendar.summary", reference=reference),
         description=renderer.text(
-            "calendar.description", link=link, office=str(params.get("office", ""))
+            "calendar.description", link=link, office=params.get("office", "")
         ),
         url=link,
         tz=str(renderer.tz),

@@ -25,7 +25,7 @@ from babel.dates import (
 from babel.messages.pofile import read_po
 
 from flows import languages
-from flows.model import Lines, Msg, OpeningHours, Param, Reply, Time
+from flows.model import Lines, Msg, OfficeName, OpeningHours, Param, Reply, Time
 from flows.terms_document import terms
 
 OFFICE_TZ = ZoneInfo("Asia/Tokyo")
@@ -81,6 +81,8 @@ class Renderer:
             return self.msg(value)
         if isinstance(value, OpeningHours):
             return self.opening_hours(value)
+        if isinstance(value, OfficeName):
+            return value.in_language(self.language)
         if isinstance(value, Lines):
             separator = self.text("common.list_separator") if value.inline else "\n"
             return separator.join(self.param(item) for item in value.items)

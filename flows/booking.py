@@ -229,7 +229,7 @@ def answer_confirm(
                 "link": url,
                 "meeting_app": office.meeting_app,
                 "minutes": office.slot_minutes,
-                "office": office.name,
+                "office": office.display_name,
             },
         ),
         (_NEW_APPLICATION,),

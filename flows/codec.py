@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from flows.model import Choice, Document, Lines, Msg, OpeningHours, Param, Reply, Time
+from flows.model import (
+    Choice,
+    Document,
+    Lines,
+    Msg,
+    OfficeName,
+    OpeningHours,
+    Param,
+    Reply,
+    Time,
+)
 
 
 def _param_to_json(value: Param) -> Any:
@@ -16,6 +26,8 @@ def _param_to_json(value: Param) -> Any:
         }
     if isinstance(value, OpeningHours):
         return {"$hours": [list(day) for day in value.days]}
+    if isinstance(value, OfficeName):
+        return {"$office": value.name, "by_language": [list(pair) for pair in value.by_language]}
     if isinstance(value, Lines):
         return {"$lines": [_param_to_json(item) for item in value.items], "inline": value.inline}
     if isinstance(value, Time):
@@ -33,6 +45,9 @@ def _param_from_json(value: Any) -> Param:
             return Msg(value["$msg"], {k: _param_from_json(v) for k, v in value["params"].items()})
         if "$hours" in value:
             return OpeningHours(tuple((int(d), str(a), str(b)) for d, a, b in value["$hours"]))
+        if "$office" in value:
+            pairs = tuple((str(a), str(b)) for a, b in value.get("by_language", []))
+            return OfficeName(str(value["$office"]), pairs)
         if "$lines" in value:
             items = tuple(_param_from_json(item) for item in value["$lines"])
             return Lines(items, inline=bool(value.get("inline")))  # type: ignore[arg-type]

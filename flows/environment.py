@@ -1,6 +1,8 @@
 """The environment self-declaration (terms art. 5 (1)–(6), art. 12(4)), one item at a time.
 
 A "no" shows what to do for that item; no booking is possible until every item is "yes".
+The explanation is the terms'; practical advice is shown only when the office wrote its own
+(off by default), as the office's, in the reader's language only.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def answer_item(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     answer = event.value.split(":", 1)[1]
     key = _current(conv)
     if answer == "explain":
-        return move("explained", say(f"environment.{key}.explain"))
+        return move("explained", say(f"environment.{key}.explain"), *office_advice(conv, ports))
     if answer == "no":
         conv.data.setdefault("environment", {})[key] = False
         return move("not_met")
@@ -61,6 +63,16 @@ def answer_item(conv: Conversation, event: Event, ports: IntakePorts) -> Move:
     conv.data["env_index"] = 0
     conv.data["condition_index"] = 0
     return move("all_met", say("environment.done"))
+
+
+def office_advice(conv: Conversation, ports: IntakePorts) -> list[Reply]:
+    """Show the office's own advice on the current item, when it wrote some in the reader's
+    language (never another language's text, never advice of the bot's own)."""
+    office = ports.office()
+    advice = office.advice_for(_current(conv), conv.language or "")
+    if not advice:
+        return []
+    return [say("environment.office_advice", office=office.display_name, advice=advice)]
 
 
 def prompt_fix(conv: Conversation, ports: IntakePorts) -> list[Reply]:

@@ -12,7 +12,7 @@ from typing import Any, Literal, Protocol, TypeAlias
 
 from flows.terms_document import TermsDocument
 
-Param: TypeAlias = "str | int | date | datetime | Msg | Time | Lines | OpeningHours"
+Param: TypeAlias = "str | int | date | datetime | Msg | Time | Lines | OpeningHours | OfficeName"
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,19 @@ class OpeningHours:
     """An office's weekly hours, rendered with the language's own day names."""
 
     days: tuple[tuple[int, str, str], ...]  # (weekday 0=Mon, "HH:MM", "HH:MM")
+
+
+@dataclass(frozen=True)
+class OfficeName:
+    """The office's name, rendered in the reader's language when the office set one for it
+    (`name.<code>`), else its `name`."""
+
+    name: str
+    by_language: tuple[tuple[str, str], ...] = ()  # (language code, name)
+
+    def in_language(self, language: str) -> str:
+        """Return the name the office gave for `language`, else its name."""
+        return dict(self.by_language).get(language) or self.name
 
 
 @dataclass(frozen=True)
@@ -290,6 +303,17 @@ class OfficeProfile:
     web_page: str = ""
     hours: tuple[tuple[int, str, str], ...] = ()  # (weekday 0=Mon, "HH:MM", "HH:MM")
     meeting_app_terms_url: str = ""
+    names: tuple[tuple[str, str], ...] = ()  # (language code, the office's name in it)
+    advice: tuple[tuple[str, str, str], ...] = ()  # (environment item, language, advice)
+
+    @property
+    def display_name(self) -> OfficeName:
+        """Return the office's name as a message parameter, rendered per language."""
+        return OfficeName(self.name, self.names)
+
+    def advice_for(self, item: str, language: str) -> str:
+        """Return the office's own advice on an environment item in `language` ("" if none)."""
+        return next((text for i, lang, text in self.advice if (i, lang) == (item, language)), "")
 
 
 @dataclass(frozen=True)

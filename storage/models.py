@@ -84,6 +84,16 @@ class Office(Base):
     phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
     web_page: Mapped[str] = mapped_column(String(300), default="", server_default="")
     meeting_app_terms_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    # The office's own words, off until set: its name per language ({"en": "…"}), its advice
+    # per environment item and language ({"antivirus": {"ja": "…"}}), and the counselors'
+    # host link, derived from a booking's token (never stored per booking).
+    names: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, server_default="{}")
+    advice: Mapped[dict[str, dict[str, str]]] = mapped_column(
+        JSON, default=dict, server_default="{}"
+    )
+    meeting_host_url_template: Mapped[str] = mapped_column(
+        String(500), default="", server_default=""
+    )
 
 
 class CalendarRule(Base):

@@ -10,6 +10,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from flows.languages import codes
 from flows.model import Msg, OfficeProfile, Param
 from flows.office_calendar import DEFAULT_HOURS, CalendarException, OfficeCalendar
 from storage.models import Booking, CalendarRule, Office
@@ -97,6 +98,22 @@ def profile(office: Office) -> OfficeProfile:
             for day, (start, end) in sorted(_hours_from_json(office.hours).items())
         ),
         meeting_app_terms_url=office.meeting_app_terms_url or "",
+        names=tuple(sorted((office.names or {}).items())),
+        advice=tuple(
+            (item, language, text)
+            for item, texts in sorted((office.advice or {}).items())
+            for language, text in sorted(texts.items())
+        ),
+    )
+
+
+def host_link(office: Office, booking: Booking) -> str:
+    """Return the counselors' host link of a booking ("" when the office set no template, or
+    the token is gone): derived from the token each time, so erasing the token erases it."""
+    if not office.meeting_host_url_template or not booking.meeting_token:
+        return ""
+    return office.meeting_host_url_template.format(
+        token=booking.meeting_token, reference=booking.reference or "", office=office.code
     )
 
 
@@ -221,11 +238,26 @@ TEXTS: dict[str, int] = {
     "meeting_app": 80,
     "meeting_app_terms_url": 500,
     "meeting_link_template": 500,
+    "meeting_host_url_template": 500,
 }
 """Every text an operator may set, with its longest length (the column's)."""
 
-SETTABLE: tuple[str, ...] = ("hours", "reminder_offsets", *LIMITS, *TEXTS)
-"""Every setting `office set` changes, in the order `office show` lists them."""
+OPTIONAL_TEXTS = ("meeting_host_url_template",)
+"""The texts an empty value unsets."""
+
+ADVICE_LENGTH = 1000
+"""The longest advice the office may add to one environment question in one language."""
+
+SETTABLE: tuple[str, ...] = (
+    "hours",
+    "reminder_offsets",
+    *LIMITS,
+    *TEXTS,
+    "name.<code>",
+    "advice.<item>.<code>",
+)
+"""Every setting `office set` changes, in the order `office show` lists them; `name.<code>`
+and `advice.<item>.<code>` per offered language (and environment item)."""
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -257,12 +289,16 @@ def check_setting(office: Office, field: str, raw: str) -> Any:
         if field == "slot_minutes":
             _check_slot_fits(value, _hours_from_json(office.hours))
         return value
+    if field.startswith(("name.", "advice.")):
+        return _per_language(office, field, raw)
+    if field in OPTIONAL_TEXTS and not raw:
+        return ""
     if field in TEXTS:
         if not raw or len(raw) > TEXTS[field]:
             raise SettingRefused(
                 Msg("operator.setting.text_length", {"field": field, "high": TEXTS[field]})
             )
-        if field == "meeting_link_template":
+        if field in ("meeting_link_template", "meeting_host_url_template"):
             check_link_template(raw)
         return raw
     raise SettingRefused(
@@ -270,9 +306,58 @@ def check_setting(office: Office, field: str, raw: str) -> Any:
     )
 
 
+def column_of(field: str) -> str:
+    """Return the column a setting is stored in (`name.en` → `names`, `advice.os.ja` →
+    `advice`; any other setting: its own)."""
+    if field.startswith("name."):
+        return "names"
+    if field.startswith("advice."):
+        return "advice"
+    return field
+
+
 def update_office(session: Session, office: Office, field: str, raw: str) -> None:
     """Change one setting of an office after checking it (SettingRefused says how to fix)."""
-    setattr(office, field, check_setting(office, field, raw))
+    setattr(office, column_of(field), check_setting(office, field, raw))
+
+
+def check_advice_item(field: str, items: tuple[str, ...]) -> None:
+    """Refuse `advice.<item>.<code>` unless `item` is one of the environment `items` (the
+    flow's, passed in: storage never imports the flow)."""
+    parts = field.split(".")
+    if parts[0] == "advice" and (len(parts) != 3 or parts[1] not in items):
+        raise SettingRefused(
+            Msg("operator.setting.advice_item", {"field": field, "items": ", ".join(items)})
+        )
+
+
+def _per_language(office: Office, field: str, raw: str) -> dict[str, Any]:
+    """Return the office's names or advice with `field` (`name.<code>`, `advice.<item>.<code>`)
+    set to `raw`, or removed when `raw` is empty; SettingRefused for an unknown language, a
+    malformed field or a text too long (the item is checked by `check_advice_item`)."""
+    parts = field.split(".")
+    language = parts[-1]
+    if (
+        (parts[0] == "advice" and len(parts) != 3)
+        or (parts[0] == "name" and len(parts) != 2)
+        or language not in codes()
+    ):
+        raise SettingRefused(
+            Msg("operator.setting.language", {"field": field, "codes": ", ".join(codes())})
+        )
+    high = TEXTS["name"] if parts[0] == "name" else ADVICE_LENGTH
+    if len(raw) > high:
+        raise SettingRefused(Msg("operator.setting.text_length", {"field": field, "high": high}))
+    if parts[0] == "name":
+        names = dict(office.names or {})
+        names.pop(language, None)
+        return {**names, language: raw} if raw else names
+    advice = {item: dict(texts) for item, texts in (office.advice or {}).items()}
+    texts = advice.pop(parts[1], {})
+    texts.pop(language, None)
+    if raw:
+        texts[language] = raw
+    return {**advice, parts[1]: texts} if texts else advice
 
 
 def _check_slot_fits(slot_minutes: int, hours: dict[int, tuple[time, time]]) -> None:

@@ -18,6 +18,7 @@ from bot.counselors import consultation_line, notification_text
 from bot.operations import CalendarChange, Consultation, booking_line
 from bot.rendering import Renderer
 from flows.model import Msg
+from storage import offices
 from storage.models import AuditEntry, Booking
 from storage.vault import Vault
 
@@ -67,7 +68,12 @@ def booking_message(
 ) -> tuple[str, list[dict[str, Any]]]:
     """Return the fallback text and the blocks of a booking's message in the channel."""
     text = notification_text(
-        booking, vault.open(booking.details_sealed), renderer, kind=kind, old=old
+        booking,
+        vault.open(booking.details_sealed),
+        renderer,
+        kind=kind,
+        old=old,
+        host_link=offices.host_link(offices.office_of(session, booking), booking),
     )
     blocks: list[dict[str, Any]] = [_section(text)]
     done = history(session, booking.id, renderer)

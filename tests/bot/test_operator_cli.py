@@ -5,16 +5,22 @@ fix a value (exit 2, never a traceback), and calendar changes that keep their pr
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from bot import counselors, operations
 from bot.app import App
 from bot.rendering import Renderer, catalog
+from bot.slack.blocks import booking_message
 from flows import languages
+from flows.environment import ENVIRONMENT_ITEMS
 from flows.intake import State
 from storage import offices
 from storage.models import Booking, OutboxMessage
+from tests import golden
 from tests.chat_client import ChatClient, FakeClock
 from tests.conftest import make_app, operator_cli
 from tests.flows.test_transcripts import walk_to
@@ -288,3 +294,104 @@ def test_two_offices_keep_their_calendars_settings_and_bookings_apart(
         assert here.stored().data["booking"]["reference"] not in listing_m
     finally:
         meguro.db.dispose()
+
+
+OFFICE_WORDS = Path(__file__).parent / "transcripts" / "office_words.txt"
+HOST = "https://meet.madoguchi.invalid/shinagawa/{token}?role=host"
+
+
+@pytest.mark.parametrize("lang", languages.counselor_codes())
+def test_the_offices_own_words_are_set_shown_and_removed(operator, lang):
+    run, _ = operator
+    said = []
+    for field, value in (
+        ("name.en", "Hello Work Shinagawa"),
+        ("advice.antivirus.ja", "スマートフォンは有料のウイルス対策アプリを入れてください。"),
+        ("advice.antivirus.en", "On a smartphone, a paid antivirus app counts."),
+        ("meeting_host_url_template", HOST),
+        ("advice.antivirus.ja", ""),  # empty: removed
+    ):
+        status, out, err = run(lang, "office", "set", field, value)
+        assert status == 0 and err == ""
+        said.append(f"$ madoguchi office set {field} {value!r}\n{out.splitlines()[0]}")
+    _, shown, _ = run(lang, "office", "show")
+    golden.check(
+        OFFICE_WORDS, f"[{lang}]\n" + "\n".join(said) + f"\n$ madoguchi office show\n{shown}"
+    )
+    for field in ("name.en", "advice.antivirus.en", "meeting_host_url_template"):
+        assert run(lang, "office", "set", field, "")[0] == 0
+    _, shown, _ = run(lang, "office", "show")
+    assert "Hello Work Shinagawa" not in shown and "role=host" not in shown
+    assert "name.<code>" in shown and "advice.<item>.<code>" in shown
+
+
+@pytest.mark.parametrize("lang", languages.counselor_codes())
+@pytest.mark.parametrize(
+    ("field", "message_id", "params"),
+    [
+        ("advice.printer.ja", "operator.setting.advice_item", {}),
+        ("advice.antivirus", "operator.setting.advice_item", {}),
+        ("advice.antivirus.fr", "operator.setting.language", {}),
+        ("name.xx", "operator.setting.language", {}),
+        ("name.en.us", "operator.setting.language", {}),
+        ("meeting_host_url_template", "operator.setting.link_template", {"value": "http://x"}),
+    ],
+)
+def test_the_offices_own_words_refuse_an_unknown_item_or_language(
+    operator, lang, field, message_id, params
+):
+    run, _ = operator
+    before = run(lang, "office", "show")[1]
+    status, out, err = run(lang, "office", "set", field, params.get("value", "text"))
+    assert (status, out) == (2, "")
+    expected = {
+        "operator.setting.advice_item": {"field": field, "items": ", ".join(ENVIRONMENT_ITEMS)},
+        "operator.setting.language": {"field": field, "codes": ", ".join(languages.codes())},
+        "operator.setting.link_template": params,
+    }[message_id]
+    assert err.strip() == Renderer(lang).text(message_id, **expected)
+    assert run(lang, "office", "show")[1] == before  # nothing changed
+
+
+def counselor_views(run: Run, app: App, lang: str) -> str:
+    """Return what counselors read of the day's bookings: the notification (terminal and
+    Slack), the morning digest, the Slack schedule and `madoguchi bookings`."""
+    r = Renderer(lang)
+    printed = io.StringIO()
+    counselors.deliver(app.db, app.vault, language=lang, out=printed, now=app.clock)
+    with app.db.transaction() as session:
+        [booking] = session.scalars(select(Booking)).all()
+        slack, _ = booking_message(session, booking, app.vault, r)
+        digest = counselors.digest_text(session, {"day": "2026-11-25"}, app.vault, r)
+        office = offices.get_office(session, "shinagawa")
+        rows = operations.schedule(session, office, app.vault, date(2026, 11, 25), 1)
+    schedule = "\n".join(counselors.consultation_line(c, r) for c in rows)
+    _, listing, _ = run(lang, "bookings", "--day", "2026-11-25")
+    return "\n\n".join(
+        (
+            f"-- notification\n{printed.getvalue().strip()}",
+            f"-- slack\n{slack}",
+            f"-- digest\n{digest}",
+            f"-- schedule\n{schedule}",
+            f"-- bookings\n{listing.strip()}",
+        )
+    )
+
+
+@pytest.mark.parametrize("lang", languages.counselor_codes())
+def test_counselors_see_the_host_link_beside_the_meeting_link_when_set(operator, lang):
+    run, app = operator
+    chat = book_first_time(app, "u1", "en")
+    without = counselor_views(run, app, lang)
+    with app.db.transaction() as session:
+        [booking] = session.scalars(select(Booking)).all()
+        host = HOST.format(token=booking.meeting_token)
+        again = update(OutboxMessage).where(OutboxMessage.channel == "counselors")
+        session.execute(again.values(status="pending", sent_at=None))  # the notification anew
+    assert host not in without
+    assert run(lang, "office", "set", "meeting_host_url_template", HOST)[0] == 0
+    with_host = counselor_views(run, app, lang)
+    assert with_host.count(host) == 5  # every view, once each
+    assert host not in chat.text  # never shown to the jobseeker
+    golden.check(OFFICE_WORDS, f"[{lang}] without a host link\n{without}")
+    golden.check(OFFICE_WORDS, f"[{lang}] with a host link\n{with_host}")

@@ -20,6 +20,7 @@ from bot.rendering import Renderer
 from flows import languages
 from flows.intake import State
 from flows.terms_document import terms
+from storage import offices
 from storage.models import Booking
 from tests import golden
 from tests.chat_client import ChatClient
@@ -200,3 +201,25 @@ def test_the_confirmation_carries_one_calendar_file_of_the_booking(sqlite_app: A
         datetime(2026, 11, 25, 0, 30, tzinfo=UTC),
         stamped,
     )
+
+
+@pytest.mark.parametrize(
+    ("lang", "name"), [("en", "Hello Work Shinagawa"), ("ja", "ハローワーク品川")]
+)
+def test_the_confirmation_and_its_calendar_file_name_the_office_in_the_readers_language(
+    sqlite_app: App, lang: str, name: str
+):
+    with sqlite_app.db.transaction() as session:
+        office = offices.get_office(session, "shinagawa")
+        offices.update_office(session, office, "name.en", "Hello Work Shinagawa")
+    chat = ChatClient(sqlite_app).send("/start")
+    chat.walk(lang)
+    with sqlite_app.db.transaction() as session:
+        link = session.scalars(select(Booking)).one().meeting_url
+    message = render_payload(last_payload(chat), now=datetime(2026, 11, 24, tzinfo=UTC))
+    [document] = message.documents
+    [event] = Calendar.from_ical(document.data).walk("VEVENT")
+    r = Renderer(lang)
+    assert str(event["DESCRIPTION"]) == r.text("calendar.description", link=link, office=name)
+    other = "ハローワーク品川" if lang == "en" else "Hello Work Shinagawa"
+    assert other not in message.blocks[0] and other not in str(event["DESCRIPTION"])

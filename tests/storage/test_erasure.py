@@ -9,10 +9,10 @@ import io
 
 from sqlalchemy import func, select
 
-from bot import counselors
+from bot import counselors, operations
 from flows.intake import State
 from flows.model import Event
-from storage import contacts, erasure, outbox
+from storage import contacts, erasure, offices, outbox
 from storage.models import AuditEntry, Booking, OutboxMessage, Slot, Suspension
 from tests.flows.test_transcripts import walk_to
 from tests.storage.test_privacy_retention import (
@@ -24,6 +24,8 @@ from tests.storage.test_privacy_retention import (
     dump,
     dump_in,
 )
+
+HOST_TEMPLATE = "https://meet.example.org/host/{token}"
 
 
 def test_an_erased_person_leaves_no_identifier_in_any_table(app, clock):
@@ -40,6 +42,12 @@ def test_an_erased_person_leaves_no_identifier_in_any_table(app, clock):
     }
     before = dump(app)
     assert [n for n, v in identifiers.items() if v in before] == list(identifiers)
+    with app.db.transaction() as s:  # the counselors' host link: derived from the token
+        office = offices.get_office(s, app.settings.office)
+        offices.update_office(s, office, "meeting_host_url_template", HOST_TEMPLATE)
+        host = offices.host_link(office, s.get(Booking, booking.id))
+    assert host == HOST_TEMPLATE.format(token=booking.meeting_token) and host not in before
+    identifiers["host link"] = host
 
     for given in (booking.reference, NUMBER):
         with app.db.transaction() as s:
@@ -73,6 +81,8 @@ def test_an_erased_person_leaves_no_identifier_in_any_table(app, clock):
         assert receipt.detail["erased"]["consents"] == 2
         assert receipt.detail["receipt"] == done.receipt and done.receipt.startswith("DEL-")
         assert erasure.find(s, app.vault, NUMBER) is None  # nothing left to find them by
+        found = operations.find(s, app.vault, booking.reference or "")
+        assert found is not None and (found.meeting_url, found.host_url) == ("", "")
     out = io.StringIO()
     assert counselors.deliver(app.db, app.vault, language="en", out=out, now=clock) == 1
     assert booking.reference in out.getvalue()
