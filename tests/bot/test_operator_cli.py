@@ -4,6 +4,7 @@ fix a value (exit 2, never a traceback), and calendar changes that keep their pr
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
