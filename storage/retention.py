@@ -102,6 +102,15 @@ def _ids(session: Session, query: Select[Any]) -> list[int]:
     return list(session.scalars(query))
 
 
+def _delete_batch(session: Session, model: Any, condition: Any, limit: int) -> int:
+    """Delete up to `limit` rows of `model` matching `condition` (chosen by id first, the
+    condition checked again at the delete); return how many went."""
+    ids = _ids(session, select(model.id).where(condition).limit(limit))
+    if not ids:
+        return 0
+    return changed(session.execute(delete(model).where(model.id.in_(ids), condition)))
+
+
 def purge(session: Session, office: Office, now: datetime, *, limit: int) -> Purged:
     """Remove up to `limit` rows of each kind older than the office's retention period.
 
@@ -145,11 +154,7 @@ def purge(session: Session, office: Office, now: datetime, *, limit: int) -> Pur
         Conversation.updated_at < cutoff,
         ~upcoming.exists(),
     )
-    ids = _ids(session, select(Conversation.id).where(idle).limit(limit))
-    if ids:
-        purged.conversations = changed(
-            session.execute(delete(Conversation).where(Conversation.id.in_(ids), idle))
-        )
+    purged.conversations = _delete_batch(session, Conversation, idle, limit)
     # A contact goes with the last conversation and booking ahead of its chat.
     remembered = and_(
         ~select(Conversation.id)
@@ -166,43 +171,19 @@ def purge(session: Session, office: Office, now: datetime, *, limit: int) -> Pur
         )
         .exists(),
     )
-    ids = _ids(session, select(ChannelContact.id).where(remembered).limit(limit))
-    if ids:
-        purged.channel_contacts = changed(
-            session.execute(delete(ChannelContact).where(ChannelContact.id.in_(ids), remembered))
-        )
+    purged.channel_contacts = _delete_batch(session, ChannelContact, remembered, limit)
     # Undelivered too: a message still pending after the whole period will never be sent.
     old_message = OutboxMessage.created_at < cutoff
-    ids = _ids(session, select(OutboxMessage.id).where(old_message).limit(limit))
-    if ids:
-        purged.outbox_messages = changed(
-            session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids), old_message))
-        )
+    purged.outbox_messages = _delete_batch(session, OutboxMessage, old_message, limit)
     waited = and_(WaitlistEntry.office_id == office.id, WaitlistEntry.created_at < cutoff)
-    ids = _ids(session, select(WaitlistEntry.id).where(waited).limit(limit))
-    if ids:
-        purged.waitlist_entries = changed(
-            session.execute(delete(WaitlistEntry).where(WaitlistEntry.id.in_(ids), waited))
-        )
-    ids = _ids(
-        session, select(ProcessedEvent.id).where(ProcessedEvent.processed_at < cutoff).limit(limit)
+    purged.waitlist_entries = _delete_batch(session, WaitlistEntry, waited, limit)
+    purged.event_keys = _delete_batch(
+        session, ProcessedEvent, ProcessedEvent.processed_at < cutoff, limit
     )
-    if ids:
-        purged.event_keys = changed(
-            session.execute(delete(ProcessedEvent).where(ProcessedEvent.id.in_(ids)))
-        )
     received = InboundEvent.received_at < cutoff
-    ids = _ids(session, select(InboundEvent.id).where(received).limit(limit))
-    if ids:
-        purged.inbox_rows = changed(
-            session.execute(delete(InboundEvent).where(InboundEvent.id.in_(ids), received))
-        )
+    purged.inbox_rows = _delete_batch(session, InboundEvent, received, limit)
     failed = FailedEvent.at < cutoff
-    ids = _ids(session, select(FailedEvent.id).where(failed).limit(limit))
-    if ids:
-        purged.failed_events = changed(
-            session.execute(delete(FailedEvent).where(FailedEvent.id.in_(ids), failed))
-        )
+    purged.failed_events = _delete_batch(session, FailedEvent, failed, limit)
     # Who was told of a terms change: kept while their conversation is (so nobody is told
     # twice), gone with it once past the period.
     told = and_(
@@ -212,11 +193,7 @@ def purge(session: Session, office: Office, now: datetime, *, limit: int) -> Pur
         TermsNotice.told_at < cutoff,
         ~select(Conversation.id).where(Conversation.pseudonym == TermsNotice.pseudonym).exists(),
     )
-    ids = _ids(session, select(TermsNotice.id).where(told).limit(limit))
-    if ids:
-        purged.terms_notices = changed(
-            session.execute(delete(TermsNotice).where(TermsNotice.id.in_(ids), told))
-        )
+    purged.terms_notices = _delete_batch(session, TermsNotice, told, limit)
     return purged
 
 
