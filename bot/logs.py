@@ -35,8 +35,12 @@ class ThirdPartyDetails(logging.Filter):
     URLs there ("Invalid request signature detected (... body: ...)"), and this handler
     must never print them, at any level."""
 
+    def __init__(self, *, every_record: bool = False) -> None:
+        super().__init__()
+        self.every_record = every_record  # also records logged under one of our names
+
     def filter(self, record: logging.LogRecord) -> bool:
-        if not record.name.startswith(OURS):
+        if self.every_record or not record.name.startswith(OURS):
             head = _DETAIL.sub("", record.getMessage()).strip()
             record.msg, record.args = head or "(details withheld)", ()
             if record.exc_info and record.exc_info[1] is not None:
@@ -94,16 +98,8 @@ def bolt_logger() -> logging.Logger:
     held at WARNING whatever the configured level, so no bolt line carries a request."""
     logger = logging.getLogger("madoguchi.slack.bolt")
     logger.setLevel(logging.WARNING)
-    logger.addFilter(_BoltWords())
+    logger.addFilter(ThirdPartyDetails(every_record=True))  # bolt writes under our name
     return logger
-
-
-class _BoltWords(ThirdPartyDetails):
-    """Bolt logs through our logger's name: cut its records all the same."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.name = "slack_bolt"
-        return super().filter(record)
 
 
 def frames(exc: BaseException) -> str:
