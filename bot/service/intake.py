@@ -26,6 +26,7 @@ from flows.model import BookingRefused, Event, HoldWithdrawn, Outcome, SlotTaken
 from flows.model import Conversation as FlowConversation
 from storage import bookings, erasure, offices, records
 from storage.db import Database
+from storage.models import Booking
 from storage.models import Conversation as ConversationRow
 from storage.ports import StoredIntakePorts
 from storage.vault import Vault
@@ -128,13 +129,10 @@ class Intake:
         """
         with self.db.transaction() as session:
             now = self.clock()
-            if event_key is not None and not records.first_processing(
-                session, channel="slack", event_key=event_key, now=now
-            ):
-                return ActionResult("already")
-            booking = bookings.by_reference(session, reference)
-            if booking is None:
-                return ActionResult("not_found")
+            found = _counselor_request(session, reference, event_key, now)
+            if isinstance(found, str):
+                return ActionResult(found)
+            booking = found
             scope = Scope(session, offices.office_of(session, booking), self.vault, now)
             outcome = office_actions.act(
                 scope, booking, action, counselor=counselor, reason=reason
@@ -151,13 +149,10 @@ class Intake:
         """
         with self.db.transaction() as session:
             now = self.clock()
-            if event_key is not None and not records.first_processing(
-                session, channel="slack", event_key=event_key, now=now
-            ):
-                return ErasureResult("already")
-            booking = bookings.by_reference(session, reference)
-            if booking is None:
-                return ErasureResult("not_found")
+            found = _counselor_request(session, reference, event_key, now)
+            if isinstance(found, str):
+                return ErasureResult(found)
+            booking = found
             person = erasure.find(session, self.vault, reference)
             if person is None:  # erased before: the booking no longer names anyone
                 return ErasureResult("already")
@@ -207,6 +202,19 @@ class Intake:
         state = str(outcome.conversation.state)
         log.debug("%s %s: %s -> %s", channel, pseudonym, conv.state, state)
         return Handled(duplicate=False, state=state, outbox_ids=(message_id,))
+
+
+def _counselor_request(
+    session: Session, reference: str, event_key: str | None, now: datetime
+) -> Booking | str:
+    """Return the booking a counselor's request names, or "already" for a repeated Slack
+    delivery, "not_found" for no such booking."""
+    if event_key is not None and not records.first_processing(
+        session, channel="slack", event_key=event_key, now=now
+    ):
+        return "already"
+    booking = bookings.by_reference(session, reference)
+    return "not_found" if booking is None else booking
 
 
 def _step_and_apply(
