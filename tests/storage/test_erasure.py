@@ -23,6 +23,7 @@ from tests.storage.test_privacy_retention import (
     book_with_note,
     dump,
     dump_in,
+    identifiers_of,
 )
 
 HOST_TEMPLATE = "https://meet.example.org/host/{token}"
@@ -32,14 +33,7 @@ def test_an_erased_person_leaves_no_identifier_in_any_table(app, clock):
     chat, booking = book_with_note(app)
     with app.db.transaction() as s:
         contacts.set_keyboard_message(s, chat.channel, USER, "4711")
-    identifiers = {
-        "chat id": USER,
-        "jobseeker number": NUMBER,
-        "note": NOTE,
-        "interpreter language": INTERPRETER,
-        "meeting token": booking.meeting_token,
-        "meeting URL": booking.meeting_url,
-    }
+    identifiers = identifiers_of(booking)
     before = dump(app)
     assert [n for n, v in identifiers.items() if v in before] == list(identifiers)
     with app.db.transaction() as s:  # the counselors' host link: derived from the token
@@ -93,14 +87,7 @@ def test_a_person_erased_through_mydata_leaves_no_identifier_in_any_table(app, c
     chat, booking = book_with_note(app)
     with app.db.transaction() as s:
         contacts.set_keyboard_message(s, chat.channel, USER, "4711")
-    identifiers = {
-        "chat id": USER,
-        "jobseeker number": NUMBER,
-        "note": NOTE,
-        "interpreter language": INTERPRETER,
-        "meeting token": booking.meeting_token,
-        "meeting URL": booking.meeting_url,
-    }
+    identifiers = identifiers_of(booking)
     assert [n for n, v in identifiers.items() if v in dump(app)] == list(identifiers)
     chat.send("/mydata")
     assert NOTE in chat.text and INTERPRETER in chat.text  # their answers, in plain words

@@ -46,6 +46,18 @@ def dump_in(s, app) -> str:  # type: ignore[no-untyped-def]
     return "\n".join(values)
 
 
+def identifiers_of(booking: Booking) -> dict[str, Any]:
+    """Every identifier of the person `book_with_note` booked, by what it is."""
+    return {
+        "chat id": USER,
+        "jobseeker number": NUMBER,
+        "note": NOTE,
+        "interpreter language": INTERPRETER,
+        "meeting token": booking.meeting_token,
+        "meeting URL": booking.meeting_url,
+    }
+
+
 def book_with_note(app) -> tuple[ChatClient, Booking]:  # type: ignore[no-untyped-def]
     chat = ChatClient(app, user=USER)
     walk_to(chat, "en", State.CHOOSING_ACCOMMODATION, asking_jobseeker_number=NUMBER)
@@ -90,14 +102,7 @@ def test_a_webhook_body_waits_sealed_and_is_dropped_once_applied(app, clock):
 
 def test_past_the_retention_period_nothing_personal_is_left(app, clock):
     chat, booking = book_with_note(app)
-    identifiers: dict[str, Any] = {
-        "chat id": USER,
-        "jobseeker number": NUMBER,
-        "note": NOTE,
-        "interpreter language": INTERPRETER,
-        "meeting token": booking.meeting_token,
-        "meeting URL": booking.meeting_url,
-    }
+    identifiers = identifiers_of(booking)
     assert booking.meeting_token and booking.meeting_url
     with app.db.transaction() as s:
         # the counselors marked it a no-show; a sender remembered the chat; an event failed;

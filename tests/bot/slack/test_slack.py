@@ -315,23 +315,13 @@ async def test_a_counselor_erases_the_person_after_confirming_and_sees_the_recei
     slack_app, fake
 ):
     from tests.storage.test_privacy_retention import (
-        INTERPRETER,
-        NOTE,
-        NUMBER,
-        USER,
         book_with_note,
         dump,
+        identifiers_of,
     )
 
     _, booking = book_with_note(slack_app)
-    identifiers = {
-        "chat id": USER,
-        "jobseeker number": NUMBER,
-        "note": NOTE,
-        "interpreter language": INTERPRETER,
-        "meeting token": booking.meeting_token,
-        "meeting URL": booking.meeting_url,
-    }
+    identifiers = identifiers_of(booking)
     await deliver(slack_app, fake)
     await press(slack_app, fake, "erase")
     await wait_until(lambda: len(fake.views) == 1)
