@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import cache
+from functools import cache, cached_property
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -68,12 +68,27 @@ class OfficeCalendar:
             return "weekly closing day"
         return None
 
-    def _day_rules(self, day: date) -> list[CalendarException]:
-        return [e for e in self.exceptions if e.day == day]
+    @cached_property
+    def _rules_by_day(self) -> dict[date, list[CalendarException]]:
+        by_day: dict[date, list[CalendarException]] = {}
+        for rule in self.exceptions:
+            by_day.setdefault(rule.day, []).append(rule)
+        return by_day
+
+    @cached_property
+    def _slots_of_day(self) -> dict[date, tuple[tuple[datetime, int], ...]]:
+        """The days computed so far (a calendar is immutable, so is each day's answer)."""
+        return {}
 
     def slots_on(self, day: date) -> list[tuple[datetime, int]]:
         """Return (start, places) of every slot on an office-local day."""
-        rules = self._day_rules(day)
+        found = self._slots_of_day.get(day)
+        if found is None:
+            found = self._slots_of_day[day] = tuple(self._compute_slots(day))
+        return list(found)
+
+    def _compute_slots(self, day: date) -> list[tuple[datetime, int]]:
+        rules = self._rules_by_day.get(day, [])
         ranges: list[tuple[time, time, int | None]] = []
         if self.closure_reason(day) is None:
             start, end = self.hours[day.weekday()]
@@ -112,7 +127,12 @@ class OfficeCalendar:
         earliest = now + timedelta(hours=self.min_notice_hours)
         first_day = now.astimezone(self.tz).date()
         for offset in range(self.horizon_days + 1):
-            for at, places in self.slots_on(first_day + timedelta(days=offset)):
+            day = first_day + timedelta(days=offset)
+            found = self._slots_of_day.get(day)
+            if found is None:
+                self.slots_on(day)
+                found = self._slots_of_day[day]
+            for at, places in found:
                 if at >= earliest:
                     yield at, places
 

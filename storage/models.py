@@ -94,6 +94,10 @@ class Office(Base):
     meeting_host_url_template: Mapped[str] = mapped_column(
         String(500), default="", server_default=""
     )
+    # Random change tokens, renewed whenever the calendar rules or the terms versions change:
+    # a process keeps what it derived from them while the token it reads stays the same.
+    calendar_token: Mapped[str | None] = mapped_column(String(32), default=None)
+    terms_token: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
 class CalendarRule(Base):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from flows.languages import codes
 from flows.model import Msg, OfficeProfile, Param
@@ -54,6 +58,7 @@ def ensure_office(
             hold_minutes=10,
             meeting_app=meeting_app,
             meeting_link_template=meeting_link_template,
+            calendar_token=new_token(),
         )
         session.add(office)
         session.flush()
@@ -117,12 +122,50 @@ def host_link(office: Office, booking: Booking) -> str:
     )
 
 
+def new_token() -> str:
+    """Return a fresh change token (`Office.calendar_token`, `Office.terms_token`)."""
+    return secrets.token_hex(8)
+
+
+def calendar_changed(session: Session, office: Office) -> None:
+    """Renew the office's calendar token in this transaction: every process reads the rules
+    again (by id: the `office` given may come from an earlier session)."""
+    token = new_token()
+    session.execute(update(Office).where(Office.id == office.id).values(calendar_token=token))
+    set_committed_value(office, "calendar_token", token)
+
+
+_CALENDARS: OrderedDict[tuple[Any, ...], OfficeCalendar] = OrderedDict()
+_CALENDARS_LOCK = threading.Lock()
+_CALENDARS_KEPT = 64
+
+
 def calendar(session: Session, office: Office, *, from_day: date | None = None) -> OfficeCalendar:
     """Return the office's calendar with its stored rules.
 
     With `from_day`, the rules of earlier days are left out: they cannot change a slot from
-    that day on, and an office gathers years of them.
+    that day on, and an office gathers years of them. Such a calendar is kept in this process
+    while the office's calendar token and settings stay the same (the token is renewed in the
+    transaction that changes a rule), so the rules are not read, nor the slots of a day
+    computed, on every event.
     """
+    key: tuple[Any, ...] | None = None
+    if from_day is not None and office.calendar_token:
+        key = (
+            office.calendar_token,
+            from_day,
+            office.timezone,
+            tuple((day, tuple(span)) for day, span in sorted((office.hours or {}).items())),
+            office.slot_minutes,
+            office.places_per_slot,
+            office.min_notice_hours,
+            office.horizon_days,
+        )
+        with _CALENDARS_LOCK:
+            kept = _CALENDARS.get(key)
+            if kept is not None:
+                _CALENDARS.move_to_end(key)
+                return kept
     query = select(CalendarRule).where(CalendarRule.office_id == office.id)
     if from_day is None:
         query = query.order_by(CalendarRule.id)
@@ -131,7 +174,7 @@ def calendar(session: Session, office: Office, *, from_day: date | None = None) 
             CalendarRule.day, CalendarRule.id
         )
     rules = session.scalars(query)
-    return OfficeCalendar(
+    made = OfficeCalendar(
         timezone=office.timezone,
         hours=_hours_from_json(office.hours),
         slot_minutes=office.slot_minutes,
@@ -142,6 +185,12 @@ def calendar(session: Session, office: Office, *, from_day: date | None = None) 
             CalendarException(r.day, r.kind, r.start, r.end, r.places, r.id, r.note) for r in rules
         ),
     )
+    if key is not None:
+        with _CALENDARS_LOCK:
+            _CALENDARS[key] = made
+            while len(_CALENDARS) > _CALENDARS_KEPT:
+                _CALENDARS.popitem(last=False)
+    return made
 
 
 MAX_RULE_PLACES = 100
@@ -189,6 +238,7 @@ def add_rule(
         created_at=now,
     )
     session.add(rule)
+    calendar_changed(session, office)
     session.flush()
     return rule
 
@@ -198,7 +248,10 @@ def remove_rule(session: Session, office: Office, rule_id: int) -> bool:
     result = session.execute(
         delete(CalendarRule).where(CalendarRule.id == rule_id, CalendarRule.office_id == office.id)
     )
-    return cast(CursorResult[Any], result).rowcount == 1
+    if cast(CursorResult[Any], result).rowcount != 1:
+        return False
+    calendar_changed(session, office)
+    return True
 
 
 class SettingRefused(ValueError):

@@ -169,6 +169,7 @@ def _seed(app: App, now: datetime) -> None:
                 for at in starts[::3]
             ],
         )
+        offices.calendar_changed(s, office)  # as every writer of rules does
         s.execute(
             insert(WaitlistEntry),
             [
