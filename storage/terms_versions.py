@@ -10,15 +10,18 @@ It decides nothing about who must be told; the service asks and writes here.
 from __future__ import annotations
 
 import hashlib
+import secrets
+import threading
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy import ColumnElement, and_, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from flows import languages
 from flows.terms_document import (
@@ -77,7 +80,10 @@ def label(version: TermsVersion) -> str:
 
 def seed(session: Session, office: Office, now: datetime) -> None:
     """Store the shipped text as the office's version 1, unless it has a version already."""
+    if office.terms_token:  # read (or stored) before: the office has its versions
+        return
     if session.scalar(select(TermsVersion.id).where(TermsVersion.office_id == office.id)):
+        versions_changed(session, office)
         return
     original = shipped(ORIGINAL)
     try:
@@ -95,8 +101,39 @@ def seed(session: Session, office: Office, now: datetime) -> None:
                 text = shipped_text(code)
                 if text is not None:
                     session.add(_text(version, code, text))
+            versions_changed(session, office)
     except IntegrityError:  # another transaction stored it first
         pass
+
+
+def versions_changed(session: Session, office: Office) -> None:
+    """Renew the office's terms token in this transaction: every process reads its versions
+    again (by id: the `office` given may come from an earlier session)."""
+    token = secrets.token_hex(8)
+    session.execute(update(Office).where(Office.id == office.id).values(terms_token=token))
+    set_committed_value(office, "terms_token", token)
+
+
+_KNOWN: dict[str, tuple[tuple[int, date], ...]] = {}
+"""(number, effective day) of an office's versions, by the terms token they were read under."""
+_KNOWN_LOCK = threading.Lock()
+_KNOWN_KEPT = 64
+
+
+def _nothing_to_announce(session: Session, office: Office, now: datetime, today: date) -> bool:
+    """Return True when `announced` would be empty, read once per terms token and process
+    (a user's every message asks; versions change a few times a year)."""
+    known = _KNOWN.get(office.terms_token or "")
+    if known is None:
+        known = tuple((v.number, v.effective_on) for v in versions(session, office, now))
+        if office.terms_token:
+            with _KNOWN_LOCK:
+                if len(_KNOWN) >= _KNOWN_KEPT:
+                    _KNOWN.clear()
+                _KNOWN[office.terms_token] = known
+    due = [effective for _, effective in known if effective <= today]
+    current = due[-1] if due else known[0][1]
+    return not any(number > 1 and effective >= current for number, effective in known)
 
 
 def _text(version: TermsVersion, language: str, text: str) -> TermsText:
@@ -216,6 +253,7 @@ def publish(
     session.flush()
     for code, text in stored.items():
         session.add(_text(version, code, text))
+    versions_changed(session, office)
     session.flush()
     return version
 
@@ -304,6 +342,8 @@ def untold_for(
 ) -> TermsVersion | None:
     """Return the newest announced version this user agreed to an earlier version of and was
     not told of (a user coming back), or None."""
+    if _nothing_to_announce(session, office, now, today):
+        return None
     for version in reversed(announced(session, office, now, today)):
         told = session.scalar(
             select(TermsNotice.id).where(
