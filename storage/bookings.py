@@ -198,6 +198,7 @@ def confirm(
     now: datetime,
     jobseeker_key: str | None = None,
     replacing: Booking | None = None,
+    usage_id: str | None = None,
 ) -> Booking:
     """Turn a hold into a booking; if the hold was released meanwhile, take a place again.
 
@@ -233,6 +234,7 @@ def confirm(
     booking.booked_at = now
     booking.ended_at = None
     booking.jobseeker_key = jobseeker_key
+    booking.usage_id = usage_id
     if replacing is not None:
         booking.replaces_id = replacing.id
     session.flush()
@@ -247,8 +249,9 @@ def _lock_jobseeker(session: Session, pseudonym: str, jobseeker_key: str | None)
     """
     if session.get_bind().dialect.name != "postgresql":
         return
-    for key in sorted(k for k in (pseudonym, jobseeker_key) if k):
-        session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
+    keys = sorted(k for k in (pseudonym, jobseeker_key) if k)  # always taken in one order
+    locks = ", ".join(f"pg_advisory_xact_lock(hashtext(:k{n}))" for n in range(len(keys)))
+    session.execute(text(f"SELECT {locks}"), {f"k{n}": key for n, key in enumerate(keys)})
 
 
 def cancel(session: Session, booking: Booking, *, reason: str, now: datetime) -> bool:

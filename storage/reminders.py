@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
@@ -23,16 +23,14 @@ log = logging.getLogger("madoguchi.reminders")
 
 def schedule(session: Session, booking: Booking, office: Office, now: datetime) -> int:
     """Create the booking's reminders that are still in the future; return how many."""
-    created = 0
-    for minutes in office.reminder_offsets or []:
-        due = booking.starts_at - timedelta(minutes=minutes)
-        if due > now:
-            reminder = Reminder(
-                booking_id=booking.id, offset_minutes=minutes, due_at=due, status="pending"
-            )
-            session.add(reminder)
-            created += 1
-    return created
+    rows = [
+        {"booking_id": booking.id, "offset_minutes": minutes, "due_at": due, "status": "pending"}
+        for minutes in office.reminder_offsets or []
+        if (due := booking.starts_at - timedelta(minutes=minutes)) > now
+    ]
+    if rows:  # one statement for all of them
+        session.execute(insert(Reminder), rows)
+    return len(rows)
 
 
 def cancel_for(session: Session, booking_id: int, now: datetime) -> None:

@@ -106,9 +106,11 @@ def record_booking(
     booked_on: date,
     slot_day: date,
     accommodations: list[str],
+    usage_id: str | None = None,
 ) -> str:
-    """Record a new booking (its conversation now counts as booked); return its random id."""
-    usage_id = new_id()
+    """Record a new booking (its conversation now counts as booked) under `usage_id` (a new
+    random id when None); return the id."""
+    usage_id = usage_id or new_id()
     session.add(
         UsageBooking(
             id=usage_id,

@@ -124,6 +124,7 @@ def apply_confirm(ctx: Applying, effect: ConfirmBooking) -> None:
         now=scope.now,
         jobseeker_key=actor.jobseeker_key,
         replacing=old,
+        usage_id=usage.new_id(),  # stored with the booking, not in a second statement
     )
     reminders.schedule(scope.session, booking, scope.office, scope.now)
     usage.booked(scope, booking, session_id=actor.usage_id, answers=answers)

@@ -95,12 +95,17 @@ def _tz(scope: Scope) -> ZoneInfo:
     return ZoneInfo(scope.office.timezone)
 
 
+def new_id() -> str:
+    """Return a fresh random id for a usage record (a booking's, stored with the booking)."""
+    return usage.new_id()
+
+
 def booked(
     scope: Scope, booking: Booking, *, session_id: str | None, answers: dict[str, Any]
 ) -> None:
     """Record a new booking: its days, lead time and the kinds of accommodation asked."""
     tz = _tz(scope)
-    booking.usage_id = usage.record_booking(
+    usage_id = usage.record_booking(
         scope.session,
         office_id=booking.office_id,
         session_id=session_id,
@@ -109,7 +114,10 @@ def booked(
         booked_on=scope.now.astimezone(tz).date(),
         slot_day=booking.starts_at.astimezone(tz).date(),
         accommodations=requested_kinds(answers.get("accommodation")),
+        usage_id=booking.usage_id,
     )
+    if booking.usage_id != usage_id:
+        booking.usage_id = usage_id
 
 
 def ended(scope: Scope, booking: Booking, *, status: str, by: str) -> None:
