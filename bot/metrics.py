@@ -61,7 +61,7 @@ SENDER_EVENTS = Counter(
     "madoguchi_sender",
     "What the outbox senders did, by channel and what: calls (platform API calls), delivered"
     " (outbox messages sent whole), rate_limited (429 answers), retried, failed, and on LINE"
-    " replies, pushes, reply_fallbacks, accepted_before, dropped",
+    " replies, pushes, reply_fallbacks, reply_used_before, accepted_before, dropped",
     ["channel", "what"],
     registry=REGISTRY,
 )

@@ -152,6 +152,14 @@ def start_plan(session: Session, message_id: int, context: dict[str, Any]) -> di
     return dict(row.plan_context)
 
 
+def amend_plan(session: Session, message_id: int, changes: dict[str, Any]) -> None:
+    """Change part of a stored plan that proved impossible (e.g. a refused reply token), so
+    an attempt that resumes it does not try that again."""
+    row = session.get(OutboxMessage, message_id)
+    assert row is not None
+    row.plan_context = {**(row.plan_context or {}), **changes}  # a new dict: JSON is saved
+
+
 def record_part(session: Session, message_id: int) -> None:
     """Note that one more part of a message was delivered."""
     session.execute(

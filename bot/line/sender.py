@@ -1,13 +1,21 @@
 """Outbound, I/O part: deliver LINE outbox rows through the Messaging API, reliably.
 
 A row's messages go out in requests of at most five. The first request answers with the
-event's reply token when that is safe (first attempt, not a redelivery, under 50 s old:
-tokens are single-use and expire after about a minute); everything else is a push carrying
-an `X-Line-Retry-Key` fixed at the first attempt, so a retry after a timeout or a crash is
-recognised by LINE (409: already accepted) and shown once. 429, 5xx and network errors
-retry later with backoff; a refused reply token falls back to a push at once. Rows of users
-who unfollowed are dropped, never sent. Logs carry row ids and statuses only: never a user
-id, a text, a token or the access token.
+event's reply token when that is safe (not a redelivery, under 50 s old: tokens are
+single-use and expire after about a minute); everything else is a push carrying an
+`X-Line-Retry-Key` fixed at the first attempt, so a retry after a timeout or a crash is
+recognised by LINE (409: already accepted) and shown once. The reply API has no retry key,
+but the single-use token does that work: the row's plan (fixed at the first attempt)
+records that it answers with a reply, and an attempt resuming it (after a crash, a timeout
+or a 5xx) replies again with the same token while it is under 50 s old. If LINE then calls
+the token invalid, the attempt before used it: the message was delivered, and is counted
+(`reply_used_before`), not pushed. A token LINE refuses on the row's first try falls back
+to a push at once, the plan changed to push first so a retry is not mistaken for a used
+token (only a crash between that refusal and the change could be). Past 50 s a resumed
+reply is pushed: if the reply before it did reach LINE, that is the one case that shows
+twice. 429, 5xx and network errors retry later with backoff. Rows of users who unfollowed
+are dropped, never sent. Logs carry row ids and statuses only: never a user id, a text, a
+token or the access token.
 """
 
 from __future__ import annotations
@@ -42,6 +50,8 @@ from storage.db import Database
 log = logging.getLogger("madoguchi.line.sender")
 
 REPLY_TOKEN_MAX_AGE = timedelta(seconds=50)
+INVALID_REPLY_TOKEN = "invalid reply token"
+"""What LINE answers (400) to a reply token used before or expired, lower-cased."""
 
 
 @dataclass
@@ -51,6 +61,7 @@ class LineStats(SenderStats):
     replies: int = 0
     pushes: int = 0
     reply_fallbacks: int = 0  # a reply token refused (expired, used), pushed instead
+    reply_used_before: int = 0  # a resumed reply's fresh token was used: delivered before
     accepted_before: int = 0  # 409 on a retried push: LINE had it already
     dropped: int = 0  # rows of users who unfollowed
 
@@ -61,6 +72,7 @@ class Result(Enum):
     SENT = "sent"
     RETRY = "retry"
     FAILED = "failed"
+    TOKEN_REFUSED = "token refused"  # a reply token LINE calls invalid (used or expired)
 
 
 def make_api(access_token: str, api_base_url: str) -> AsyncApiClient:
@@ -137,10 +149,23 @@ class LineSender(OutboxSender):
                     self.stats.dropped += 1
                     continue
                 first_attempt = r.plan_context is None and r.parts_sent == 0
-                context = outbox.start_plan(session, r.id, {"retry_key": str(uuid.uuid4())})
-                context["reply"] = first_attempt and reply_token_usable(r.payload, now)
+                usable = reply_token_usable(r.payload, now)
+                plan = outbox.start_plan(
+                    session, r.id, {"retry_key": str(uuid.uuid4()), "reply": usable}
+                )
+                context = {
+                    **plan,
+                    # a reply while the token is fresh, also when resumed (it may be used)
+                    "reply": bool(plan.get("reply")) and r.parts_sent == 0 and usable,
+                    "resumed": not first_attempt,
+                }
                 claimed.append((r.id, r.recipient, r.payload, r.parts_sent, r.attempts, context))
         return claimed
+
+    def _stop_replying(self, row_id: int) -> None:
+        """Change the row's plan to push its first request (LINE refused the token)."""
+        with self.db.transaction() as session:
+            outbox.amend_plan(session, row_id, {"reply": False})
 
     def _after_request(self, row_id: int, *, last: bool) -> None:
         """Record a delivered request (and, after the last one, the row) in one transaction."""
@@ -165,7 +190,12 @@ class LineSender(OutboxSender):
             await self.pacer.slot(user)
             token = payload.get("reply_token") if context["reply"] and index == 0 else None
             result, error = await self._send(
-                user, messages, reply_token=token, key=retry_key(context["retry_key"], index)
+                row_id,
+                user,
+                messages,
+                reply_token=token,
+                resumed=context["resumed"],
+                key=retry_key(context["retry_key"], index),
             )
             if result is Result.RETRY:
                 self.stats.retried += 1
@@ -185,14 +215,30 @@ class LineSender(OutboxSender):
         self.stats.delivered += 1
 
     async def _send(
-        self, user: str, messages: list[Message], *, reply_token: str | None, key: str
+        self,
+        row_id: int,
+        user: str,
+        messages: list[Message],
+        *,
+        reply_token: str | None,
+        resumed: bool,
+        key: str,
     ) -> tuple[Result, str]:
-        """Send one request: reply when given a token (push if LINE refuses it), else push."""
+        """Send one request: reply when given a token, else push.
+
+        A fresh token LINE calls invalid is one an attempt before this one used (`resumed`):
+        delivered then. On the first try it falls back to a push.
+        """
         if reply_token is not None:
             result, error = await self._reply(reply_token, messages)
-            if result is not Result.FAILED:
+            if result is Result.TOKEN_REFUSED and resumed:
+                self.stats.reply_used_before += 1
+                log.info("outbox %s: its reply token was used before; delivered", row_id)
+                return Result.SENT, ""
+            if result not in (Result.FAILED, Result.TOKEN_REFUSED):
                 return result, error
             self.stats.reply_fallbacks += 1  # expired or used: the push below delivers it
+            await asyncio.to_thread(self._stop_replying, row_id)  # before: a crash resumes it
         return await self._push(user, messages, key)
 
     async def _reply(self, token: str, messages: list[Message]) -> tuple[Result, str]:
@@ -200,9 +246,12 @@ class LineSender(OutboxSender):
         try:
             await self.api.reply_message(request, _request_timeout=self.request_timeout)
         except ApiException as exc:
-            return _outcome(exc), _error_detail(exc)
+            detail = _error_detail(exc)
+            if exc.status == 400 and INVALID_REPLY_TOKEN in detail.lower():
+                return Result.TOKEN_REFUSED, detail
+            return _outcome(exc), detail
         except (TimeoutError, aiohttp.ClientError) as exc:
-            # Unknown whether LINE took it; the retry pushes (the one case that may show twice).
+            # Unknown whether LINE took it: the retry replies again, and the token tells.
             return Result.RETRY, type(exc).__name__
         self.stats.replies += 1
         return Result.SENT, ""

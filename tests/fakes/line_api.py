@@ -2,11 +2,12 @@
 
 It runs starlette on uvicorn in a daemon thread on 127.0.0.1 so the real line-bot-sdk client
 can use it (`Configuration(host=fake.url)`). It records every reply and push per user,
-enforces LINE's limits (reply tokens single-use and short-lived, at most 5 messages, quick
-reply at most 13 items, text within 5,000 UTF-16 units, labels and postback data within
-theirs), answers 409 to a push whose X-Line-Retry-Key it accepted before, and can be told to
-answer 429 or 5xx, or to take a push and answer too late (a timeout). Also here: builders of
-webhook events and the signature LINE puts on a webhook body.
+enforces LINE's limits (reply tokens single-use and short-lived: a used, expired or unknown
+one answers 400 `Invalid reply token`; at most 5 messages, quick reply at most 13 items,
+text within 5,000 UTF-16 units, labels and postback data within theirs), answers 409 to a
+push whose X-Line-Retry-Key it accepted before, and can be told to answer 429 or 5xx
+(taking nothing), or to take a reply or a push and answer too late (a timeout). Also here:
+builders of webhook events and the signature LINE puts on a webhook body.
 """
 
 from __future__ import annotations

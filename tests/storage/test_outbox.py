@@ -1,5 +1,6 @@
 """The outbox's claims on SQLite and PostgreSQL: each recipient's oldest message, fairly
-across recipients; short leases, renewed by their holder and taken back by its next run."""
+across recipients; short leases, renewed by their holder and taken back by its next run;
+a delivery's plan, fixed at its first attempt."""
 
 from __future__ import annotations
 
@@ -69,3 +70,16 @@ def test_a_sender_takes_back_its_own_unrenewed_leases_before_they_run_out(app, c
     assert claim(app, "host-2/telegram") == []
     clock.advance(seconds=2)
     assert claim(app, "host-2/telegram") == rows  # a lease that ran out is anyone's
+
+
+def test_a_plan_is_fixed_at_the_first_attempt_and_only_an_amendment_changes_it(app):
+    [row] = queue(app, "a", 1)
+    with app.db.transaction() as session:
+        first = outbox.start_plan(session, row, {"retry_key": "k", "reply": True})
+    with app.db.transaction() as session:
+        again = outbox.start_plan(session, row, {"retry_key": "other", "reply": True})
+        outbox.amend_plan(session, row, {"reply": False})
+    with app.db.transaction() as session:
+        amended = outbox.start_plan(session, row, {"retry_key": "third", "reply": True})
+    assert first == again == {"retry_key": "k", "reply": True}
+    assert amended == {"retry_key": "k", "reply": False}  # saved, the rest kept
