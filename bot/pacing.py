@@ -4,7 +4,9 @@ per interval with a small burst (a token bucket).
 Reservations are made without awaiting between check and update, so concurrent asyncio
 tasks of one sender never exceed the limits. Waiters for the overall rate queue in order,
 and a chat that must wait for its own interval waits outside that queue, so one busy chat
-never holds the others back. A 429 pauses everything for its retry-after.
+never holds the others back. A call that can come `later` (tidying up after an answer) lets
+the answers waiting go first, for at most `LATER_AT_MOST` seconds. A 429 pauses everything
+for its retry-after.
 """
 
 from __future__ import annotations
@@ -14,11 +16,20 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+LATER_AT_MOST = 1.5
+"""The longest a call that can come later gives way to answers (seconds)."""
+
 
 class Pacer:
     """Spaces calls at most `per_second` overall and one per `per_key_interval` per key, of
     which `per_key_burst` may go at once after a pause; with `window`, also at most `window`
-    calls within any second."""
+    calls reaching the platform within any second, whatever the network does to them.
+
+    The window counts a call from its reservation until a second after it was answered
+    (`finished`): the platform saw it somewhere in between, so any second at the platform
+    holds only calls a later reservation counted. Callers with a window call `finished`
+    after every call they reserved, answered or not.
+    """
 
     def __init__(
         self,
@@ -43,40 +54,72 @@ class Pacer:
         self._paused_until = 0.0
         self._lock = asyncio.Lock()
         self._window = window
-        self._recent: deque[float] = deque(maxlen=max(1, window))
+        self._in_flight = 0
+        self._answered: deque[float] = deque()  # when the calls of the last second ended
+        self._answers_waiting = 0
 
-    async def slot(self, key: str) -> None:
+    async def slot(self, key: str, *, later: bool = False) -> None:
         """Wait until a call for `key` is allowed, and reserve it.
 
         Waiters queue in order on a lock and only the first one sleeps, so thousands of
-        waiting messages cost no more than one (no thundering herd).
+        waiting messages cost no more than one (no thundering herd). With `later`, the call
+        first gives way while answers are waiting (for at most `LATER_AT_MOST` seconds).
         """
+        if later:
+            until = self._clock() + LATER_AT_MOST
+            while self._answers_waiting and self._clock() < until:
+                await asyncio.sleep(0.05)
         while True:
             now = self._clock()
             key_ready = self._key_ready(key)
             if key_ready > now:  # this chat must wait anyway: do it outside the queue
                 await asyncio.sleep(key_ready - now)
                 continue
-            async with self._lock:
+            self._answers_waiting += int(not later)  # an answer queued for the overall rate
+            try:
+                if await self._take(key):
+                    return
+            finally:
+                self._answers_waiting -= int(not later)
+
+    async def _take(self, key: str) -> bool:
+        """Queue for the overall rate and reserve a call; False when the chat's own bucket
+        was emptied meanwhile (wait for it again)."""
+        async with self._lock:
+            now = self._clock()
+            if self._key_ready(key) > now:
+                return False
+            ready = max(self._next_any, self._paused_until)
+            if ready > now:
+                await asyncio.sleep(ready - now)
                 now = self._clock()
-                if self._key_ready(key) > now:
-                    continue
-                ready = max(self._next_any, self._paused_until)
-                if self._window and len(self._recent) == self._recent.maxlen:
-                    # never more than the platform's count within any second, even when a
-                    # stall lets several late reservations go out back to back
-                    ready = max(ready, self._recent[0] + 1.02)
-                if ready > now:
-                    await asyncio.sleep(ready - now)
-                    now = self._clock()
-                # Count from the previous reservation when we woke a little late, so small
-                # scheduling delays do not add up; never more than `_slack` early.
-                self._next_any = max(self._next_any + self._gap, now + self._gap - self._slack)
-                self._next_key[key] = max(self._next_key.get(key, 0.0), now) + self._per_key
-                self._recent.append(now)
-                if len(self._next_key) > 10_000:
-                    self._next_key = {k: t for k, t in self._next_key.items() if t > now}
-                return
+            while self._window and self._counted(now) >= self._window:
+                # wait for the oldest answered call to leave the window (all in flight: for
+                # one to be answered first)
+                wait = self._answered[0] + 1.0 - now if self._answered else 0.005
+                await asyncio.sleep(max(0.001, wait))
+                now = self._clock()
+            # Count from the previous reservation when we woke a little late, so small
+            # scheduling delays do not add up; never more than `_slack` early.
+            self._next_any = max(self._next_any + self._gap, now + self._gap - self._slack)
+            self._next_key[key] = max(self._next_key.get(key, 0.0), now) + self._per_key
+            self._in_flight += bool(self._window)
+            if len(self._next_key) > 10_000:
+                self._next_key = {k: t for k, t in self._next_key.items() if t > now}
+            return True
+
+    def _counted(self, now: float) -> int:
+        """Return the calls a call reserved `now` must count: in flight, or answered within
+        the last second."""
+        while self._answered and self._answered[0] <= now - 1.0:
+            self._answered.popleft()
+        return self._in_flight + len(self._answered)
+
+    def finished(self) -> None:
+        """Note that a reserved call was answered (or failed): it counts one more second."""
+        if self._window and self._in_flight:
+            self._in_flight -= 1
+            self._answered.append(self._clock())
 
     def _key_ready(self, key: str) -> float:
         """Return when the key's bucket has a call left."""

@@ -48,6 +48,7 @@ class Call:
     params: dict[str, Any] = field(default_factory=dict)
     part: Part | None = None
     sets_keyboard: bool = False
+    tidy: bool = False  # tidying up after the answer (closing a question, a keyboard off)
 
 
 def callback_data(turn: int, choice_id: str) -> str:
@@ -161,7 +162,9 @@ def plan(
         if closing and len(closing) <= TEXT_LIMIT:
             tidying.append(
                 Call(
-                    "editMessageText", {"message_id": int(pressed["message_id"]), "text": closing}
+                    "editMessageText",
+                    {"message_id": int(pressed["message_id"]), "text": closing},
+                    tidy=True,
                 )
             )
         else:
@@ -183,4 +186,4 @@ def plan(
 
 def _keyboard_off(message_id: Any) -> Call:
     """Return the call that takes the keyboard off a message."""
-    return Call("editMessageReplyMarkup", {"message_id": int(message_id)})
+    return Call("editMessageReplyMarkup", {"message_id": int(message_id)}, tidy=True)

@@ -60,7 +60,7 @@ class TelegramSender(OutboxSender):
         bot: Bot,
         *,
         clock: Callable[[], datetime],
-        per_second: float = 28.0,
+        per_second: float = 29.0,
         per_chat_interval: float = 1.05,
         per_chat_burst: int = 2,
         lease: timedelta = LEASE,
@@ -81,11 +81,13 @@ class TelegramSender(OutboxSender):
         self.bot = bot
         # Telegram allows about one message per second per chat, and short bursts above it:
         # two calls at once (a typed answer, the booking confirmation) go out together.
+        # Tidying up after an answer (closing a question, taking a keyboard off) gives way
+        # to other chats' answers for a moment: under a bunch of answers, answers go first.
         self.pacer = Pacer(
             per_second=per_second,
             per_key_interval=per_chat_interval,
             per_key_burst=per_chat_burst,
-            window=28,
+            window=29,
         )
 
     def _claim(self, room: int) -> list[tuple[int, str, dict[str, Any], int, int, dict[str, Any]]]:
@@ -142,7 +144,7 @@ class TelegramSender(OutboxSender):
             if index < parts_sent:
                 continue
             while True:
-                await self.pacer.slot(chat)
+                await self.pacer.slot(chat, later=call.tidy)
                 try:
                     message_id = await self._call(int(chat), call)
                     break
@@ -174,6 +176,8 @@ class TelegramSender(OutboxSender):
                     log.warning("outbox %s: %s; retrying later", row_id, exc.__class__.__name__)
                     await asyncio.to_thread(self._retry, row_id, attempts, str(exc))
                     return
+                finally:
+                    self.pacer.finished()  # answered or not, it counts a second
             self.stats.calls += 1
             last = index == len(calls) - 1
             await asyncio.to_thread(self._after_call, row_id, chat, call, message_id, last=last)

@@ -53,12 +53,12 @@ def read(env: Mapping[str, str], problems: list[str]) -> TelegramSettings | None
     if not (connections.isascii() and connections.isdigit()) or not 1 <= int(connections) <= 100:
         problems.append("TELEGRAM_WEBHOOK_MAX_CONNECTIONS must be 1 to 100")
     try:
-        per_second = float(env.get("TELEGRAM_MESSAGES_PER_SECOND", "28"))
+        per_second = float(env.get("TELEGRAM_MESSAGES_PER_SECOND", "29"))
         if not 0 < per_second <= 30:
             raise ValueError
     except ValueError:
         problems.append("TELEGRAM_MESSAGES_PER_SECOND must be above 0 and at most 30")
-        per_second = 28.0
+        per_second = 29.0
     return TelegramSettings(
         token=token,
         api_base_url=base,

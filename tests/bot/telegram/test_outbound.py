@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
-from bot import choice_data
+from bot import choice_data, pacing
 from bot.pacing import Pacer
 from bot.telegram.outbound import (
     CALLBACK_DATA_LIMIT,
@@ -211,3 +212,59 @@ async def test_pacer_lets_a_quiet_chat_have_a_short_burst_then_one_per_interval(
         asyncio.sleep = original  # type: ignore[assignment]
     # two at once (at the overall rate), then one a second; after a pause, two at once again
     assert times == [0.0, 0.1, 1.0, 1.1, 2.0, 7.0, 7.1]
+
+
+async def _reserve_in_order(
+    pacer: Pacer, first: int, after: int, *, after_seconds: float = 0.0
+) -> list[str]:
+    """Answers to `first` chats queue, a tidying call arrives, then (after `after_seconds`)
+    `after` more answers; return the order of the reservations."""
+    order: list[str] = []
+
+    async def call(key: str, later: bool = False) -> None:
+        await pacer.slot(key, later=later)
+        order.append(key)
+
+    tasks = [asyncio.create_task(call(f"answer{n}")) for n in range(first)]
+    await asyncio.sleep(0)  # they are waiting for the overall rate
+    tasks.append(asyncio.create_task(call("tidy", later=True)))
+    await asyncio.sleep(after_seconds)
+    tasks += [asyncio.create_task(call(f"answer{first + n}")) for n in range(after)]
+    await asyncio.gather(*tasks)
+    return order
+
+
+@pytest.mark.asyncio
+async def test_tidying_up_gives_way_to_the_answers_waiting():
+    order = await _reserve_in_order(Pacer(per_second=50, per_key_interval=0.0), 4, 3)
+    assert order == [f"answer{n}" for n in range(7)] + ["tidy"]
+
+
+@pytest.mark.asyncio
+async def test_tidying_up_gives_way_for_a_moment_only(monkeypatch):
+    monkeypatch.setattr(pacing, "LATER_AT_MOST", 0.1)
+    pacer = Pacer(per_second=50, per_key_interval=0.0)  # 20 answers take 0.4 s
+    order = await _reserve_in_order(pacer, 20, 5, after_seconds=0.2)
+    # after its moment it takes its place in the queue: before answers that came later
+    assert order.index("tidy") < order.index("answer20")
+
+
+@pytest.mark.asyncio
+async def test_the_window_counts_a_call_until_a_second_after_its_answer():
+    """At most `window` calls can reach the platform within any second, however late the
+    network delivers them: a call counts from its reservation to a second after its answer."""
+    pacer = Pacer(per_second=1000, per_key_interval=0.0, window=3)
+    sent: list[float] = []
+    answered: list[float] = []
+
+    async def call(n: int) -> None:
+        await pacer.slot(f"chat{n}")
+        sent.append(time.monotonic())
+        await asyncio.sleep(0.05)  # the platform takes a while to answer
+        answered.append(time.monotonic())
+        pacer.finished()
+
+    await asyncio.gather(*(call(n) for n in range(5)))
+    assert sent[2] - sent[0] < 0.5  # three at once...
+    assert sent[3] >= answered[0] + 1.0 - 0.003  # ...the fourth a second after an answer
+    assert sent[4] >= answered[1] + 1.0 - 0.003
