@@ -439,7 +439,7 @@ def measure(url: str, key: str, data_dir: str, now: datetime, size: int) -> dict
 
 def _child(mode: str, url: str, key: str, data_dir: str, now: datetime, size: int) -> str:
     done = subprocess.run(
-        [sys.executable, __file__, f"--{mode}", url, "--key", key, "--data-dir", data_dir]
+        [sys.executable, __file__, f"--{mode}", url, f"--key={key}", "--data-dir", data_dir]
         + ["--now", now.isoformat(), "--sizes", str(size)],
         capture_output=True,
         text=True,

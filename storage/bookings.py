@@ -63,8 +63,11 @@ def take_place(session: Session, office: Office, cal: OfficeCalendar, starts_at:
     stmt = _insert(session)(Slot).values(
         office_id=office.id, starts_at=starts_at, capacity=places, taken=0
     )
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["office_id", "starts_at"]))
-    result = session.execute(
+    # Core statements on the session's connection: slots are never loaded as ORM objects,
+    # so there is nothing to synchronise, and every hold and booking pays for them.
+    conn = session.connection()
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=["office_id", "starts_at"]))
+    result = conn.execute(
         update(Slot)
         .where(Slot.office_id == office.id, Slot.starts_at == starts_at, Slot.taken < places)
         .values(taken=Slot.taken + 1, capacity=places)
@@ -78,7 +81,7 @@ def take_place(session: Session, office: Office, cal: OfficeCalendar, starts_at:
 
 def give_back_place(session: Session, slot_id: int) -> None:
     """Free one place of a slot."""
-    session.execute(
+    session.connection().execute(
         update(Slot).where(Slot.id == slot_id, Slot.taken > 0).values(taken=Slot.taken - 1)
     )
 

@@ -36,7 +36,11 @@ def _insert_step(session: Session, session_id: str, state: str, now: datetime) -
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(UsageStep).values(session_id=session_id, state=state, reached_at=_minute(now))
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["session_id", "state"]))
+    # Core statements on the session's connection (no ORM object of these tables is loaded
+    # in a step): a step records its usage on every message, so it should cost little.
+    session.connection().execute(
+        stmt.on_conflict_do_nothing(index_elements=["session_id", "state"])
+    )
 
 
 def start(
@@ -88,7 +92,9 @@ def reach(
     }
     if last:
         values["last_state"] = state
-    session.execute(update(UsageSession).where(UsageSession.id == usage_id).values(**values))
+    session.connection().execute(
+        update(UsageSession).where(UsageSession.id == usage_id).values(**values)
+    )
 
 
 def outcome(session: Session, usage_id: str) -> str | None:
