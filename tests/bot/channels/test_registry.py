@@ -213,6 +213,6 @@ def test_a_channel_reads_its_own_variables_and_reports_its_problems(tmp_path):
         assert expected in message
     assert "LINE" not in message
     settings = config.load({"MADOGUCHI_DATA_DIR": str(tmp_path), "TELEGRAM_BOT_TOKEN": "1:A"})
-    assert settings.telegram.per_second == 28.0 and not settings.telegram.uses_webhook
+    assert settings.telegram.per_second == 29.0 and not settings.telegram.uses_webhook
     with pytest.raises(AttributeError):
         settings.whatsapp  # noqa: B018 - not a registered channel
