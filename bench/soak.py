@@ -294,10 +294,9 @@ def run(url: str, tmp: Path, key: str, args: argparse.Namespace) -> dict:
         for channel, user in users:
             shown = Counter(answers_of(telegram, line, channel, user))
             doubled_messages += sum(n - 1 for n in shown.values())
-            if args.verbose:
-                for text, n in shown.items():
-                    if n > 1:
-                        print(f"doubled ({channel}):", n, text[:160])
+            for text, n in shown.items():  # always: which channel doubled, and what
+                if n > 1:
+                    print(f"doubled ({channel}):", n, text[:160], file=sys.stderr)
         held = bookings_by_user(url, key, users)
         if args.verbose:
             for channel, user in users:
