@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
@@ -17,6 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from flows.languages import codes
 from flows.model import Msg, OfficeProfile, Param
 from flows.office_calendar import DEFAULT_HOURS, CalendarException, OfficeCalendar
+from storage.kept import Kept
 from storage.models import Booking, CalendarRule, Office
 
 DEFAULT_OFFICE = "shinagawa"
@@ -127,17 +126,21 @@ def new_token() -> str:
     return secrets.token_hex(8)
 
 
-def calendar_changed(session: Session, office: Office) -> None:
-    """Renew the office's calendar token in this transaction: every process reads the rules
-    again (by id: the `office` given may come from an earlier session)."""
+def renew_token(session: Session, office: Office, column: str) -> None:
+    """Renew one of the office's change tokens (`calendar_token`, `terms_token`) in this
+    transaction, so every process derives again what it kept under the old one (by id: the
+    `office` given may come from an earlier session)."""
     token = new_token()
-    session.execute(update(Office).where(Office.id == office.id).values(calendar_token=token))
-    set_committed_value(office, "calendar_token", token)
+    session.execute(update(Office).where(Office.id == office.id).values({column: token}))
+    set_committed_value(office, column, token)
 
 
-_CALENDARS: OrderedDict[tuple[Any, ...], OfficeCalendar] = OrderedDict()
-_CALENDARS_LOCK = threading.Lock()
-_CALENDARS_KEPT = 64
+def calendar_changed(session: Session, office: Office) -> None:
+    """Renew the office's calendar token: every process reads the rules again."""
+    renew_token(session, office, "calendar_token")
+
+
+_CALENDARS: Kept[tuple[Any, ...], OfficeCalendar] = Kept(64)
 
 
 def calendar(session: Session, office: Office, *, from_day: date | None = None) -> OfficeCalendar:
@@ -161,11 +164,9 @@ def calendar(session: Session, office: Office, *, from_day: date | None = None) 
             office.min_notice_hours,
             office.horizon_days,
         )
-        with _CALENDARS_LOCK:
-            kept = _CALENDARS.get(key)
-            if kept is not None:
-                _CALENDARS.move_to_end(key)
-                return kept
+        kept = _CALENDARS.get(key)
+        if kept is not None:
+            return kept
     query = select(CalendarRule).where(CalendarRule.office_id == office.id)
     if from_day is None:
         query = query.order_by(CalendarRule.id)
@@ -186,10 +187,7 @@ def calendar(session: Session, office: Office, *, from_day: date | None = None) 
         ),
     )
     if key is not None:
-        with _CALENDARS_LOCK:
-            _CALENDARS[key] = made
-            while len(_CALENDARS) > _CALENDARS_KEPT:
-                _CALENDARS.popitem(last=False)
+        _CALENDARS.put(key, made)
     return made
 
 

@@ -10,18 +10,15 @@ It decides nothing about who must be told; the service asks and writes here.
 from __future__ import annotations
 
 import hashlib
-import secrets
-import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, func, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from flows import languages
 from flows.terms_document import (
@@ -34,6 +31,8 @@ from flows.terms_document import (
     shipped,
     shipped_text,
 )
+from storage import offices
+from storage.kept import Kept
 from storage.models import (
     Booking,
     Consent,
@@ -107,17 +106,20 @@ def seed(session: Session, office: Office, now: datetime) -> None:
 
 
 def versions_changed(session: Session, office: Office) -> None:
-    """Renew the office's terms token in this transaction: every process reads its versions
-    again (by id: the `office` given may come from an earlier session)."""
-    token = secrets.token_hex(8)
-    session.execute(update(Office).where(Office.id == office.id).values(terms_token=token))
-    set_committed_value(office, "terms_token", token)
+    """Renew the office's terms token: every process reads its versions again."""
+    offices.renew_token(session, office, "terms_token")
 
 
-_KNOWN: dict[str, tuple[tuple[int, date], ...]] = {}
+_KNOWN: Kept[str, tuple[tuple[int, date], ...]] = Kept(64)
 """(number, effective day) of an office's versions, by the terms token they were read under."""
-_KNOWN_LOCK = threading.Lock()
-_KNOWN_KEPT = 64
+
+
+def _announcing(known: Sequence[tuple[int, date]], today: date) -> list[int]:
+    """Return the numbers of the versions to announce among (number, effective day), oldest
+    first: the one in force on `today` (unless it is the first) and those taking effect later."""
+    due = [effective for _, effective in known if effective <= today]
+    current = due[-1] if due else known[0][1]
+    return [number for number, effective in known if number > 1 and effective >= current]
 
 
 def _nothing_to_announce(session: Session, office: Office, now: datetime, today: date) -> bool:
@@ -127,13 +129,8 @@ def _nothing_to_announce(session: Session, office: Office, now: datetime, today:
     if known is None:
         known = tuple((v.number, v.effective_on) for v in versions(session, office, now))
         if office.terms_token:
-            with _KNOWN_LOCK:
-                if len(_KNOWN) >= _KNOWN_KEPT:
-                    _KNOWN.clear()
-                _KNOWN[office.terms_token] = known
-    due = [effective for _, effective in known if effective <= today]
-    current = due[-1] if due else known[0][1]
-    return not any(number > 1 and effective >= current for number, effective in known)
+            _KNOWN.put(office.terms_token, known)
+    return not _announcing(known, today)
 
 
 def _text(version: TermsVersion, language: str, text: str) -> TermsText:
@@ -290,8 +287,8 @@ def announced(session: Session, office: Office, now: datetime, today: date) -> l
     """Return the versions users may still need to be told of: the one in force (unless it
     is the first) and those published to take effect later, oldest first."""
     known = versions(session, office, now)
-    current = _in_force(known, today)
-    return [v for v in known if v.number > 1 and v.effective_on >= current.effective_on]
+    numbers = _announcing([(v.number, v.effective_on) for v in known], today)
+    return [v for v in known if v.number in numbers]
 
 
 def _consented_before(version: TermsVersion, pseudonym: Any) -> ColumnElement[bool]:
