@@ -112,11 +112,10 @@ def record_booking(
     booked_on: date,
     slot_day: date,
     accommodations: list[str],
-    usage_id: str | None = None,
-) -> str:
-    """Record a new booking (its conversation now counts as booked) under `usage_id` (a new
-    random id when None); return the id."""
-    usage_id = usage_id or new_id()
+    usage_id: str,
+) -> None:
+    """Record a new booking under its random `usage_id` (its conversation now counts as
+    booked)."""
     session.add(
         UsageBooking(
             id=usage_id,
@@ -135,7 +134,6 @@ def record_booking(
         session.execute(
             update(UsageSession).where(UsageSession.id == session_id).values(outcome=BOOKED)
         )
-    return usage_id
 
 
 def end_booking(

@@ -105,7 +105,9 @@ def booked(
 ) -> None:
     """Record a new booking: its days, lead time and the kinds of accommodation asked."""
     tz = _tz(scope)
-    usage_id = usage.record_booking(
+    if booking.usage_id is None:  # booked without an id chosen beforehand
+        booking.usage_id = usage.new_id()
+    usage.record_booking(
         scope.session,
         office_id=booking.office_id,
         session_id=session_id,
@@ -116,8 +118,6 @@ def booked(
         accommodations=requested_kinds(answers.get("accommodation")),
         usage_id=booking.usage_id,
     )
-    if booking.usage_id != usage_id:
-        booking.usage_id = usage_id
 
 
 def ended(scope: Scope, booking: Booking, *, status: str, by: str) -> None:
