@@ -7,7 +7,7 @@ from the catalogs in the user's language. Nothing here may import an SDK or SQLA
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, Literal, Protocol, TypeAlias
 
 from flows.terms_document import TermsDocument
@@ -189,9 +189,27 @@ class Conversation:
 
     def copy(self) -> Conversation:
         """Return a deep-enough copy so a step never mutates its input."""
-        import copy
+        return Conversation(self.state, self.language, self.turn, _copied(self.data))
 
-        return Conversation(self.state, self.language, self.turn, copy.deepcopy(self.data))
+
+_IMMUTABLE = (str, int, float, bool, type(None), datetime, date, time)
+
+
+def _copied(value: Any) -> Any:
+    """Copy the JSON-like answers of a conversation (every step copies them, so this is
+    `copy.deepcopy` without its bookkeeping): containers are rebuilt, immutable leaves shared,
+    anything else deep-copied."""
+    if isinstance(value, dict):
+        return {k: v if type(v) in _IMMUTABLE else _copied(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [v if type(v) in _IMMUTABLE else _copied(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_copied(v) for v in value)
+    if type(value) in _IMMUTABLE:
+        return value
+    import copy
+
+    return copy.deepcopy(value)
 
 
 # --- effects: what storage must do in the same transaction ---------------------------------

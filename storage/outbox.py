@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import changed
@@ -26,18 +26,25 @@ unless the chat has started a new conversation meanwhile."""
 
 def enqueue(
     session: Session, *, channel: str, recipient: str, payload: dict[str, Any], now: datetime
-) -> OutboxMessage:
-    """Queue a message for delivery after commit."""
-    row = OutboxMessage(
-        channel=channel,
-        recipient=recipient,
-        payload=payload,
-        status="pending",
-        attempts=0,
-        created_at=now,
+) -> int:
+    """Queue a message for delivery after commit; return its row id.
+
+    A Core statement on the session's connection: every step queues its replies, and
+    nothing reads the row back as an ORM object in the same transaction.
+    """
+    inserted = session.connection().execute(
+        insert(OutboxMessage)
+        .values(
+            channel=channel,
+            recipient=recipient,
+            payload=payload,
+            status="pending",
+            attempts=0,
+            created_at=now,
+        )
+        .returning(OutboxMessage.id)
     )
-    session.add(row)
-    return row
+    return int(inserted.scalar_one())
 
 
 def pending(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from storage.models import AuditEntry, Consent
@@ -45,9 +46,13 @@ def audit(
     booking_id: int | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Append one line to the audit log (never personal data in `detail`)."""
-    session.add(
-        AuditEntry(
+    """Append one line to the audit log (never personal data in `detail`).
+
+    A Core statement (nothing reads the line back in the transaction); a `booking_id`
+    comes from a booking already flushed, which is the only way it has an id.
+    """
+    session.connection().execute(
+        insert(AuditEntry).values(
             at=now,
             actor_kind=actor_kind,
             actor=actor,

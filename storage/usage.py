@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -32,15 +32,18 @@ def _minute(now: datetime) -> datetime:
     return now.replace(second=0, microsecond=0)
 
 
-def _insert_step(session: Session, session_id: str, state: str, now: datetime) -> None:
+def _step_row(session: Session, session_id: str, state: str, now: datetime) -> Any:
+    """Return the insert of one reached state (nothing when it was reached before)."""
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(UsageStep).values(session_id=session_id, state=state, reached_at=_minute(now))
+    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert_(UsageStep).values(session_id=session_id, state=state, reached_at=_minute(now))
+    return stmt.on_conflict_do_nothing(index_elements=["session_id", "state"])
+
+
+def _insert_step(session: Session, session_id: str, state: str, now: datetime) -> None:
     # Core statements on the session's connection (no ORM object of these tables is loaded
     # in a step): a step records its usage on every message, so it should cost little.
-    session.connection().execute(
-        stmt.on_conflict_do_nothing(index_elements=["session_id", "state"])
-    )
+    session.connection().execute(_step_row(session, session_id, state, now))
 
 
 def start(
@@ -85,16 +88,20 @@ def reach(
     `last` is False for a state that is not where someone stops (the stop command): the
     question before it stays the last one. A booked conversation keeps its outcome.
     """
-    _insert_step(session, usage_id, state, now)
     values: dict[str, Any] = {
         "language": language,
         "outcome": case((UsageSession.outcome == BOOKED, BOOKED), else_=outcome),
     }
     if last:
         values["last_state"] = state
-    session.connection().execute(
-        update(UsageSession).where(UsageSession.id == usage_id).values(**values)
-    )
+    where = update(UsageSession).where(UsageSession.id == usage_id).values(**values)
+    if session.get_bind().dialect.name == "postgresql":
+        # One round trip: the step's insert rides along as a data-modifying CTE.
+        step = _step_row(session, usage_id, state, now).cte("reached_step")
+        session.connection().execute(where.add_cte(step))
+        return
+    _insert_step(session, usage_id, state, now)
+    session.connection().execute(where)
 
 
 def outcome(session: Session, usage_id: str) -> str | None:
@@ -116,8 +123,9 @@ def record_booking(
 ) -> None:
     """Record a new booking under its random `usage_id` (its conversation now counts as
     booked)."""
-    session.add(
-        UsageBooking(
+    conn = session.connection()  # Core statements: nothing reads these rows back in a step
+    conn.execute(
+        insert(UsageBooking).values(
             id=usage_id,
             office_id=office_id,
             session_id=session_id,
@@ -131,7 +139,7 @@ def record_booking(
         )
     )
     if session_id is not None:
-        session.execute(
+        conn.execute(
             update(UsageSession).where(UsageSession.id == session_id).values(outcome=BOOKED)
         )
 

@@ -102,7 +102,7 @@ def _queue(
     delivery: dict[str, Any] | None,
 ) -> int:
     new = outcome.conversation
-    message = outbox.enqueue(
+    return outbox.enqueue(
         scope.session,
         channel=channel,
         recipient=user_ref,
@@ -114,8 +114,6 @@ def _queue(
         },
         now=scope.now,
     )
-    scope.session.flush()
-    return message.id
 
 
 def tell(

@@ -15,14 +15,12 @@ RECLAIM_AFTER = timedelta(seconds=3)
 
 def queue(app: App, recipient: str, count: int) -> list[int]:
     with app.db.transaction() as session:
-        rows = [
+        return [
             outbox.enqueue(
                 session, channel="telegram", recipient=recipient, payload={}, now=app.clock()
             )
             for _ in range(count)
         ]
-        session.flush()
-        return [row.id for row in rows]
 
 
 def claim(app: App, owner: str, limit: int = 10) -> list[int]:

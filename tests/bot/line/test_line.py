@@ -79,7 +79,7 @@ def count(app, model) -> int:  # type: ignore[no-untyped-def]
 def queue(app, *replies: Reply, language: str = "en", **delivery):  # type: ignore[no-untyped-def]
     """Queue replies to USER as the intake (or a counselor) would; `delivery` as the webhook."""
     with app.db.transaction() as session:
-        row = outbox.enqueue(
+        return outbox.enqueue(
             session,
             channel=CHANNEL,
             recipient=USER,
@@ -91,8 +91,6 @@ def queue(app, *replies: Reply, language: str = "en", **delivery):  # type: igno
                 **delivery,
             },
         )
-        session.flush()
-        return row.id
 
 
 def fresh_token(fake: FakeLine, app) -> dict:  # type: ignore[no-untyped-def]

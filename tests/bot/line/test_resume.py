@@ -55,7 +55,7 @@ def queue_answer(app: App, fake: FakeLine) -> int:
     """Queue an answer to an event of USER that just arrived with a fresh reply token, as
     the intake does; return the outbox row id."""
     with app.db.transaction() as session:
-        row = outbox.enqueue(
+        return outbox.enqueue(
             session,
             channel=CHANNEL,
             recipient=USER,
@@ -69,8 +69,6 @@ def queue_answer(app: App, fake: FakeLine) -> int:
                 "redelivered": False,
             },
         )
-        session.flush()
-        return row.id
 
 
 def new_sender(app: App, api: AsyncMessagingApi, request_timeout: float) -> LineSender:
