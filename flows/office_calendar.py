@@ -7,10 +7,12 @@ booking horizon, Japanese national holidays (the `holidays` library), the year-e
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import cache, cached_property
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -122,19 +124,23 @@ class OfficeCalendar:
                     slots[at] = rule.places
         return sorted((at, places) for at, places in slots.items() if places > 0)
 
-    def bookable_slots(self, now: datetime) -> Iterator[tuple[datetime, int]]:
-        """Yield (start, places) of the slots that can be booked at `now`."""
-        earliest = now + timedelta(hours=self.min_notice_hours)
+    @cached_property
+    def _horizon_from(self) -> dict[date, tuple[tuple[datetime, int], ...]]:
+        """The slots of the horizon, by its first day (computed once per day a calendar
+        lives through; the kept calendar answers every listing of the office)."""
+        return {}
+
+    def bookable_slots(self, now: datetime) -> Sequence[tuple[datetime, int]]:
+        """Return (start, places) of the slots that can be booked at `now`, in time order."""
         first_day = now.astimezone(self.tz).date()
-        for offset in range(self.horizon_days + 1):
-            day = first_day + timedelta(days=offset)
-            found = self._slots_of_day.get(day)
-            if found is None:
-                self.slots_on(day)
-                found = self._slots_of_day[day]
-            for at, places in found:
-                if at >= earliest:
-                    yield at, places
+        ahead = self._horizon_from.get(first_day)
+        if ahead is None:
+            days = (first_day + timedelta(days=n) for n in range(self.horizon_days + 1))
+            ahead = tuple(slot for day in days for slot in self.slots_on(day))
+            self._horizon_from.clear()  # yesterday's horizon is not asked again
+            self._horizon_from[first_day] = ahead
+        earliest = now + timedelta(hours=self.min_notice_hours)
+        return ahead[bisect_left(ahead, earliest, key=itemgetter(0)) :]
 
     def places_at(self, at: datetime) -> int:
         """Return the places of the slot starting at `at` (0 when there is no such slot)."""

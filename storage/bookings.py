@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -51,8 +51,54 @@ class Holder:
     language: str | None
 
 
-def _insert(session: Session):  # type: ignore[no-untyped-def]
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+# The statements of the hot paths are built once (see storage/db.py, "statements built once").
+_THE_SLOT = (Slot.office_id == bindparam("p_office_id"), Slot.starts_at == bindparam("p_at"))
+_NEW_SLOT = {
+    dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(Slot)
+    .values(
+        office_id=bindparam("p_office_id"),
+        starts_at=bindparam("p_at"),
+        capacity=bindparam("p_places"),
+        taken=0,
+    )
+    .on_conflict_do_nothing(index_elements=["office_id", "starts_at"])
+    for dialect in (postgresql, sqlite)
+}
+_TAKE_ONE = (
+    update(Slot)
+    .where(*_THE_SLOT, Slot.taken < bindparam("p_places"))
+    .values(taken=Slot.taken + 1, capacity=bindparam("p_places"))
+    .returning(Slot.id)
+)
+_GIVE_ONE = (
+    update(Slot)
+    .where(Slot.id == bindparam("p_slot_id"), Slot.taken > 0)
+    .values(taken=Slot.taken - 1)
+)
+_EXPIRED_HOLDS = select(Booking.id, Booking.slot_id, Booking.office_id, Booking.starts_at).where(
+    Booking.status == "held", Booking.hold_expires_at < bindparam("p_now")
+)
+_TAKEN_BETWEEN = select(Slot.starts_at, Slot.taken).where(
+    Slot.office_id == bindparam("p_office_id"),
+    Slot.starts_at >= bindparam("p_first"),
+    Slot.starts_at <= bindparam("p_last"),
+    Slot.taken > 0,
+)
+_HOLD_LOCKED = select(Booking).where(Booking.hold_key == bindparam("p_hold_key")).with_for_update()
+_BY_PSEUDONYM = Booking.pseudonym == bindparam("p_pseudonym")
+_ACTIVE = {
+    keyed: select(Booking)
+    .where(
+        or_(_BY_PSEUDONYM, Booking.jobseeker_key == bindparam("p_key"))
+        if keyed
+        else _BY_PSEUDONYM,
+        Booking.status == "booked",
+        Booking.starts_at > bindparam("p_now"),
+    )
+    .order_by(Booking.starts_at)
+    for keyed in (False, True)
+}
+_REFERENCE_USED = select(Booking.id).where(Booking.reference == bindparam("p_reference"))
 
 
 def take_place(session: Session, office: Office, cal: OfficeCalendar, starts_at: datetime) -> int:
@@ -60,20 +106,12 @@ def take_place(session: Session, office: Office, cal: OfficeCalendar, starts_at:
     places = cal.places_at(starts_at)
     if places <= 0:
         raise SlotUnavailable(starts_at)
-    stmt = _insert(session)(Slot).values(
-        office_id=office.id, starts_at=starts_at, capacity=places, taken=0
-    )
     # Core statements on the session's connection: slots are never loaded as ORM objects,
     # so there is nothing to synchronise, and every hold and booking pays for them.
     conn = session.connection()
-    conn.execute(stmt.on_conflict_do_nothing(index_elements=["office_id", "starts_at"]))
-    result = conn.execute(
-        update(Slot)
-        .where(Slot.office_id == office.id, Slot.starts_at == starts_at, Slot.taken < places)
-        .values(taken=Slot.taken + 1, capacity=places)
-        .returning(Slot.id)
-    )
-    slot_id = result.scalar_one_or_none()
+    params = {"p_office_id": office.id, "p_at": starts_at, "p_places": places}
+    conn.execute(_NEW_SLOT[conn.dialect.name], params)
+    slot_id = conn.execute(_TAKE_ONE, params).scalar_one_or_none()
     if slot_id is None:
         raise SlotUnavailable(starts_at)
     return slot_id
@@ -81,9 +119,7 @@ def take_place(session: Session, office: Office, cal: OfficeCalendar, starts_at:
 
 def give_back_place(session: Session, slot_id: int) -> None:
     """Free one place of a slot."""
-    session.connection().execute(
-        update(Slot).where(Slot.id == slot_id, Slot.taken > 0).values(taken=Slot.taken - 1)
-    )
+    session.connection().execute(_GIVE_ONE, {"p_slot_id": slot_id})
 
 
 def _end_hold(session: Session, booking_id: int, slot_id: int, status: str, now: datetime) -> bool:
@@ -110,11 +146,7 @@ def withdraw_hold(session: Session, booking: Booking, now: datetime) -> bool:
 
 def sweep_expired_holds(session: Session, now: datetime) -> list[tuple[int, datetime]]:
     """Release every hold past its expiry; return the (office id, start) of freed places."""
-    expired = session.execute(
-        select(Booking.id, Booking.slot_id, Booking.office_id, Booking.starts_at).where(
-            Booking.status == "held", Booking.hold_expires_at < now
-        )
-    ).all()
+    expired = session.connection().execute(_EXPIRED_HOLDS, {"p_now": now}).all()
     return [
         (office_id, starts_at)
         for bid, sid, office_id, starts_at in expired
@@ -126,19 +158,15 @@ def free_slots(
     session: Session, office: Office, cal: OfficeCalendar, now: datetime
 ) -> list[tuple[datetime, int]]:
     """Return (start, free places) of every bookable slot with at least one free place."""
-    candidates = list(cal.bookable_slots(now))
+    candidates = cal.bookable_slots(now)
     if not candidates:
         return []
-    taken = dict(
-        session.execute(
-            select(Slot.starts_at, Slot.taken).where(
-                Slot.office_id == office.id,
-                Slot.starts_at >= candidates[0][0],
-                Slot.starts_at <= candidates[-1][0],
-                Slot.taken > 0,
-            )
-        ).all()
-    )
+    between = {
+        "p_office_id": office.id,
+        "p_first": candidates[0][0],
+        "p_last": candidates[-1][0],
+    }
+    taken = dict(session.connection().execute(_TAKEN_BETWEEN, between).all())
     result = []
     for at, places in candidates:
         free = places - taken.get(at, 0)
@@ -208,7 +236,7 @@ def confirm(
     Raises BookingLimitReached when the jobseeker has as many active bookings as the office
     allows (a booking being replaced does not count), SlotUnavailable when no place is free.
     """
-    booking = session.scalar(select(Booking).where(Booking.hold_key == hold_key).with_for_update())
+    booking = session.scalar(_HOLD_LOCKED, {"p_hold_key": hold_key})
     if booking is None:
         raise LookupError("unknown hold")
     _lock_jobseeker(session, booking.pseudonym, jobseeker_key)
@@ -279,16 +307,8 @@ def active_bookings(
     The same jobseeker is found by their channel pseudonym, or by their jobseeker number
     (as a keyed hash) when they gave it, so a second channel does not bypass the limit.
     """
-    owner = Booking.pseudonym == pseudonym
-    if jobseeker_key:
-        owner = or_(owner, Booking.jobseeker_key == jobseeker_key)
-    return list(
-        session.scalars(
-            select(Booking)
-            .where(owner, Booking.status == "booked", Booking.starts_at > now)
-            .order_by(Booking.starts_at)
-        )
-    )
+    params = {"p_pseudonym": pseudonym, "p_key": jobseeker_key, "p_now": now}
+    return list(session.scalars(_ACTIVE[bool(jobseeker_key)], params))
 
 
 def by_reference(session: Session, reference: str) -> Booking | None:
@@ -303,7 +323,7 @@ def new_reference(session: Session) -> str:
     """Return an unused booking reference like `HW-7K3M9Q`."""
     while True:
         ref = "HW-" + "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(6))
-        if session.scalar(select(Booking.id).where(Booking.reference == ref)) is None:
+        if session.scalar(_REFERENCE_USED, {"p_reference": ref}) is None:
             return ref
 
 

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from flows.model import Conversation as FlowConversation
 from storage.models import Conversation
 from storage.vault import Vault
+
+_LOCKED = (
+    select(Conversation)
+    .where(Conversation.channel == bindparam("channel"), Conversation.user_ref == bindparam("ref"))
+    .with_for_update()
+)
+"""Built once: every event loads its conversation (see storage/db.py)."""
 
 
 def load_for_update(
@@ -27,12 +34,8 @@ def load_for_update(
     now: datetime,
 ) -> tuple[Conversation, FlowConversation]:
     """Return the stored row and its flow conversation, creating a new one if needed."""
-    query = (
-        select(Conversation)
-        .where(Conversation.channel == channel, Conversation.user_ref == user_ref)
-        .with_for_update()
-    )
-    row = session.scalar(query)
+    who = {"channel": channel, "ref": user_ref}
+    row = session.scalar(_LOCKED, who)
     if row is None:
         row = Conversation(
             channel=channel,
@@ -50,7 +53,7 @@ def load_for_update(
             with session.begin_nested():
                 session.add(row)
         except IntegrityError:  # created by a concurrent event of the same user
-            row = session.scalar(query)
+            row = session.scalar(_LOCKED, who)
             assert row is not None
     conv = FlowConversation(
         state=row.state, language=row.language, turn=row.turn, data=vault.open(row.data_sealed)

@@ -3,6 +3,11 @@
 On SQLite every transaction starts with BEGIN IMMEDIATE: writers queue on the database lock
 instead of failing when a read turns into a write, which is what serialises conversations
 and slot places across processes there. PostgreSQL uses row locks.
+
+Statements built once: the queries and writes that every step makes (the office, the
+conversation, slots and holds, usage records, the outbox) are module constants with
+`bindparam()`s, executed with a dict of values. Building a statement costs more CPU than
+sending it (~130 µs against ~50 µs for psycopg), and a step makes a dozen.
 """
 
 from __future__ import annotations

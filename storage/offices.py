@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -69,9 +69,13 @@ def office_codes(session: Session) -> list[str]:
     return list(session.scalars(select(Office.code).order_by(Office.code)))
 
 
+_OFFICE_BY_CODE = select(Office).where(Office.code == bindparam("code"))
+"""Built once: every event reads its office (see storage/db.py, "statements built once")."""
+
+
 def get_office(session: Session, code: str) -> Office:
     """Return the office with `code` (LookupError when there is none)."""
-    office = session.scalar(select(Office).where(Office.code == code))
+    office = session.scalar(_OFFICE_BY_CODE, {"code": code})
     if office is None:
         raise LookupError(f"no office {code!r}")
     return office

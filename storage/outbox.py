@@ -24,6 +24,9 @@ up, the row and the sender's memory of the chat (its contact row) are dropped as
 unless the chat has started a new conversation meanwhile."""
 
 
+_QUEUE = insert(OutboxMessage).returning(OutboxMessage.id)  # built once (storage/db.py)
+
+
 def enqueue(
     session: Session, *, channel: str, recipient: str, payload: dict[str, Any], now: datetime
 ) -> int:
@@ -33,16 +36,15 @@ def enqueue(
     nothing reads the row back as an ORM object in the same transaction.
     """
     inserted = session.connection().execute(
-        insert(OutboxMessage)
-        .values(
-            channel=channel,
-            recipient=recipient,
-            payload=payload,
-            status="pending",
-            attempts=0,
-            created_at=now,
-        )
-        .returning(OutboxMessage.id)
+        _QUEUE,
+        {
+            "channel": channel,
+            "recipient": recipient,
+            "payload": payload,
+            "status": "pending",
+            "attempts": 0,
+            "created_at": now,
+        },
     )
     return int(inserted.scalar_one())
 

@@ -36,6 +36,9 @@ def record_consent(
     return consent
 
 
+_AUDIT = insert(AuditEntry)  # built once (storage/db.py)
+
+
 def audit(
     session: Session,
     *,
@@ -52,14 +55,15 @@ def audit(
     comes from a booking already flushed, which is the only way it has an id.
     """
     session.connection().execute(
-        insert(AuditEntry).values(
-            at=now,
-            actor_kind=actor_kind,
-            actor=actor,
-            action=action,
-            booking_id=booking_id,
-            detail=detail or {},
-        )
+        _AUDIT,
+        {
+            "at": now,
+            "actor_kind": actor_kind,
+            "actor": actor,
+            "action": action,
+            "booking_id": booking_id,
+            "detail": detail or {},
+        },
     )
 
 

@@ -21,6 +21,9 @@ from storage.models import Booking, Office, Reminder
 log = logging.getLogger("madoguchi.reminders")
 
 
+_SCHEDULE = insert(Reminder)  # built once (storage/db.py)
+
+
 def schedule(session: Session, booking: Booking, office: Office, now: datetime) -> int:
     """Create the booking's reminders that are still in the future; return how many."""
     rows = [
@@ -29,7 +32,7 @@ def schedule(session: Session, booking: Booking, office: Office, now: datetime) 
         if (due := booking.starts_at - timedelta(minutes=minutes)) > now
     ]
     if rows:  # one statement for all of them
-        session.execute(insert(Reminder), rows)
+        session.connection().execute(_SCHEDULE, rows)
     return len(rows)
 
 

@@ -4,22 +4,31 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import Booking, Suspension
+
+_BY_PSEUDONYM = Suspension.pseudonym == bindparam("pseudonym")
+_SUSPENDED = {  # built once, with and without a jobseeker key (see storage/db.py)
+    keyed: select(Suspension.id)
+    .where(
+        Suspension.office_id == bindparam("office_id"),
+        or_(_BY_PSEUDONYM, Suspension.jobseeker_key == bindparam("key"))
+        if keyed
+        else _BY_PSEUDONYM,
+    )
+    .limit(1)
+    for keyed in (False, True)
+}
 
 
 def is_suspended(
     session: Session, *, office_id: int, pseudonym: str, jobseeker_key: str | None
 ) -> bool:
     """Return True when the office stopped the service for this person."""
-    who = Suspension.pseudonym == pseudonym
-    if jobseeker_key:
-        who = or_(who, Suspension.jobseeker_key == jobseeker_key)
-    found = session.scalar(
-        select(Suspension.id).where(Suspension.office_id == office_id, who).limit(1)
-    )
+    params = {"office_id": office_id, "pseudonym": pseudonym, "key": jobseeker_key}
+    found = session.scalar(_SUSPENDED[bool(jobseeker_key)], params)
     return found is not None
 
 

@@ -12,9 +12,8 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import case, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -32,18 +31,40 @@ def _minute(now: datetime) -> datetime:
     return now.replace(second=0, microsecond=0)
 
 
-def _step_row(session: Session, session_id: str, state: str, now: datetime) -> Any:
-    """Return the insert of one reached state (nothing when it was reached before)."""
-    dialect = session.get_bind().dialect.name
-    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert_(UsageStep).values(session_id=session_id, state=state, reached_at=_minute(now))
-    return stmt.on_conflict_do_nothing(index_elements=["session_id", "state"])
+# Core statements on the session's connection, built once (no ORM object of these tables is
+# loaded in a step): a step records its usage on every message, so it should cost little.
+_STEP = {  # one reached state, once (nothing when it was reached before)
+    dialect: module.insert(UsageStep)
+    .values(session_id=bindparam("p_id"), state=bindparam("p_state"), reached_at=bindparam("p_at"))
+    .on_conflict_do_nothing(index_elements=["session_id", "state"])
+    for dialect, module in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+_WHERE = {  # where the conversation stands; `last`: the state is where someone stopped
+    last: update(UsageSession)
+    .where(UsageSession.id == bindparam("p_id"))
+    .values(
+        language=bindparam("p_language"),
+        outcome=case((UsageSession.outcome == BOOKED, BOOKED), else_=bindparam("p_outcome")),
+        **({"last_state": bindparam("p_state")} if last else {}),
+    )
+    for last in (False, True)
+}
+_STEP_AND_WHERE = {  # PostgreSQL: one round trip, the step riding along as a CTE
+    last: _WHERE[last].add_cte(_STEP["postgresql"].cte("reached_step")) for last in (False, True)
+}
+
+
+_BOOKING = insert(UsageBooking)
+_BOOKED_SESSION = (
+    update(UsageSession).where(UsageSession.id == bindparam("p_id")).values(outcome=BOOKED)
+)
 
 
 def _insert_step(session: Session, session_id: str, state: str, now: datetime) -> None:
-    # Core statements on the session's connection (no ORM object of these tables is loaded
-    # in a step): a step records its usage on every message, so it should cost little.
-    session.connection().execute(_step_row(session, session_id, state, now))
+    conn = session.connection()
+    conn.execute(
+        _STEP[conn.dialect.name], {"p_id": session_id, "p_state": state, "p_at": _minute(now)}
+    )
 
 
 def start(
@@ -88,20 +109,19 @@ def reach(
     `last` is False for a state that is not where someone stops (the stop command): the
     question before it stays the last one. A booked conversation keeps its outcome.
     """
-    values: dict[str, Any] = {
-        "language": language,
-        "outcome": case((UsageSession.outcome == BOOKED, BOOKED), else_=outcome),
+    conn = session.connection()
+    params = {
+        "p_id": usage_id,
+        "p_state": state,
+        "p_at": _minute(now),
+        "p_language": language,
+        "p_outcome": outcome,
     }
-    if last:
-        values["last_state"] = state
-    where = update(UsageSession).where(UsageSession.id == usage_id).values(**values)
-    if session.get_bind().dialect.name == "postgresql":
-        # One round trip: the step's insert rides along as a data-modifying CTE.
-        step = _step_row(session, usage_id, state, now).cte("reached_step")
-        session.connection().execute(where.add_cte(step))
+    if conn.dialect.name == "postgresql":
+        conn.execute(_STEP_AND_WHERE[last], params)
         return
-    _insert_step(session, usage_id, state, now)
-    session.connection().execute(where)
+    conn.execute(_STEP["sqlite"], params)
+    conn.execute(_WHERE[last], params)
 
 
 def outcome(session: Session, usage_id: str) -> str | None:
@@ -125,23 +145,22 @@ def record_booking(
     booked)."""
     conn = session.connection()  # Core statements: nothing reads these rows back in a step
     conn.execute(
-        insert(UsageBooking).values(
-            id=usage_id,
-            office_id=office_id,
-            session_id=session_id,
-            channel=channel,
-            language=language,
-            booked_on=booked_on,
-            slot_day=slot_day,
-            lead_days=(slot_day - booked_on).days,
-            accommodations=",".join(accommodations),
-            status=BOOKED,
-        )
+        _BOOKING,
+        {
+            "id": usage_id,
+            "office_id": office_id,
+            "session_id": session_id,
+            "channel": channel,
+            "language": language,
+            "booked_on": booked_on,
+            "slot_day": slot_day,
+            "lead_days": (slot_day - booked_on).days,
+            "accommodations": ",".join(accommodations),
+            "status": BOOKED,
+        },
     )
     if session_id is not None:
-        conn.execute(
-            update(UsageSession).where(UsageSession.id == session_id).values(outcome=BOOKED)
-        )
+        conn.execute(_BOOKED_SESSION, {"p_id": session_id})
 
 
 def end_booking(

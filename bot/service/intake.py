@@ -6,6 +6,7 @@ together or not at all. It never renders text and never talks to a messenger.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -235,18 +236,24 @@ def _step_and_apply(
     ports = conversation.ports_for(scope, row, actor.jobseeker_key)
     outcome = step(conv, typed_answers.resolve(conv, event), ports)
     try:
-        applied = _apply(scope, ports, actor, outcome)
+        applied = _apply(scope, ports, actor, outcome, undoable=True)
     except REFUSALS as refused:
         ports.forget_availability()
         outcome = step(conv, Event.happened(_told(refused, row.pseudonym)), ports)
-        applied = _apply(scope, ports, actor, outcome)
+        applied = _apply(scope, ports, actor, outcome, undoable=False)
     return outcome, applied.freed + ports.freed, applied.erased
 
 
-def _apply(scope: Scope, ports: StoredIntakePorts, actor: Actor, outcome: Outcome) -> Applying:
-    """Apply an outcome's effects in a savepoint; return what they did (places freed...)."""
+def _apply(
+    scope: Scope, ports: StoredIntakePorts, actor: Actor, outcome: Outcome, *, undoable: bool
+) -> Applying:
+    """Apply an outcome's effects; return what they did (places freed...).
+
+    `undoable`: in a savepoint, so that a refusal leaves nothing of them behind. The answer
+    to a refusal needs none: if it fails, the whole transaction does.
+    """
     applying = Applying(scope, ports, actor, outcome.conversation.language)
-    with scope.session.begin_nested():
+    with scope.session.begin_nested() if undoable else contextlib.nullcontext():
         apply_all(applying, outcome.effects)
     return applying
 
