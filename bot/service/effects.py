@@ -1,7 +1,9 @@
 """Apply the effects of one flow step, each through the handler its type has in `HANDLERS`.
 
 Runs inside the caller's transaction (and savepoint) and raises when storage refuses a place
-or a booking, so the caller can tell the flow. It never steps the flow or commits.
+or a booking, so the caller can tell the flow. It never steps the flow or commits. A handler
+that can refuse (`apply_hold`, `apply_confirm`) does so before it writes anything: the caller
+opens a savepoint only for what earlier effects of the same step wrote.
 """
 
 from __future__ import annotations

@@ -236,7 +236,9 @@ def _step_and_apply(
     ports = conversation.ports_for(scope, row, actor.jobseeker_key)
     outcome = step(conv, typed_answers.resolve(conv, event), ports)
     try:
-        applied = _apply(scope, ports, actor, outcome, undoable=True)
+        # A handler refuses before it writes anything (effects.py), so only an earlier
+        # effect of the same step can leave something to undo.
+        applied = _apply(scope, ports, actor, outcome, undoable=len(outcome.effects) > 1)
     except REFUSALS as refused:
         ports.forget_availability()
         outcome = step(conv, Event.happened(_told(refused, row.pseudonym)), ports)
@@ -249,8 +251,9 @@ def _apply(
 ) -> Applying:
     """Apply an outcome's effects; return what they did (places freed...).
 
-    `undoable`: in a savepoint, so that a refusal leaves nothing of them behind. The answer
-    to a refusal needs none: if it fails, the whole transaction does.
+    `undoable`: in a savepoint, so that a refusal leaves nothing of the effects before it
+    behind (a round trip each way on PostgreSQL, so only when there are such effects). The
+    answer to a refusal needs none: if it fails, the whole transaction does.
     """
     applying = Applying(scope, ports, actor, outcome.conversation.language)
     with scope.session.begin_nested() if undoable else contextlib.nullcontext():

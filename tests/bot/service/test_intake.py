@@ -8,7 +8,7 @@ from sqlalchemy import func, select, text
 
 from flows.intake import State
 from flows.model import Event
-from storage.models import Booking, Conversation, OutboxMessage
+from storage.models import Booking, Conversation, OutboxMessage, Slot
 from tests.chat_client import ChatClient
 from tests.conftest import make_app
 from tests.flows.test_transcripts import book_first_free, start, verify_dialog, walk_to
@@ -113,6 +113,9 @@ def test_a_taken_slot_offers_the_nearest_alternatives(app):
     second.press(wanted)  # ...and the same time
     assert second.ids[0] == "booking.taken" and "booking.time.ask_alternatives" in second.ids
     assert wanted not in second.choice_ids and len(second.choice_ids) == 5
+    with app.db.transaction() as s:  # the refused hold left nothing behind (no savepoint)
+        assert s.scalar(select(func.sum(Slot.taken))) == 1
+        assert s.scalars(select(Booking.user_ref)).all() == ["first"]
     second.press(second.choice_ids[0])
     second.click("booking.choice.confirm")
     first.click("booking.choice.confirm")
