@@ -42,7 +42,12 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # LIFO: the connection used last is used next, so a quiet office keeps one warm
+    # connection (its statements prepared by psycopg after five runs) and the overflow of a
+    # busy minute idles out instead of being rotated through.
+    return create_engine(
+        url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_use_lifo=True
+    )
 
 
 class Database:
