@@ -54,10 +54,23 @@ _STEP_AND_WHERE = {  # PostgreSQL: one round trip, the step riding along as a CT
 }
 
 
-_BOOKING = insert(UsageBooking)
-_BOOKED_SESSION = (
-    update(UsageSession).where(UsageSession.id == bindparam("p_id")).values(outcome=BOOKED)
+_BOOKING_COLUMNS = (
+    "id",
+    "office_id",
+    "session_id",
+    "channel",
+    "language",
+    "booked_on",
+    "slot_day",
+    "lead_days",
+    "accommodations",
+    "status",
 )
+_BOOKING = insert(UsageBooking).values({c: bindparam(f"b_{c}") for c in _BOOKING_COLUMNS})
+_BOOKED_SESSION = (
+    update(UsageSession).where(UsageSession.id == bindparam("b_session_id")).values(outcome=BOOKED)
+)
+_BOOKING_AND_SESSION = _BOOKING.add_cte(_BOOKED_SESSION.cte("booked_session"))  # PostgreSQL
 
 
 def _insert_step(session: Session, session_id: str, state: str, now: datetime) -> None:
@@ -144,23 +157,24 @@ def record_booking(
     """Record a new booking under its random `usage_id` (its conversation now counts as
     booked)."""
     conn = session.connection()  # Core statements: nothing reads these rows back in a step
-    conn.execute(
-        _BOOKING,
-        {
-            "id": usage_id,
-            "office_id": office_id,
-            "session_id": session_id,
-            "channel": channel,
-            "language": language,
-            "booked_on": booked_on,
-            "slot_day": slot_day,
-            "lead_days": (slot_day - booked_on).days,
-            "accommodations": ",".join(accommodations),
-            "status": BOOKED,
-        },
-    )
+    row = {
+        "b_id": usage_id,
+        "b_office_id": office_id,
+        "b_session_id": session_id,
+        "b_channel": channel,
+        "b_language": language,
+        "b_booked_on": booked_on,
+        "b_slot_day": slot_day,
+        "b_lead_days": (slot_day - booked_on).days,
+        "b_accommodations": ",".join(accommodations),
+        "b_status": BOOKED,
+    }
+    if session_id is not None and conn.dialect.name == "postgresql":
+        conn.execute(_BOOKING_AND_SESSION, row)  # one round trip
+        return
+    conn.execute(_BOOKING, row)
     if session_id is not None:
-        conn.execute(_BOOKED_SESSION, {"p_id": session_id})
+        conn.execute(_BOOKED_SESSION, row)
 
 
 def end_booking(
