@@ -12,9 +12,10 @@ platform or logs message content.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,6 +30,10 @@ LEASE = timedelta(seconds=15)
 """How long a claimed row is held without a renewal before any sender may take it."""
 RENEW_SECONDS = 1.0
 """How often a running sender renews the leases of the rows it is delivering."""
+STOP_GRACE_SECONDS = 5.0
+"""On a stop, how long a platform call already on its way may take to be answered and
+recorded. Such a call is never cut off halfway: the platform may have taken it already, and
+the next run would send it again. Deliveries waiting for their turn stop at once."""
 RECLAIM_AFTER = timedelta(seconds=3)
 """A row leased under this sender's name and not renewed for this long is its own previous
 run's (which stopped): taken back at once, without waiting for the lease to run out."""
@@ -94,6 +99,20 @@ class OutboxSender:
         self.max_in_flight = max_in_flight
         self.stats = SenderStats(channel=self.channel)
         self.wake = asyncio.Event()
+        self.stop_grace = STOP_GRACE_SECONDS
+        self.stopping = False
+        """Set when `run` was told to stop: a delivery makes no further call."""
+        self._calling: set[int] = set()
+
+    @contextlib.contextmanager
+    def in_call(self, row_id: int) -> Iterator[None]:
+        """Mark a row's platform call (and the recording of its answer) as under way: a stop
+        waits for it (`STOP_GRACE_SECONDS`) instead of cutting it off."""
+        self._calling.add(row_id)
+        try:
+            yield
+        finally:
+            self._calling.discard(row_id)
 
     def _claim(self, room: int) -> list[tuple[Any, ...]]:
         """Lease at most `room` rows; return one argument tuple per row for `_deliver`."""
@@ -107,6 +126,7 @@ class OutboxSender:
         """Deliver until `stop` is set; wake early when `wake` is set."""
         tasks: dict[int, asyncio.Task[None]] = {}
         loop = asyncio.get_running_loop()
+        self.stopping = False
         next_renewal = loop.time() + self.renew_seconds
         while not stop.is_set():
             room = self.max_in_flight - len(tasks)
@@ -134,8 +154,31 @@ class OutboxSender:
                 await asyncio.wait_for(self.wake.wait(), 0.05 if tasks else self.idle_seconds)
             except TimeoutError:
                 pass
+        await self._stop(tasks)
+
+    async def _stop(self, tasks: dict[int, asyncio.Task[None]]) -> None:
+        """Stop the deliveries: those waiting for their turn at once, those whose call is on
+        its way once it is answered and recorded (within the grace), the rest after it."""
+        self.stopping = True
+        calling, waiting = [], []
+        for row_id, task in tasks.items():
+            if task.done():
+                continue
+            if row_id in self._calling:
+                calling.append(task)
+            else:
+                task.cancel()
+                waiting.append(row_id)
+        if waiting:  # no call made for them in this part: another sender may go on at once
+            await asyncio.to_thread(self._give_back, waiting)
+        if calling:
+            await asyncio.wait(calling, timeout=self.stop_grace)
         for task in tasks.values():
             task.cancel()
+
+    def _give_back(self, row_ids: list[int]) -> None:
+        with self.db.transaction() as session:
+            outbox.give_back(session, row_ids, owner=self.owner)
 
     def _reap(self, row_id: int, task: asyncio.Task[None]) -> None:
         """Log a finished delivery task that crashed.

@@ -148,6 +148,23 @@ def renew(
     return changed(result)
 
 
+def give_back(session: Session, message_ids: list[int], *, owner: str) -> int:
+    """End `owner`'s leases on these messages (a stopping sender that made no call for
+    them): any sender may take them at once."""
+    if not message_ids:
+        return 0
+    result = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(message_ids),
+            OutboxMessage.status == "pending",
+            OutboxMessage.claimed_by == owner,
+        )
+        .values(claimed_until=None, claimed_by=None)
+    )
+    return changed(result)
+
+
 def start_plan(session: Session, message_id: int, context: dict[str, Any]) -> dict[str, Any]:
     """Return the context a delivery was first planned with, storing `context` if none.
 

@@ -187,29 +187,32 @@ class LineSender(OutboxSender):
         for index, messages in enumerate(batches):
             if index < parts_sent:
                 continue
+            if self.stopping:  # stopped between requests: the next run resumes at this one
+                return
             await self.pacer.slot(user)
             token = payload.get("reply_token") if context["reply"] and index == 0 else None
-            result, error = await self._send(
-                row_id,
-                user,
-                messages,
-                reply_token=token,
-                resumed=context["resumed"],
-                key=retry_key(context["retry_key"], index),
-            )
-            if result is Result.RETRY:
-                self.stats.retried += 1
-                log.warning("outbox %s: %s; retrying later", row_id, error)
-                await asyncio.to_thread(self._retry, row_id, attempts, error)
-                return
-            if result is Result.FAILED:
-                self.stats.failed += 1
-                log.error("outbox %s refused by LINE: %s", row_id, error)
-                await asyncio.to_thread(self._finish, row_id, status="failed", error=error)
-                return
-            self.stats.calls += 1
-            last = index == len(batches) - 1
-            await asyncio.to_thread(self._after_request, row_id, last=last)
+            with self.in_call(row_id):  # from here a stop waits for the answer's record
+                result, error = await self._send(
+                    row_id,
+                    user,
+                    messages,
+                    reply_token=token,
+                    resumed=context["resumed"],
+                    key=retry_key(context["retry_key"], index),
+                )
+                if result is Result.RETRY:
+                    self.stats.retried += 1
+                    log.warning("outbox %s: %s; retrying later", row_id, error)
+                    await asyncio.to_thread(self._retry, row_id, attempts, error)
+                    return
+                if result is Result.FAILED:
+                    self.stats.failed += 1
+                    log.error("outbox %s refused by LINE: %s", row_id, error)
+                    await asyncio.to_thread(self._finish, row_id, status="failed", error=error)
+                    return
+                self.stats.calls += 1
+                last = index == len(batches) - 1
+                await asyncio.to_thread(self._after_request, row_id, last=last)
         if len(batches) <= parts_sent:  # everything was sent before a crash; close the row
             await asyncio.to_thread(self._finish, row_id)
         self.stats.delivered += 1

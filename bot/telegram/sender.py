@@ -143,44 +143,51 @@ class TelegramSender(OutboxSender):
         for index, call in enumerate(calls):
             if index < parts_sent:
                 continue
-            while True:
-                await self.pacer.slot(chat, later=call.tidy)
-                try:
-                    message_id = await self._call(int(chat), call)
-                    break
-                except RetryAfter as exc:
-                    self.stats.rate_limited += 1
-                    self.pacer.pause(_seconds(exc.retry_after))
-                except BadRequest as exc:
-                    if call.method.startswith("edit") and any(
-                        text in str(exc).lower() for text in HARMLESS_EDIT_ERRORS
-                    ):
-                        message_id = None
-                        break
-                    self.stats.failed += 1
-                    log.error("outbox %s refused by Telegram: %s", row_id, exc)
-                    await asyncio.to_thread(
-                        self._finish, row_id, status="failed", error=str(exc)[:200]
-                    )
-                    return
-                except Forbidden as exc:
-                    self.stats.failed += 1
-                    log.info("outbox %s: chat unreachable (%s)", row_id, exc)
-                    await asyncio.to_thread(self._unreachable, chat)
-                    await asyncio.to_thread(
-                        self._finish, row_id, status="failed", error=str(exc)[:200]
-                    )
-                    return
-                except (TimedOut, NetworkError) as exc:
-                    self.stats.retried += 1
-                    log.warning("outbox %s: %s; retrying later", row_id, exc.__class__.__name__)
-                    await asyncio.to_thread(self._retry, row_id, attempts, str(exc))
-                    return
-                finally:
-                    self.pacer.finished()  # answered or not, it counts a second
-            self.stats.calls += 1
             last = index == len(calls) - 1
-            await asyncio.to_thread(self._after_call, row_id, chat, call, message_id, last=last)
+            while True:
+                if self.stopping:  # stopped between calls: the next run resumes at this one
+                    return
+                await self.pacer.slot(chat, later=call.tidy)
+                with self.in_call(row_id):  # from here a stop waits for the answer's record
+                    try:
+                        message_id = await self._call(int(chat), call)
+                    except RetryAfter as exc:
+                        self.stats.rate_limited += 1
+                        self.pacer.pause(_seconds(exc.retry_after))
+                        continue
+                    except BadRequest as exc:
+                        if not call.method.startswith("edit") or not any(
+                            text in str(exc).lower() for text in HARMLESS_EDIT_ERRORS
+                        ):
+                            self.stats.failed += 1
+                            log.error("outbox %s refused by Telegram: %s", row_id, exc)
+                            await asyncio.to_thread(
+                                self._finish, row_id, status="failed", error=str(exc)[:200]
+                            )
+                            return
+                        message_id = None
+                    except Forbidden as exc:
+                        self.stats.failed += 1
+                        log.info("outbox %s: chat unreachable (%s)", row_id, exc)
+                        await asyncio.to_thread(self._unreachable, chat)
+                        await asyncio.to_thread(
+                            self._finish, row_id, status="failed", error=str(exc)[:200]
+                        )
+                        return
+                    except (TimedOut, NetworkError) as exc:
+                        self.stats.retried += 1
+                        log.warning(
+                            "outbox %s: %s; retrying later", row_id, exc.__class__.__name__
+                        )
+                        await asyncio.to_thread(self._retry, row_id, attempts, str(exc))
+                        return
+                    finally:
+                        self.pacer.finished()  # answered or not, it counts a second
+                    self.stats.calls += 1
+                    await asyncio.to_thread(
+                        self._after_call, row_id, chat, call, message_id, last=last
+                    )
+                    break
         if len(calls) <= parts_sent:  # everything was sent before a crash; close the row
             await asyncio.to_thread(self._finish, row_id)
         self.stats.delivered += 1

@@ -292,6 +292,8 @@ class FakeTelegram(ServedApp):
         )
         self._update_event: asyncio.Event | None = None
         self._closing = False
+        self.answer_delay = 0.0
+        """Seconds each answer takes to come back after the call was carried out."""
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -479,6 +481,8 @@ class FakeTelegram(ServedApp):
             if status == 429:
                 self._count_429 += 1
             self._calls.append(Call(name, params, at, status))
+        if self.answer_delay:  # the call was taken (a message is shown); its answer lags
+            await asyncio.sleep(self.answer_delay)
         return _json_response(body, status)
 
     async def _file_endpoint(self, request: Request) -> Response:

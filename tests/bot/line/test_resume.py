@@ -83,9 +83,11 @@ async def sending(
     app: App, fake: FakeLine, *, request_timeout: float = 5.0
 ) -> AsyncIterator[LineSender]:
     """Run a sender in this loop. Leaving the block stops it where it stands, as a killed
-    worker stops: a request in flight is abandoned and nothing more is recorded."""
+    worker stops: a request in flight is abandoned and nothing more is recorded (no grace,
+    unlike a SIGTERM, which waits for the answer: tests/bot/telegram/test_delivery.py)."""
     client = make_api(fake.access_token, fake.url)
     sender = new_sender(app, AsyncMessagingApi(client), request_timeout)
+    sender.stop_grace = 0.0
     stop = asyncio.Event()
     task = asyncio.create_task(sender.run(stop))
     try:

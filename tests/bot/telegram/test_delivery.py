@@ -180,3 +180,44 @@ async def test_a_running_sender_renews_its_leases_and_keeps_them(sqlite_app, clo
         stop.set()
         await running
     assert len(strict.calls_to("sendMessage")) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_stop_waits_for_the_answer_of_a_call_on_its_way_so_nothing_shows_twice(
+    sqlite_app, clock, strict
+):
+    (row,) = queue(sqlite_app, 8010, 1)
+    strict.answer_delay = 0.5  # Telegram shows the message; its answer comes later
+    bot = make_bot(strict.token, strict.base_url.removesuffix("/bot"))
+    async with bot:
+        first = TelegramSender(sqlite_app.db, bot, clock=clock, idle_seconds=0.02)
+        stop = asyncio.Event()
+        running = asyncio.create_task(first.run(stop))
+        await wait_until(lambda: len(strict.messages(8010)) == 1)
+        stop.set()  # SIGTERM (a deploy) while the answer is on its way
+        await running
+        assert statuses(sqlite_app, 8010) == ["sent"]
+        strict.answer_delay = 0.0
+        await TelegramSender(sqlite_app.db, bot, clock=clock, idle_seconds=0.02).drain()
+    assert len(strict.messages(8010)) == 1 and len(strict.calls_to("sendMessage")) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_stop_does_not_wait_for_deliveries_that_wait_their_turn(sqlite_app, clock, strict):
+    queue(sqlite_app, 8011, 1)
+    queue(sqlite_app, 8012, 1)
+    bot = make_bot(strict.token, strict.base_url.removesuffix("/bot"))
+    async with bot:
+        # one call an hour: the second chat's message waits for its turn
+        slow = TelegramSender(
+            sqlite_app.db, bot, clock=clock, idle_seconds=0.02, per_second=1 / 3600
+        )
+        stop = asyncio.Event()
+        running = asyncio.create_task(slow.run(stop))
+        await wait_until(lambda: len(strict.calls_to("sendMessage")) == 1)
+        stop.set()
+        await asyncio.wait_for(running, timeout=60)  # a guard: the waiting one does not hold it
+        assert sorted(statuses(sqlite_app, c)[0] for c in (8011, 8012)) == ["pending", "sent"]
+        await TelegramSender(sqlite_app.db, bot, clock=clock, idle_seconds=0.02).drain()
+    assert [len(strict.messages(c)) for c in (8011, 8012)] == [1, 1]
+    assert len(strict.calls_to("sendMessage")) == 2
