@@ -218,6 +218,10 @@ async def test_a_stop_does_not_wait_for_deliveries_that_wait_their_turn(sqlite_a
         stop.set()
         await asyncio.wait_for(running, timeout=60)  # a guard: the waiting one does not hold it
         assert sorted(statuses(sqlite_app, c)[0] for c in (8011, 8012)) == ["pending", "sent"]
-        await TelegramSender(sqlite_app.db, bot, clock=clock, idle_seconds=0.02).drain()
+        # handed back: another host's sender takes it at once (the clock has not moved)
+        other = TelegramSender(
+            sqlite_app.db, bot, clock=clock, idle_seconds=0.02, owner="host-2/telegram"
+        )
+        await other.drain()
     assert [len(strict.messages(c)) for c in (8011, 8012)] == [1, 1]
     assert len(strict.calls_to("sendMessage")) == 2
