@@ -1,8 +1,8 @@
 """Slots, holds and bookings. No double booking, enforced by the database.
 
-A place is taken only by `UPDATE slots SET taken = taken + 1 WHERE ... AND taken < places`:
-one statement, atomic on SQLite and PostgreSQL alike, backed by a CHECK constraint. Never a
-read-then-write.
+A place is taken only by one statement, `INSERT INTO slots ... ON CONFLICT DO UPDATE SET
+taken = taken + 1 WHERE taken < places`: atomic on SQLite and PostgreSQL alike, backed by a
+CHECK constraint. Never a read-then-write.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -52,24 +53,23 @@ class Holder:
 
 
 # The statements of the hot paths are built once (see storage/db.py, "statements built once").
-_THE_SLOT = (Slot.office_id == bindparam("p_office_id"), Slot.starts_at == bindparam("p_at"))
-_NEW_SLOT = {
-    dialect.__name__.rsplit(".", 1)[-1]: dialect.insert(Slot)
-    .values(
+def _take_one(dialect: Any) -> Any:
+    """One place of a slot, in one statement: a new slot row starts with it taken; an existing
+    one gives it only while `taken < places` (then its capacity follows the calendar)."""
+    stmt = dialect.insert(Slot).values(
         office_id=bindparam("p_office_id"),
         starts_at=bindparam("p_at"),
         capacity=bindparam("p_places"),
-        taken=0,
+        taken=1,
     )
-    .on_conflict_do_nothing(index_elements=["office_id", "starts_at"])
-    for dialect in (postgresql, sqlite)
-}
-_TAKE_ONE = (
-    update(Slot)
-    .where(*_THE_SLOT, Slot.taken < bindparam("p_places"))
-    .values(taken=Slot.taken + 1, capacity=bindparam("p_places"))
-    .returning(Slot.id)
-)
+    return stmt.on_conflict_do_update(
+        index_elements=["office_id", "starts_at"],
+        set_={"taken": Slot.taken + 1, "capacity": stmt.excluded.capacity},
+        where=Slot.taken < stmt.excluded.capacity,
+    ).returning(Slot.id)
+
+
+_TAKE_ONE = {"postgresql": _take_one(postgresql), "sqlite": _take_one(sqlite)}
 _GIVE_ONE = (
     update(Slot)
     .where(Slot.id == bindparam("p_slot_id"), Slot.taken > 0)
@@ -110,8 +110,7 @@ def take_place(session: Session, office: Office, cal: OfficeCalendar, starts_at:
     # so there is nothing to synchronise, and every hold and booking pays for them.
     conn = session.connection()
     params = {"p_office_id": office.id, "p_at": starts_at, "p_places": places}
-    conn.execute(_NEW_SLOT[conn.dialect.name], params)
-    slot_id = conn.execute(_TAKE_ONE, params).scalar_one_or_none()
+    slot_id = conn.execute(_TAKE_ONE[conn.dialect.name], params).scalar_one_or_none()
     if slot_id is None:
         raise SlotUnavailable(starts_at)
     return slot_id
