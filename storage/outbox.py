@@ -127,10 +127,8 @@ def claim_batch(
     return chosen
 
 
-def renew(
-    session: Session, message_ids: list[int], *, owner: str | None, now: datetime, lease: timedelta
-) -> int:
-    """Extend the leases `owner` holds on these messages (work still in progress)."""
+def _set_leases(session: Session, message_ids: list[int], owner: str | None, **values: Any) -> int:
+    """Change the leases `owner` holds on these pending messages; return how many."""
     if not message_ids:
         return 0
     result = session.execute(
@@ -143,26 +141,22 @@ def renew(
             if owner is not None
             else OutboxMessage.claimed_by.is_(None),
         )
-        .values(claimed_until=now + lease)
+        .values(**values)
     )
     return changed(result)
+
+
+def renew(
+    session: Session, message_ids: list[int], *, owner: str | None, now: datetime, lease: timedelta
+) -> int:
+    """Extend the leases `owner` holds on these messages (work still in progress)."""
+    return _set_leases(session, message_ids, owner, claimed_until=now + lease)
 
 
 def give_back(session: Session, message_ids: list[int], *, owner: str) -> int:
     """End `owner`'s leases on these messages (a stopping sender that made no call for
     them): any sender may take them at once."""
-    if not message_ids:
-        return 0
-    result = session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id.in_(message_ids),
-            OutboxMessage.status == "pending",
-            OutboxMessage.claimed_by == owner,
-        )
-        .values(claimed_until=None, claimed_by=None)
-    )
-    return changed(result)
+    return _set_leases(session, message_ids, owner, claimed_until=None, claimed_by=None)
 
 
 def start_plan(session: Session, message_id: int, context: dict[str, Any]) -> dict[str, Any]:

@@ -105,8 +105,7 @@ def booked(
 ) -> None:
     """Record a new booking: its days, lead time and the kinds of accommodation asked."""
     tz = _tz(scope)
-    if booking.usage_id is None:  # booked without an id chosen beforehand
-        booking.usage_id = usage.new_id()
+    assert booking.usage_id is not None, "the confirmation chooses it (effects.apply_confirm)"
     usage.record_booking(
         scope.session,
         office_id=booking.office_id,
