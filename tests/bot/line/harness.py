@@ -22,6 +22,7 @@ from bot.line.apply import apply_body
 from bot.line.sender import LineSender, make_api
 from bot.rendering import Renderer
 from bot.web import create_web_app
+from flows.codec import reply_to_json
 from storage import outbox
 from storage.models import ProcessedEvent
 from tests.fakes.line_api import (
@@ -35,6 +36,19 @@ from tests.fakes.line_api import (
 )
 from tests.fakes.server import serving
 from tests.waiting import wait_until
+
+
+def queue_to(app: App, user: str, replies: list[Any], **payload: Any) -> int:
+    """Queue replies (flow `Reply`s) to `user` as the intake (or a counselor) would; the rest
+    of the payload (language, turn, webhook delivery data) as given; return the row id."""
+    with app.db.transaction() as session:
+        return outbox.enqueue(
+            session,
+            channel=CHANNEL,
+            recipient=user,
+            now=app.clock(),
+            payload={"turn": 0, "replies": [reply_to_json(r) for r in replies], **payload},
+        )
 
 
 class LineHarness:

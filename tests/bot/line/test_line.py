@@ -23,10 +23,8 @@ from bot.app import utc_now
 from bot.line import CHANNEL
 from bot.rendering import Renderer
 from flows import languages
-from flows.codec import reply_to_json
 from flows.dialog import say
 from flows.model import Document, Msg, Reply
-from storage import outbox
 from storage.models import (
     AuditEntry,
     Booking,
@@ -37,7 +35,7 @@ from storage.models import (
     ProcessedEvent,
 )
 from tests.bot.intake_walk import walk_to_booking, walk_to_day
-from tests.bot.line.harness import LineHarness, LineUser
+from tests.bot.line.harness import LineHarness, LineUser, queue_to
 from tests.chat_client import LANGUAGE_MENU
 from tests.conftest import make_app
 from tests.fakes.line_api import (
@@ -78,19 +76,7 @@ def count(app, model) -> int:  # type: ignore[no-untyped-def]
 
 def queue(app, *replies: Reply, language: str = "en", **delivery):  # type: ignore[no-untyped-def]
     """Queue replies to USER as the intake (or a counselor) would; `delivery` as the webhook."""
-    with app.db.transaction() as session:
-        return outbox.enqueue(
-            session,
-            channel=CHANNEL,
-            recipient=USER,
-            now=app.clock(),
-            payload={
-                "language": language,
-                "turn": 0,
-                "replies": [reply_to_json(r) for r in replies],
-                **delivery,
-            },
-        )
+    return queue_to(app, USER, list(replies), language=language, **delivery)
 
 
 def fresh_token(fake: FakeLine, app) -> dict:  # type: ignore[no-untyped-def]

@@ -22,10 +22,10 @@ from bot.app import App, utc_now
 from bot.line import CHANNEL
 from bot.line.sender import LineSender, make_api
 from bot.rendering import Renderer
-from flows.codec import reply_to_json
 from flows.dialog import say
 from storage import outbox
 from storage.models import OutboxMessage
+from tests.bot.line.harness import queue_to
 from tests.conftest import make_app
 from tests.fakes.line_api import FakeLine
 from tests.waiting import wait_until
@@ -54,21 +54,15 @@ def live_app(db_url: str, tmp_path: Path) -> Iterator[App]:
 def queue_answer(app: App, fake: FakeLine) -> int:
     """Queue an answer to an event of USER that just arrived with a fresh reply token, as
     the intake does; return the outbox row id."""
-    with app.db.transaction() as session:
-        return outbox.enqueue(
-            session,
-            channel=CHANNEL,
-            recipient=USER,
-            now=app.clock(),
-            payload={
-                "language": "en",
-                "turn": 0,
-                "replies": [reply_to_json(say("common.welcome"))],
-                "reply_token": fake.issue_reply_token(USER),
-                "received_at": app.clock().isoformat(),
-                "redelivered": False,
-            },
-        )
+    return queue_to(
+        app,
+        USER,
+        [say("common.welcome")],
+        language="en",
+        reply_token=fake.issue_reply_token(USER),
+        received_at=app.clock().isoformat(),
+        redelivered=False,
+    )
 
 
 def new_sender(app: App, api: AsyncMessagingApi, request_timeout: float) -> LineSender:
