@@ -77,5 +77,11 @@ def build(
             )
         elif settings.office not in known and office_needed:
             raise UnknownOffice(settings.office, known)
-    intake = Intake(db=db, vault=vault, clock=clock, office_code=settings.office)
+    intake = Intake(
+        db=db,
+        vault=vault,
+        clock=clock,
+        office_code=settings.office,
+        steps_at_once=settings.steps_at_once,
+    )
     return App(settings=settings, db=db, vault=vault, intake=intake, clock=clock)

@@ -13,7 +13,7 @@ import socket
 from pathlib import Path
 
 from bot.channels.registry import CHANNELS
-from bot.settings import Settings, default_secret_key_file, embedded_secret_key
+from bot.settings import STEPS_AT_ONCE, Settings, default_secret_key_file, embedded_secret_key
 from storage.offices import check_link_template
 from storage.vault import Vault
 
@@ -89,6 +89,14 @@ def load(env: dict[str, str] | None = None) -> Settings:
         else:
             problems.append("MADOGUCHI_WORKER_METRICS_PORT must be a TCP port number")
 
+    steps_raw = env.get("MADOGUCHI_STEPS_AT_ONCE", "").strip()
+    steps_at_once = STEPS_AT_ONCE
+    if steps_raw:
+        if steps_raw.isascii() and steps_raw.isdigit() and 0 < int(steps_raw) <= 64:
+            steps_at_once = int(steps_raw)
+        else:
+            problems.append("MADOGUCHI_STEPS_AT_ONCE must be a whole number from 1 to 64")
+
     counselor_language = env.get("MADOGUCHI_COUNSELOR_LANGUAGE", "ja")
     from flows import languages
 
@@ -129,4 +137,5 @@ def load(env: dict[str, str] | None = None) -> Settings:
         log_format=log_format,
         worker_metrics_port=worker_metrics_port,
         secret_key_file=key_file,
+        steps_at_once=steps_at_once,
     )

@@ -17,6 +17,9 @@ from storage.vault import Vault
 
 log = logging.getLogger("madoguchi.config")
 
+STEPS_AT_ONCE = 2
+"""How many conversation steps one process runs at once, by default (see `Intake`)."""
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -43,6 +46,8 @@ class Settings:
     # Where the embedded default keeps its generated key: never inside `data_dir`, so a
     # copy of the data folder does not carry the key that opens it.
     secret_key_file: Path | None = None
+    # How many conversation steps this process runs at once (bot.service.intake.Intake)
+    steps_at_once: int = STEPS_AT_ONCE
 
     @property
     def embedded(self) -> bool:

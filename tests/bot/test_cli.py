@@ -28,6 +28,23 @@ def test_config_errors_list_every_problem(tmp_path):
         assert variable in message
 
 
+@pytest.mark.parametrize("value", ["0", "-1", "two", "٣", "65", "1.5"])
+def test_steps_at_once_must_be_a_small_whole_number(tmp_path, value):
+    with pytest.raises(config.ConfigError) as err:
+        config.load({"MADOGUCHI_DATA_DIR": str(tmp_path), "MADOGUCHI_STEPS_AT_ONCE": value})
+    assert "MADOGUCHI_STEPS_AT_ONCE must be a whole number from 1 to 64" in str(err.value)
+
+
+def test_steps_at_once_reaches_the_intake(tmp_path):
+    from bot.app import build
+
+    assert config.load({"MADOGUCHI_DATA_DIR": str(tmp_path)}).steps_at_once == 2
+    settings = config.load({"MADOGUCHI_DATA_DIR": str(tmp_path), "MADOGUCHI_STEPS_AT_ONCE": "3"})
+    app = build(settings)
+    assert app.intake.steps_at_once == 3
+    app.db.dispose()
+
+
 @pytest.mark.parametrize(
     "env",
     [
