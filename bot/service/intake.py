@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from bot.service import conversation, office_actions, terms_changes, typed_answe
 from bot.service.conversation import Scope
 from bot.service.effects import Actor, Applying, ServiceStopped, apply_all
 from bot.service.offers import offer_places
+from bot.settings import STEPS_AT_ONCE
 from flows.machine import step
 from flows.model import BookingRefused, Event, HoldWithdrawn, Outcome, SlotTaken
 from flows.model import Conversation as FlowConversation
@@ -63,17 +65,29 @@ class Handled:
 
     duplicate: bool
     state: str
-    outbox_ids: tuple[int, ...]
 
 
 @dataclass
 class Intake:
-    """Everything `handle_event` needs: the database, the vault, the clock, the office."""
+    """Everything `handle_event` needs: the database, the vault, the clock, the office.
+
+    At most `steps_at_once` events are handled at the same time in this process; further
+    ones wait their turn. A step is mostly Python, which runs on one core at a time whatever
+    the threads: forty steps at once (a webhook's thread pool) finish no sooner than two,
+    but every one of them later, and the row locks a step holds are held as long. Two lets
+    one step compute while another waits for the database.
+    """
 
     db: Database
     vault: Vault
     clock: Clock
     office_code: str = offices.DEFAULT_OFFICE
+    steps_at_once: int = STEPS_AT_ONCE
+
+    def __post_init__(self) -> None:
+        if self.steps_at_once < 1:
+            raise ValueError("steps_at_once must be at least 1")
+        self._turns = threading.BoundedSemaphore(self.steps_at_once)
 
     def handle_event(
         self,
@@ -90,6 +104,18 @@ class Intake:
         to take the old buttons off); it is stored in the same outbox row.
         """
         started = time.perf_counter()
+        with self._turns:
+            return self._handle_event(channel, user_ref, event, event_key, delivery, started)
+
+    def _handle_event(
+        self,
+        channel: str,
+        user_ref: str,
+        event: Event,
+        event_key: str | None,
+        delivery: dict[str, Any] | None,
+        started: float,
+    ) -> Handled:
         for attempt in range(3):
             try:
                 with self.db.transaction() as session:
@@ -99,7 +125,7 @@ class Intake:
                 return handled
             except IntegrityError:
                 if event_key is not None and self._already_processed(channel, event_key):
-                    return Handled(duplicate=True, state="", outbox_ids=())
+                    return Handled(duplicate=True, state="")
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
@@ -194,15 +220,15 @@ class Intake:
         pseudonym = row.pseudonym
         outcome, freed, erased = _step_and_apply(scope, row, conv, event)
         if erased:  # the conversation is gone; the last replies still reach the user
-            message_id = conversation.queue_last(scope, channel, user_ref, outcome, delivery)
+            conversation.queue_last(scope, channel, user_ref, outcome, delivery)
         else:
             key = conversation.jobseeker_key(scope, outcome.conversation)
             outcome = terms_changes.on_return(scope, row, outcome, key)
-            message_id = conversation.save(scope, row, outcome, delivery)
+            conversation.save(scope, row, outcome, delivery)
         offer_places(scope, freed, skip=(channel, user_ref))
         state = str(outcome.conversation.state)
         log.debug("%s %s: %s -> %s", channel, pseudonym, conv.state, state)
-        return Handled(duplicate=False, state=state, outbox_ids=(message_id,))
+        return Handled(duplicate=False, state=state)
 
 
 def _counselor_request(

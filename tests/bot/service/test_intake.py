@@ -139,3 +139,58 @@ def app_office_places(app, places: int) -> None:
         offices.update_office(
             s, offices.get_office(s, "shinagawa"), "places_per_slot", str(places)
         )
+
+
+def test_a_booking_reference_already_in_use_books_with_another(app, monkeypatch):
+    from storage import bookings
+
+    first, second = ChatClient(app, user="first"), ChatClient(app, user="second")
+    walk_to(first, "en", State.CHOOSING_DAY)
+    book_first_free(first)
+    with app.db.transaction() as s:
+        used = s.scalar(select(Booking.reference).where(Booking.user_ref == "first"))
+    drawn = iter([used, "HW-22222Z"])  # the first draw collides with the first booking
+    monkeypatch.setattr(bookings, "new_reference", lambda: next(drawn))
+    walk_to(second, "en", State.CHOOSING_DAY, asking_jobseeker_number="13010-87654321")
+    book_first_free(second)
+    with app.db.transaction() as s:
+        assert s.scalar(select(Booking.reference).where(Booking.user_ref == "second")) == (
+            "HW-22222Z"
+        )
+        assert s.scalar(select(func.count()).select_from(Booking)) == 2
+    assert "booking.booked" in second.ids and "HW-22222Z" in second.text
+
+
+def test_at_most_steps_at_once_events_are_handled_at_a_time(app):
+    from bot.service.intake import Intake
+
+    inside, release = threading.Semaphore(0), threading.Event()
+
+    def slow_clock():  # the first thing a step does: it waits here until released
+        inside.release()
+        release.wait(5)
+        return app.clock()
+
+    intake = Intake(db=app.db, vault=app.vault, clock=slow_clock, steps_at_once=2)
+    users = [ChatClient(app, user=f"u{n}") for n in range(3)]
+    threads = [
+        threading.Thread(
+            target=intake.handle_event, args=("console", u.user, Event("command", "start"))
+        )
+        for u in users
+    ]
+    for t in threads:
+        t.start()
+    # PostgreSQL: two steps run and the third waits its turn. SQLite runs one transaction
+    # at a time whatever the limit (its one writer).
+    running = 1 if app.db.is_sqlite else 2
+    for _ in range(running):
+        assert inside.acquire(timeout=5)
+    assert not inside.acquire(timeout=0.3)
+    release.set()
+    for t in threads:
+        t.join()
+    for _ in range(3 - running):  # then the others ran too
+        assert inside.acquire(timeout=0)
+    with app.db.transaction() as s:
+        assert sorted(s.scalars(select(Conversation.user_ref))) == ["u0", "u1", "u2"]
