@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.db import changed
+from storage.db import changed, later
 from storage.models import ChannelContact, Conversation, OutboxMessage
 
 COUNSELORS = "counselors"
@@ -25,6 +25,7 @@ unless the chat has started a new conversation meanwhile."""
 
 
 _QUEUE = insert(OutboxMessage).returning(OutboxMessage.id)  # built once (storage/db.py)
+_QUEUE_LATER = insert(OutboxMessage).inline()
 
 
 def enqueue(
@@ -35,18 +36,27 @@ def enqueue(
     A Core statement on the session's connection: every step queues its replies, and
     nothing reads the row back as an ORM object in the same transaction.
     """
-    inserted = session.connection().execute(
-        _QUEUE,
-        {
-            "channel": channel,
-            "recipient": recipient,
-            "payload": payload,
-            "status": "pending",
-            "attempts": 0,
-            "created_at": now,
-        },
-    )
+    inserted = session.connection().execute(_QUEUE, _row(channel, recipient, payload, now))
     return int(inserted.scalar_one())
+
+
+def _row(channel: str, recipient: str, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {
+        "channel": channel,
+        "recipient": recipient,
+        "payload": payload,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": now,
+    }
+
+
+def enqueue_later(
+    session: Session, *, channel: str, recipient: str, payload: dict[str, Any], now: datetime
+) -> None:
+    """Queue a message like `enqueue`, without its row id: written with `storage.db.later`
+    (a step's replies and counselor notices: nothing needs the id)."""
+    later(session, _QUEUE_LATER, _row(channel, recipient, payload, now))
 
 
 def pending(

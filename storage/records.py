@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from storage.db import later
 from storage.models import AuditEntry, Consent
 
 
@@ -36,7 +37,7 @@ def record_consent(
     return consent
 
 
-_AUDIT = insert(AuditEntry)  # built once (storage/db.py)
+_AUDIT = insert(AuditEntry).inline()  # built once, written later (storage/db.py)
 
 
 def audit(
@@ -51,10 +52,11 @@ def audit(
 ) -> None:
     """Append one line to the audit log (never personal data in `detail`).
 
-    A Core statement (nothing reads the line back in the transaction); a `booking_id`
-    comes from a booking already flushed, which is the only way it has an id.
+    Written with `storage.db.later` (nothing reads the line back); a `booking_id` comes
+    from a booking already flushed, which is the only way it has an id.
     """
-    session.connection().execute(
+    later(
+        session,
         _AUDIT,
         {
             "at": now,

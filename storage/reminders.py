@@ -16,12 +16,13 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
+from storage.db import later
 from storage.models import Booking, Office, Reminder
 
 log = logging.getLogger("madoguchi.reminders")
 
 
-_SCHEDULE = insert(Reminder)  # built once (storage/db.py)
+_SCHEDULE = insert(Reminder).inline()  # built once, written later (storage/db.py)
 
 
 def schedule(session: Session, booking: Booking, office: Office, now: datetime) -> int:
@@ -32,7 +33,7 @@ def schedule(session: Session, booking: Booking, office: Office, now: datetime) 
         if (due := booking.starts_at - timedelta(minutes=minutes)) > now
     ]
     if rows:  # one statement for all of them
-        session.connection().execute(_SCHEDULE, rows)
+        later(session, _SCHEDULE, rows)
     return len(rows)
 
 

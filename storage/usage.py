@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from storage.db import later
 from storage.models import UsageBooking, UsageSession, UsageStep
 
 BOOKED = "booked"
@@ -37,6 +38,7 @@ _STEP = {  # one reached state, once (nothing when it was reached before)
     dialect: module.insert(UsageStep)
     .values(session_id=bindparam("p_id"), state=bindparam("p_state"), reached_at=bindparam("p_at"))
     .on_conflict_do_nothing(index_elements=["session_id", "state"])
+    .inline()
     for dialect, module in (("postgresql", postgresql), ("sqlite", sqlite))
 }
 _WHERE = {  # where the conversation stands; `last`: the state is where someone stopped
@@ -66,7 +68,7 @@ _BOOKING_COLUMNS = (
     "accommodations",
     "status",
 )
-_BOOKING = insert(UsageBooking).values({c: bindparam(f"b_{c}") for c in _BOOKING_COLUMNS})
+_BOOKING = insert(UsageBooking).values({c: bindparam(f"b_{c}") for c in _BOOKING_COLUMNS}).inline()
 _BOOKED_SESSION = (
     update(UsageSession).where(UsageSession.id == bindparam("b_session_id")).values(outcome=BOOKED)
 )
@@ -74,10 +76,8 @@ _BOOKING_AND_SESSION = _BOOKING.add_cte(_BOOKED_SESSION.cte("booked_session"))  
 
 
 def _insert_step(session: Session, session_id: str, state: str, now: datetime) -> None:
-    conn = session.connection()
-    conn.execute(
-        _STEP[conn.dialect.name], {"p_id": session_id, "p_state": state, "p_at": _minute(now)}
-    )
+    statement = _STEP[session.connection().dialect.name]
+    later(session, statement, {"p_id": session_id, "p_state": state, "p_at": _minute(now)})
 
 
 def start(
@@ -131,7 +131,7 @@ def reach(
         "p_outcome": outcome,
     }
     if conn.dialect.name == "postgresql":
-        conn.execute(_STEP_AND_WHERE[last], params)
+        later(session, _STEP_AND_WHERE[last], params)
         return
     conn.execute(_STEP["sqlite"], params)
     conn.execute(_WHERE[last], params)
@@ -170,7 +170,7 @@ def record_booking(
         "b_status": BOOKED,
     }
     if session_id is not None and conn.dialect.name == "postgresql":
-        conn.execute(_BOOKING_AND_SESSION, row)  # one round trip
+        later(session, _BOOKING_AND_SESSION, row)  # one statement, sent with the step's others
         return
     conn.execute(_BOOKING, row)
     if session_id is not None:

@@ -69,13 +69,13 @@ def load(scope: Scope, channel: str, user_ref: str) -> tuple[ConversationRow, Co
 
 def save(
     scope: Scope, row: ConversationRow, outcome: Outcome, delivery: dict[str, Any] | None
-) -> int:
+) -> None:
     """Save the new state, record the step for the statistics and queue the replies in the
-    outbox; return the outbox row id."""
+    outbox."""
     new = outcome.conversation
     usage.step(scope, row, row.state, str(new.state), new.language)
     conversations.save(row, new, vault=scope.vault, now=scope.now)
-    return _queue(scope, row.channel, row.user_ref, outcome, delivery)
+    _queue(scope, row.channel, row.user_ref, outcome, delivery)
 
 
 def queue_last(
@@ -84,14 +84,14 @@ def queue_last(
     user_ref: str,
     outcome: Outcome,
     delivery: dict[str, Any] | None,
-) -> int:
-    """Queue the replies to a user whose conversation was just erased; return the row id.
+) -> None:
+    """Queue the replies to a user whose conversation was just erased.
 
     Queued after the erasure, so it is the one row left that names the chat; once
     delivered (or given up), the row and the sender's memory of the chat are dropped too
     (`storage.outbox.FORGET`).
     """
-    return _queue(scope, channel, user_ref, outcome, {**(delivery or {}), outbox.FORGET: True})
+    _queue(scope, channel, user_ref, outcome, {**(delivery or {}), outbox.FORGET: True})
 
 
 def _queue(
@@ -100,9 +100,9 @@ def _queue(
     user_ref: str,
     outcome: Outcome,
     delivery: dict[str, Any] | None,
-) -> int:
+) -> None:
     new = outcome.conversation
-    return outbox.enqueue(
+    outbox.enqueue_later(
         scope.session,
         channel=channel,
         recipient=user_ref,
@@ -118,20 +118,20 @@ def _queue(
 
 def tell(
     scope: Scope, row: ConversationRow, conv: Conversation, event: Event, key: str | None
-) -> int:
+) -> None:
     """Step a system event into a conversation and save it with its replies.
 
     Only the new state and the replies are kept: what happened was already applied by the
     caller (a cancellation, a stop, a held place).
     """
     outcome = step(conv, event, ports_for(scope, row, key))
-    return save(scope, row, outcome, None)
+    save(scope, row, outcome, None)
 
 
-def tell_owner(scope: Scope, booking: Booking, what: SystemEvent) -> int:
+def tell_owner(scope: Scope, booking: Booking, what: SystemEvent) -> None:
     """Move the conversation that made `booking` on by `what` and tell its user, in their
-    language; return the outbox row id."""
+    language."""
     row, conv = load(scope, booking.channel, booking.user_ref)
     if conv.language is None:
         conv.language = booking.language
-    return tell(scope, row, conv, Event.happened(what), booking.jobseeker_key)
+    tell(scope, row, conv, Event.happened(what), booking.jobseeker_key)

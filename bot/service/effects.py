@@ -259,7 +259,7 @@ def _notify_counselors(
     payload = {"kind": kind, "booking_id": booking.id}
     if old is not None:
         payload["replaces_id"] = old.id
-    outbox.enqueue(
+    outbox.enqueue_later(
         scope.session,
         channel=outbox.COUNSELORS,
         recipient=scope.office.code,

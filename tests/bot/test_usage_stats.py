@@ -382,7 +382,7 @@ def test_a_step_is_recorded_in_the_same_transaction(app, clock, monkeypatch):
     def fail(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the outbox refused")
 
-    monkeypatch.setattr(conversation_module.outbox, "enqueue", fail)
+    monkeypatch.setattr(conversation_module.outbox, "enqueue_later", fail)
     with pytest.raises(RuntimeError):
         chat.click("terms.choice.decline_terms")
     with app.db.transaction() as s:
