@@ -10,7 +10,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import cache, cached_property
 from operator import itemgetter
 from zoneinfo import ZoneInfo
@@ -125,22 +125,42 @@ class OfficeCalendar:
         return sorted((at, places) for at, places in slots.items() if places > 0)
 
     @cached_property
-    def _horizon_from(self) -> dict[date, tuple[tuple[datetime, int], ...]]:
-        """The slots of the horizon, by its first day (computed once per day a calendar
-        lives through; the kept calendar answers every listing of the office)."""
+    def _horizon_from(
+        self,
+    ) -> dict[date, tuple[tuple[tuple[datetime, int], ...], tuple[datetime, ...]]]:
+        """The slots of the horizon and their naive UTC starts, by its first day (computed
+        once per day a calendar lives through; the kept calendar answers every listing of
+        the office)."""
         return {}
+
+    def _ahead(
+        self, now: datetime
+    ) -> tuple[tuple[tuple[datetime, int], ...], tuple[datetime, ...], int]:
+        first_day = now.astimezone(self.tz).date()
+        found = self._horizon_from.get(first_day)
+        if found is None:
+            days = (first_day + timedelta(days=n) for n in range(self.horizon_days + 1))
+            ahead = tuple(slot for day in days for slot in self.slots_on(day))
+            keys = tuple(at.astimezone(UTC).replace(tzinfo=None) for at, _ in ahead)
+            self._horizon_from.clear()  # yesterday's horizon is not asked again
+            self._horizon_from[first_day] = found = (ahead, keys)
+        ahead, keys = found
+        earliest = now + timedelta(hours=self.min_notice_hours)
+        return ahead, keys, bisect_left(ahead, earliest, key=itemgetter(0))
 
     def bookable_slots(self, now: datetime) -> Sequence[tuple[datetime, int]]:
         """Return (start, places) of the slots that can be booked at `now`, in time order."""
-        first_day = now.astimezone(self.tz).date()
-        ahead = self._horizon_from.get(first_day)
-        if ahead is None:
-            days = (first_day + timedelta(days=n) for n in range(self.horizon_days + 1))
-            ahead = tuple(slot for day in days for slot in self.slots_on(day))
-            self._horizon_from.clear()  # yesterday's horizon is not asked again
-            self._horizon_from[first_day] = ahead
-        earliest = now + timedelta(hours=self.min_notice_hours)
-        return ahead[bisect_left(ahead, earliest, key=itemgetter(0)) :]
+        ahead, _, first = self._ahead(now)
+        return ahead[first:]
+
+    def bookable_slots_utc(
+        self, now: datetime
+    ) -> tuple[Sequence[tuple[datetime, int]], Sequence[datetime]]:
+        """Return `bookable_slots(now)` and, in the same order, each start as a naive UTC
+        datetime (how the database hands starts back: cheap to hash and compare, unlike
+        an aware time in the office's zone)."""
+        ahead, keys, first = self._ahead(now)
+        return ahead[first:], keys[first:]
 
     def places_at(self, at: datetime) -> int:
         """Return the places of the slot starting at `at` (0 when there is no such slot)."""

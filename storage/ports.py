@@ -112,8 +112,8 @@ class StoredIntakePorts:
         return self._terms[key]
 
     def new_reference(self) -> str:
-        """Return an unused booking reference."""
-        return bookings.new_reference(self._session)
+        """Return a new booking reference (unique: see `bookings.new_reference`)."""
+        return bookings.new_reference()
 
     def _active(self) -> list[Booking]:
         return bookings.active_bookings(
