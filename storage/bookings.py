@@ -293,7 +293,8 @@ def _lock_jobseeker(session: Session, pseudonym: str, jobseeker_key: str | None)
     if session.get_bind().dialect.name != "postgresql":
         return
     keys = sorted(k for k in (pseudonym, jobseeker_key) if k)  # always taken in one order
-    session.execute(_ADVISORY_LOCKS[len(keys)], {f"k{n}": key for n, key in enumerate(keys)})
+    locks = _ADVISORY_LOCKS[len(keys)]
+    session.connection().execute(locks, {f"k{n}": key for n, key in enumerate(keys)})
 
 
 _ADVISORY_LOCKS = {

@@ -132,7 +132,13 @@ class StoredIntakePorts:
 
     def booking_limit_reached(self) -> bool:
         """Return True when the office allows this jobseeker no further booking."""
-        return len(self._active()) >= self._office.max_active_bookings
+        active = bookings.active_booking_ids(
+            self._session,
+            pseudonym=self._pseudonym,
+            jobseeker_key=self._jobseeker_key,
+            now=self._now,
+        )
+        return len(active) >= self._office.max_active_bookings
 
     def service_stopped(self) -> bool:
         """Return True when the office stopped the service for this person."""

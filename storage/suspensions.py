@@ -28,7 +28,8 @@ def is_suspended(
 ) -> bool:
     """Return True when the office stopped the service for this person."""
     params = {"office_id": office_id, "pseudonym": pseudonym, "key": jobseeker_key}
-    found = session.scalar(_SUSPENDED[bool(jobseeker_key)], params)
+    # on the connection: a plain Core query needs none of the ORM's execution machinery
+    found = session.connection().execute(_SUSPENDED[bool(jobseeker_key)], params).first()
     return found is not None
 
 
