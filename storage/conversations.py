@@ -1,18 +1,22 @@
 """Conversation state per (channel, user): loaded locked for one event, saved with it.
 
 PostgreSQL locks the row (SELECT ... FOR UPDATE); SQLite's BEGIN IMMEDIATE already holds the
-database write lock. The version column refuses a lost update on any backend.
+database write lock. The version column refuses a lost update on any backend: the save is
+conditional on the version the row was loaded at.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from flows.model import Conversation as FlowConversation
+from storage.db import changed, later
 from storage.models import Conversation
 from storage.vault import Vault
 
@@ -77,10 +81,54 @@ def peek(
     )
 
 
-def save(row: Conversation, conv: FlowConversation, *, vault: Vault, now: datetime) -> None:
-    """Write the flow conversation back into its row (committed by the caller)."""
-    row.state = str(conv.state)
-    row.language = conv.language
-    row.turn = conv.turn
-    row.data_sealed = vault.seal(conv.data)
-    row.updated_at = now
+_SAVE = (
+    update(Conversation)
+    .where(Conversation.id == bindparam("p_id"), Conversation.version == bindparam("p_version"))
+    .values(
+        state=bindparam("p_state"),
+        language=bindparam("p_language"),
+        turn=bindparam("p_turn"),
+        data_sealed=bindparam("p_data"),
+        updated_at=bindparam("p_at"),
+        version=bindparam("p_version") + 1,
+    )
+)
+# PostgreSQL: sent with the step's other writes (storage.db.later), where no row count comes
+# back; a row that was not there at its version fails the statement instead (1 / 0 rows).
+_SAVED = _SAVE.returning(Conversation.id).cte("saved")
+_SAVE_CHECKED = select(literal(1) / func.count()).select_from(_SAVED)
+
+
+def save(
+    session: Session, row: Conversation, conv: FlowConversation, *, vault: Vault, now: datetime
+) -> None:
+    """Write the flow conversation back into its row (committed by the caller).
+
+    One Core UPDATE conditional on the row's version, not an ORM flush: on PostgreSQL it
+    goes in the one round trip of the step's other writes. The row object is told the new
+    values as already stored, so the ORM does not write them again.
+    """
+    values = {
+        "state": str(conv.state),
+        "language": conv.language,
+        "turn": conv.turn,
+        "data_sealed": vault.seal(conv.data),
+        "updated_at": now,
+        "version": row.version + 1,
+    }
+    params = {
+        "p_id": row.id,
+        "p_version": row.version,
+        "p_state": values["state"],
+        "p_language": values["language"],
+        "p_turn": values["turn"],
+        "p_data": values["data_sealed"],
+        "p_at": now,
+    }
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        later(session, _SAVE_CHECKED, params)
+    elif changed(conn.execute(_SAVE, params)) != 1:
+        raise StaleDataError(f"conversation {row.id} changed since it was loaded")
+    for key, value in values.items():
+        set_committed_value(row, key, value)

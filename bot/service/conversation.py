@@ -74,7 +74,7 @@ def save(
     outbox."""
     new = outcome.conversation
     usage.step(scope, row, row.state, str(new.state), new.language)
-    conversations.save(row, new, vault=scope.vault, now=scope.now)
+    conversations.save(scope.session, row, new, vault=scope.vault, now=scope.now)
     _queue(scope, row.channel, row.user_ref, outcome, delivery)
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import delete, event, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.app import App
 from flows.intake import State
@@ -117,3 +117,31 @@ def test_on_postgresql_consecutive_kept_back_writes_take_one_round_trip(app):
         session.scalar(select(func.count()).select_from(AuditEntry))
     event.remove(app.db.engine, "before_cursor_execute", _sent)
     assert sent == ["pipelined INSERT"] * 3 + ["alone SELECT"]
+
+
+def test_a_conversation_saved_over_a_newer_version_fails_and_keeps_the_newer(app):
+    from sqlalchemy import update
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from storage import conversations
+    from storage.models import Conversation
+
+    chat = ChatClient(app)
+    walk_to(chat, "en", State.CHOOSING_DAY)
+    with pytest.raises((StaleDataError, DBAPIError)), app.db.transaction() as session:
+        row, conv = conversations.load_for_update(
+            session,
+            channel=chat.channel,
+            user_ref=chat.user,
+            office_id=1,
+            vault=app.vault,
+            now=app.clock(),
+        )
+        # another writer's update, which the lock normally rules out (Core: the row object
+        # keeps the version it was loaded at)
+        session.connection().execute(
+            update(Conversation).where(Conversation.id == row.id).values(version=row.version + 5)
+        )
+        conv.state = State.CHOOSING_TIME
+        conversations.save(session, row, conv, vault=app.vault, now=app.clock())
+    assert chat.position()[0] == State.CHOOSING_DAY

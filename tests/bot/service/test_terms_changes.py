@@ -232,7 +232,7 @@ def test_a_reading_stored_without_its_details_still_answers(sqlite_app, clock):
         )
         conv.state = State.READING_NEW_TERMS
         conv.data.pop("offered", None)
-        conversations.save(row, conv, vault=sqlite_app.vault, now=clock())
+        conversations.save(session, row, conv, vault=sqlite_app.vault, now=clock())
     chat.send("/help")
     assert chat.ids == ["common.help", "terms.changed.page"]
     assert chat.sees("terms.changed.page", number=1, total=15, effective=date(2022, 4, 1))
