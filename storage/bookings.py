@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, bindparam, or_, select, text, type_coerce, update
+from sqlalchemy import DateTime, bindparam, func, or_, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -88,6 +88,19 @@ _TAKEN_BETWEEN = select(type_coerce(Slot.starts_at, DateTime()), Slot.taken).whe
     Slot.taken > 0,
 )
 _HOLD_LOCKED = select(Booking).where(Booking.hold_key == bindparam("p_hold_key")).with_for_update()
+# PostgreSQL: the same row with the person's advisory locks (its pseudonym and the jobseeker
+# key, always in one order; LEAST/GREATEST skip a missing key: the pseudonym twice, which an
+# advisory lock allows) in the same round trip.
+_PERSON_KEYS: tuple[Any, Any] = (Booking.pseudonym, bindparam("p_key"))
+_HOLD_AND_PERSON_LOCKED = (
+    select(
+        Booking,
+        func.pg_advisory_xact_lock(func.hashtext(func.least(*_PERSON_KEYS))),
+        func.pg_advisory_xact_lock(func.hashtext(func.greatest(*_PERSON_KEYS))),
+    )
+    .where(Booking.hold_key == bindparam("p_hold_key"))
+    .with_for_update(of=Booking)
+)
 _BY_PSEUDONYM = Booking.pseudonym == bindparam("p_pseudonym")
 _ACTIVE: dict[tuple[bool, bool], Any] = {  # (by jobseeker key too, ids only)
     (keyed, ids_only): select(Booking.id if ids_only else Booking)
@@ -248,10 +261,17 @@ def confirm(
     Raises BookingLimitReached when the jobseeker has as many active bookings as the office
     allows (a booking being replaced does not count), SlotUnavailable when no place is free.
     """
-    booking = session.scalar(_HOLD_LOCKED, {"p_hold_key": hold_key})
+    # Serialise bookings of one person, so the limit holds under concurrency: PostgreSQL
+    # takes transaction-scoped advisory locks on the pseudonym and the jobseeker key (the
+    # same person on two channels); SQLite already runs one writer at a time.
+    if session.get_bind().dialect.name == "postgresql":
+        params = {"p_hold_key": hold_key, "p_key": jobseeker_key}
+        found = session.execute(_HOLD_AND_PERSON_LOCKED, params).first()
+        booking = found[0] if found is not None else None
+    else:
+        booking = session.scalar(_HOLD_LOCKED, {"p_hold_key": hold_key})
     if booking is None:
         raise LookupError("unknown hold")
-    _lock_jobseeker(session, booking.pseudonym, jobseeker_key)
     active = [
         booking_id
         for booking_id in active_booking_ids(
@@ -282,27 +302,6 @@ def confirm(
         booking.replaces_id = replacing.id
     session.flush()
     return booking
-
-
-def _lock_jobseeker(session: Session, pseudonym: str, jobseeker_key: str | None) -> None:
-    """Serialise bookings of one person, so the limit holds under concurrency.
-
-    PostgreSQL: transaction-scoped advisory locks on the pseudonym and the jobseeker key
-    (the same person on two channels). SQLite already runs one writer at a time.
-    """
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    keys = sorted(k for k in (pseudonym, jobseeker_key) if k)  # always taken in one order
-    locks = _ADVISORY_LOCKS[len(keys)]
-    session.connection().execute(locks, {f"k{n}": key for n, key in enumerate(keys)})
-
-
-_ADVISORY_LOCKS = {
-    count: text(
-        "SELECT " + ", ".join(f"pg_advisory_xact_lock(hashtext(:k{n}))" for n in range(count))
-    )
-    for count in (1, 2)
-}
 
 
 def cancel(session: Session, booking: Booking, *, reason: str, now: datetime) -> bool:
