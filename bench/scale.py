@@ -18,6 +18,10 @@ seeding's:
 - peak RSS of the measuring process.
 
     python bench/scale.py --sizes 1000,10000,100000
+
+The measuring process runs as `madoguchi web` would, with the configured
+MADOGUCHI_STEPS_AT_ONCE (default 2); `MADOGUCHI_STEPS_AT_ONCE=48 python bench/scale.py`
+lets every racer run at once.
 """
 
 from __future__ import annotations
@@ -72,9 +76,9 @@ CHANNELS = ("telegram", "line", "console")
 
 
 def _app(url: str, key: str, data_dir: str, now: datetime) -> App:
-    settings = config.load(
-        {"DATABASE_URL": url, "MADOGUCHI_DATA_DIR": data_dir, "MADOGUCHI_SECRET_KEY": key}
-    )
+    env = {"DATABASE_URL": url, "MADOGUCHI_DATA_DIR": data_dir, "MADOGUCHI_SECRET_KEY": key}
+    steps = os.environ.get("MADOGUCHI_STEPS_AT_ONCE")  # e.g. 48: every racer at once
+    settings = config.load(env | ({"MADOGUCHI_STEPS_AT_ONCE": steps} if steps else {}))
     return build(settings, clock=lambda: now, migrate=True)
 
 
