@@ -27,7 +27,6 @@ lets every racer run at once.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import random
@@ -390,21 +389,10 @@ def measure(url: str, key: str, data_dir: str, now: datetime, size: int) -> dict
         outcomes.append((time.perf_counter() - started, handled.state))
 
     threads = [threading.Thread(target=race, args=(user,)) for user in racers]
-    gc_pauses: list[float] = []
-    gc_started = [0.0]
-
-    def _gc(phase: str, _info: dict[str, Any]) -> None:
-        if phase == "start":
-            gc_started[0] = time.perf_counter()
-        else:
-            gc_pauses.append(time.perf_counter() - gc_started[0])
-
-    gc.callbacks.append(_gc)
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    gc.callbacks.remove(_gc)
     winners = sum(state == State.CONFIRMING_BOOKING for _, state in outcomes)
     losers = [took for took, state in outcomes if state != State.CONFIRMING_BOOKING]
 
@@ -451,7 +439,6 @@ def measure(url: str, key: str, data_dir: str, now: datetime, size: int) -> dict
         "confirm_first": confirms[0] * 1000,
         "confirm_p50": _pct(confirms[WARM_CONFIRMS:], 0.5),
         "confirm_p99": _pct(confirms[WARM_CONFIRMS:], 0.99),
-        "race_gc_ms": round(sum(gc_pauses) * 1000, 1),
         "confirm_slowest": sorted(round(t * 1000, 1) for t in confirms[WARM_CONFIRMS:])[-5:],
         "winners": winners,
         "losers_p99": _pct(losers, 0.99),

@@ -31,6 +31,13 @@ def _data_dir(env: dict[str, str]) -> Path:
     return Path(raw).expanduser().resolve()
 
 
+def _whole_number(raw: str, low: int, high: int) -> int | None:
+    """Return `raw` as a whole number from `low` to `high`, or None (ASCII digits only)."""
+    if raw.isascii() and raw.isdigit() and low <= int(raw) <= high:
+        return int(raw)
+    return None
+
+
 def load(env: dict[str, str] | None = None) -> Settings:
     """Read and check the configuration; raise ConfigError listing every problem."""
     env = dict(os.environ if env is None else env)
@@ -82,20 +89,15 @@ def load(env: dict[str, str] | None = None) -> Settings:
     if log_format not in ("text", "json"):
         problems.append("MADOGUCHI_LOG_FORMAT must be text or json")
     metrics_raw = env.get("MADOGUCHI_WORKER_METRICS_PORT", "").strip()
-    worker_metrics_port = None
-    if metrics_raw:
-        if metrics_raw.isascii() and metrics_raw.isdigit() and 0 < int(metrics_raw) < 65536:
-            worker_metrics_port = int(metrics_raw)
-        else:
-            problems.append("MADOGUCHI_WORKER_METRICS_PORT must be a TCP port number")
+    worker_metrics_port = _whole_number(metrics_raw, 1, 65535) if metrics_raw else None
+    if metrics_raw and worker_metrics_port is None:
+        problems.append("MADOGUCHI_WORKER_METRICS_PORT must be a TCP port number")
 
     steps_raw = env.get("MADOGUCHI_STEPS_AT_ONCE", "").strip()
-    steps_at_once = STEPS_AT_ONCE
-    if steps_raw:
-        if steps_raw.isascii() and steps_raw.isdigit() and 0 < int(steps_raw) <= 64:
-            steps_at_once = int(steps_raw)
-        else:
-            problems.append("MADOGUCHI_STEPS_AT_ONCE must be a whole number from 1 to 64")
+    steps_at_once = _whole_number(steps_raw, 1, 64) if steps_raw else STEPS_AT_ONCE
+    if steps_at_once is None:
+        problems.append("MADOGUCHI_STEPS_AT_ONCE must be a whole number from 1 to 64")
+        steps_at_once = STEPS_AT_ONCE
 
     counselor_language = env.get("MADOGUCHI_COUNSELOR_LANGUAGE", "ja")
     from flows import languages
@@ -106,11 +108,10 @@ def load(env: dict[str, str] | None = None) -> Settings:
         )
 
     channels = {channel.name: channel.read_settings(env, problems) for channel in CHANNELS}
-    port_raw = env.get("PORT", "8000")
-    if not (port_raw.isascii() and port_raw.isdigit()) or not 0 < int(port_raw) < 65536:
+    port = _whole_number(env.get("PORT", "8000"), 1, 65535)
+    if port is None:
         problems.append("PORT must be a TCP port number")
-
-    port = int(port_raw) if (port_raw.isascii() and port_raw.isdigit()) else 8000
+        port = 8000
     # Stable across restarts, unique among the running processes: a process manager's own
     # name (Heroku's DYNO "web.1"), else this host and the port it serves on.
     instance = (

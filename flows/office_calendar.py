@@ -133,9 +133,12 @@ class OfficeCalendar:
         the office)."""
         return {}
 
-    def _ahead(
+    def bookable_slots_utc(
         self, now: datetime
-    ) -> tuple[tuple[tuple[datetime, int], ...], tuple[datetime, ...], int]:
+    ) -> tuple[Sequence[tuple[datetime, int]], Sequence[datetime]]:
+        """Return (start, places) of the slots that can be booked at `now`, in time order,
+        and, in the same order, each start as a naive UTC datetime (how the database hands
+        starts back: cheap to hash and compare, unlike an aware time in the office's zone)."""
         first_day = now.astimezone(self.tz).date()
         found = self._horizon_from.get(first_day)
         if found is None:
@@ -145,21 +148,7 @@ class OfficeCalendar:
             self._horizon_from.clear()  # yesterday's horizon is not asked again
             self._horizon_from[first_day] = found = (ahead, keys)
         ahead, keys = found
-        earliest = now + timedelta(hours=self.min_notice_hours)
-        return ahead, keys, bisect_left(ahead, earliest, key=itemgetter(0))
-
-    def bookable_slots(self, now: datetime) -> Sequence[tuple[datetime, int]]:
-        """Return (start, places) of the slots that can be booked at `now`, in time order."""
-        ahead, _, first = self._ahead(now)
-        return ahead[first:]
-
-    def bookable_slots_utc(
-        self, now: datetime
-    ) -> tuple[Sequence[tuple[datetime, int]], Sequence[datetime]]:
-        """Return `bookable_slots(now)` and, in the same order, each start as a naive UTC
-        datetime (how the database hands starts back: cheap to hash and compare, unlike
-        an aware time in the office's zone)."""
-        ahead, keys, first = self._ahead(now)
+        first = bisect_left(ahead, now + timedelta(hours=self.min_notice_hours), key=itemgetter(0))
         return ahead[first:], keys[first:]
 
     def places_at(self, at: datetime) -> int:

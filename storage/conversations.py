@@ -85,12 +85,11 @@ _SAVE = (
     update(Conversation)
     .where(Conversation.id == bindparam("p_id"), Conversation.version == bindparam("p_version"))
     .values(
-        state=bindparam("p_state"),
-        language=bindparam("p_language"),
-        turn=bindparam("p_turn"),
-        data_sealed=bindparam("p_data"),
-        updated_at=bindparam("p_at"),
-        version=bindparam("p_version") + 1,
+        {
+            column: bindparam(f"p_{column}")
+            for column in ("state", "language", "turn", "data_sealed", "updated_at")
+        }
+        | {"version": bindparam("p_version") + 1}
     )
 )
 # PostgreSQL: sent with the step's other writes (storage.db.later), where no row count comes
@@ -114,17 +113,10 @@ def save(
         "turn": conv.turn,
         "data_sealed": vault.seal(conv.data),
         "updated_at": now,
-        "version": row.version + 1,
     }
-    params = {
-        "p_id": row.id,
-        "p_version": row.version,
-        "p_state": values["state"],
-        "p_language": values["language"],
-        "p_turn": values["turn"],
-        "p_data": values["data_sealed"],
-        "p_at": now,
-    }
+    params = {f"p_{column}": value for column, value in values.items()}
+    params |= {"p_id": row.id, "p_version": row.version}
+    values["version"] = row.version + 1
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         later(session, _SAVE_CHECKED, params)

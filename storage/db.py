@@ -69,7 +69,6 @@ def _ping_when_idle(engine: Engine) -> None:
     @event.listens_for(engine, "checkin")
     def _checkin(_dbapi_connection, record):  # type: ignore[no-untyped-def]
         record.info["idle_since"] = time.monotonic()
-        record.info.pop(_LATER, None)  # its transaction ended without a commit: rolled back
 
     @event.listens_for(engine, "checkout")
     def _checkout(dbapi_connection, record, _proxy):  # type: ignore[no-untyped-def]
@@ -118,6 +117,10 @@ def _write_later_in_order(engine: Engine) -> None:
     @event.listens_for(engine, "rollback")
     def _on_rollback(conn):  # type: ignore[no-untyped-def]
         conn.info.pop(_LATER, None)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record):  # type: ignore[no-untyped-def]
+        record.info.pop(_LATER, None)  # its transaction ended without a commit: rolled back
 
 
 def _write_waiting(conn: Connection) -> None:

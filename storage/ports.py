@@ -17,7 +17,7 @@ from flows.model import BookingInfo, HeldBooking, HeldConsent, HeldData, OfficeP
 from flows.office_calendar import OfficeCalendar
 from flows.terms_document import TermsDocument
 from storage import bookings, erasure, offices, suspensions, terms_versions
-from storage.models import Booking, Office
+from storage.models import Office
 from storage.vault import Vault
 
 SHOWN_STATUSES = ("booked", "cancelled", "no_show")
@@ -116,20 +116,15 @@ class StoredIntakePorts:
         """Return a new booking reference (unique: see `bookings.new_reference`)."""
         return bookings.new_reference()
 
-    def _active(self) -> list[Booking]:
-        return bookings.active_bookings(
+    def active_bookings(self) -> list[BookingInfo]:
+        """Return this jobseeker's booked consultations that have not started."""
+        found = bookings.active_bookings(
             self._session,
             pseudonym=self._pseudonym,
             jobseeker_key=self._jobseeker_key,
             now=self._now,
         )
-
-    def active_bookings(self) -> list[BookingInfo]:
-        """Return this jobseeker's booked consultations that have not started."""
-        return [
-            BookingInfo(b.reference or "", b.starts_at, b.meeting_url or "")
-            for b in self._active()
-        ]
+        return [BookingInfo(b.reference or "", b.starts_at, b.meeting_url or "") for b in found]
 
     def booking_limit_reached(self) -> bool:
         """Return True when the office allows this jobseeker no further booking."""

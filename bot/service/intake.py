@@ -105,29 +105,20 @@ class Intake:
         """
         started = time.perf_counter()
         with self._turns:
-            return self._handle_event(channel, user_ref, event, event_key, delivery, started)
-
-    def _handle_event(
-        self,
-        channel: str,
-        user_ref: str,
-        event: Event,
-        event_key: str | None,
-        delivery: dict[str, Any] | None,
-        started: float,
-    ) -> Handled:
-        for attempt in range(3):
-            try:
-                with self.db.transaction() as session:
-                    scope = self._scope(session, self.clock())
-                    handled = self._handle(scope, channel, user_ref, event, event_key, delivery)
-                metrics.step_took(channel, time.perf_counter() - started)
-                return handled
-            except IntegrityError:
-                if event_key is not None and self._already_processed(channel, event_key):
-                    return Handled(duplicate=True, state="")
-                if attempt == 2:
-                    raise
+            for attempt in range(3):
+                try:
+                    with self.db.transaction() as session:
+                        scope = self._scope(session, self.clock())
+                        handled = self._handle(
+                            scope, channel, user_ref, event, event_key, delivery
+                        )
+                    metrics.step_took(channel, time.perf_counter() - started)
+                    return handled
+                except IntegrityError:
+                    if event_key is not None and self._already_processed(channel, event_key):
+                        return Handled(duplicate=True, state="")
+                    if attempt == 2:
+                        raise
         raise AssertionError("unreachable")
 
     def sweep_holds(self) -> int:
