@@ -16,9 +16,11 @@ from typing import Any
 from sqlalchemy import DateTime, bindparam, func, or_, select, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from flows.office_calendar import OfficeCalendar
-from storage.db import changed
+from storage import suspensions
+from storage.db import changed, later
 from storage.models import Booking, Office, Slot
 
 
@@ -88,18 +90,38 @@ _TAKEN_BETWEEN = select(type_coerce(Slot.starts_at, DateTime()), Slot.taken).whe
     Slot.taken > 0,
 )
 _HOLD_LOCKED = select(Booking).where(Booking.hold_key == bindparam("p_hold_key")).with_for_update()
-# PostgreSQL: the same row with the person's advisory locks (its pseudonym and the jobseeker
-# key, always in one order; LEAST/GREATEST skip a missing key: the pseudonym twice, which an
-# advisory lock allows) in the same round trip.
+# PostgreSQL: the same row with whether the service is stopped for its person, and the
+# person's advisory locks (its pseudonym and the jobseeker key, always in one order;
+# LEAST/GREATEST skip a missing key: the pseudonym twice, which an advisory lock allows), in
+# the same round trip.
 _PERSON_KEYS: tuple[Any, Any] = (Booking.pseudonym, bindparam("p_key"))
 _HOLD_AND_PERSON_LOCKED = (
     select(
         Booking,
+        suspensions.of_booking_person(bindparam("p_key")),
         func.pg_advisory_xact_lock(func.hashtext(func.least(*_PERSON_KEYS))),
         func.pg_advisory_xact_lock(func.hashtext(func.greatest(*_PERSON_KEYS))),
     )
     .where(Booking.hold_key == bindparam("p_hold_key"))
     .with_for_update(of=Booking)
+)
+_BOOKED_COLUMNS = (
+    "slot_id",
+    "status",
+    "reference",
+    "meeting_token",
+    "meeting_url",
+    "details_sealed",
+    "booked_at",
+    "ended_at",
+    "jobseeker_key",
+    "usage_id",
+    "replaces_id",
+)
+_BOOK = (
+    update(Booking)
+    .where(Booking.id == bindparam("p_id"))
+    .values({column: bindparam(f"p_{column}") for column in _BOOKED_COLUMNS})
 )
 _BY_PSEUDONYM = Booking.pseudonym == bindparam("p_pseudonym")
 _ACTIVE: dict[tuple[bool, bool], Any] = {  # (by jobseeker key too, ids only)
@@ -267,11 +289,19 @@ def confirm(
     if session.get_bind().dialect.name == "postgresql":
         params = {"p_hold_key": hold_key, "p_key": jobseeker_key}
         found = session.execute(_HOLD_AND_PERSON_LOCKED, params).first()
-        booking = found[0] if found is not None else None
+        booking, stopped = (found[0], found[1]) if found is not None else (None, False)
     else:
         booking = session.scalar(_HOLD_LOCKED, {"p_hold_key": hold_key})
+        stopped = booking is not None and suspensions.is_suspended(
+            session,
+            office_id=booking.office_id,
+            pseudonym=booking.pseudonym,
+            jobseeker_key=jobseeker_key,
+        )
     if booking is None:
         raise LookupError("unknown hold")
+    if stopped:
+        raise suspensions.ServiceStopped()
     active = [
         booking_id
         for booking_id in active_booking_ids(
@@ -283,24 +313,36 @@ def confirm(
         raise BookingLimitReached()
     if booking.status == "released" and booking.end_reason == WITHDRAWN:
         raise HoldWithdrawnError(booking.starts_at)
+    slot_id = booking.slot_id
     if booking.status == "released":
-        booking.slot_id = take_place(session, office, cal, booking.starts_at)
+        slot_id = take_place(session, office, cal, booking.starts_at)
     elif booking.status != "held":
         raise SlotUnavailable(booking.starts_at)
     elif cal.places_at(booking.starts_at) <= 0:  # closed while held: never booked inside
         raise HoldWithdrawnError(booking.starts_at)
-    booking.status = "booked"
-    booking.reference = reference
-    booking.meeting_token = meeting_token
-    booking.meeting_url = meeting_url
-    booking.details_sealed = details_sealed
-    booking.booked_at = now
-    booking.ended_at = None
-    booking.jobseeker_key = jobseeker_key
-    booking.usage_id = usage_id
-    if replacing is not None:
-        booking.replaces_id = replacing.id
-    session.flush()
+    values = {
+        "slot_id": slot_id,
+        "status": "booked",
+        "reference": reference,
+        "meeting_token": meeting_token,
+        "meeting_url": meeting_url,
+        "details_sealed": details_sealed,
+        "booked_at": now,
+        "ended_at": None,
+        "jobseeker_key": jobseeker_key,
+        "usage_id": usage_id,
+        "replaces_id": replacing.id if replacing is not None else booking.replaces_id,
+    }
+    # The row is locked and every value known: one Core UPDATE sent with the step's other
+    # writes (storage.db.later), not an ORM flush in a round trip of its own. A reference
+    # already in use fails there, at the commit at the latest (see `new_reference`).
+    later(
+        session,
+        _BOOK,
+        {f"p_{column}": value for column, value in values.items()} | {"p_id": booking.id},
+    )
+    for column, value in values.items():
+        set_committed_value(booking, column, value)
     return booking
 
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import Booking, Suspension
+
+
+class ServiceStopped(Exception):
+    """The office stopped the service for this person; no booking is taken."""
+
 
 _BY_PSEUDONYM = Suspension.pseudonym == bindparam("pseudonym")
 _SUSPENDED = {  # built once, with and without a jobseeker key (see storage/db.py)
@@ -21,6 +27,16 @@ _SUSPENDED = {  # built once, with and without a jobseeker key (see storage/db.p
     .limit(1)
     for keyed in (False, True)
 }
+
+
+def of_booking_person(key: Any) -> Any:
+    """Return a SQL truth of "the service is stopped for the person of the booking row in
+    the query" (its office and pseudonym, or the jobseeker key `key`): for a statement that
+    reads the booking anyway, so the check costs no round trip of its own."""
+    return exists().where(
+        Suspension.office_id == Booking.office_id,
+        or_(Suspension.pseudonym == Booking.pseudonym, Suspension.jobseeker_key == key),
+    )
 
 
 def is_suspended(

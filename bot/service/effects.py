@@ -26,13 +26,9 @@ from flows.model import (
     RecordConsent,
     ReleaseHold,
 )
-from storage import bookings, erasure, outbox, records, reminders, suspensions, waitlist
+from storage import bookings, erasure, outbox, records, reminders, waitlist
 from storage.models import Booking
 from storage.ports import StoredIntakePorts
-
-
-class ServiceStopped(Exception):
-    """The office stopped the service for this person; no booking is taken."""
 
 
 @dataclass(frozen=True)
@@ -103,13 +99,6 @@ def apply_release(ctx: Applying, effect: ReleaseHold) -> None:
 def apply_confirm(ctx: Applying, effect: ConfirmBooking) -> None:
     """Book the held place, schedule reminders, end a replaced booking, tell the counselors."""
     scope, actor = ctx.scope, ctx.actor
-    if suspensions.is_suspended(
-        scope.session,
-        office_id=scope.office.id,
-        pseudonym=actor.pseudonym,
-        jobseeker_key=actor.jobseeker_key,
-    ):
-        raise ServiceStopped()
     old = _owned(ctx, effect.replaces) if effect.replaces else None
     answers = dict(effect.answers)
     if old is not None and not answers.get("registration"):  # the intake answers carry over

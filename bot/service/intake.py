@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from bot import metrics
 from bot.service import conversation, office_actions, terms_changes, typed_answers
 from bot.service.conversation import Scope
-from bot.service.effects import Actor, Applying, ServiceStopped, apply_all
+from bot.service.effects import Actor, Applying, apply_all
 from bot.service.offers import offer_places
 from bot.settings import STEPS_AT_ONCE
 from flows.machine import step
@@ -32,6 +32,7 @@ from storage.db import Database
 from storage.models import Booking
 from storage.models import Conversation as ConversationRow
 from storage.ports import StoredIntakePorts
+from storage.suspensions import ServiceStopped
 from storage.vault import Vault
 
 log = logging.getLogger("madoguchi.inbound")

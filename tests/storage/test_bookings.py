@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from storage import bookings, offices
+from storage import bookings, offices, suspensions
 from storage.db import Database
-from storage.models import Booking, Slot
+from storage.models import Booking, Slot, Suspension
 from tests.chat_client import FakeClock
 
 SLOT = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # Thursday 10:00 in Tokyo
@@ -104,6 +104,100 @@ def test_confirm_after_expiry_fails_when_the_place_went_to_someone_else(app):
             details_sealed="",
             now=later,
         )
+
+
+def _confirm(session, key, now, *, jobseeker_key=None, reference="HW-CCCCCC"):  # type: ignore[no-untyped-def]
+    office = offices.get_office(session, "shinagawa")
+    return bookings.confirm(
+        session,
+        office,
+        offices.calendar(session, office),
+        hold_key=key,
+        reference=reference,
+        meeting_token=f"token-{key}",
+        meeting_url=f"https://meet.example/{key}",
+        details_sealed="sealed",
+        now=now,
+        jobseeker_key=jobseeker_key,
+        usage_id=f"usage-{key}",
+    )
+
+
+def test_a_confirmation_stores_the_booking_as_the_counselors_will_read_it(app):
+    now = app.clock()
+    with app.db.transaction() as s:
+        _hold(s, offices.get_office(s, "shinagawa"), "a", now)
+    with app.db.transaction() as s:
+        booking = _confirm(s, "a", now + timedelta(minutes=1), jobseeker_key="k-a")
+        assert (booking.status, booking.reference) == ("booked", "HW-CCCCCC")
+    with app.db.transaction() as s:
+        stored = s.scalars(select(Booking)).one()
+        assert (
+            stored.status,
+            stored.reference,
+            stored.meeting_token,
+            stored.meeting_url,
+            stored.details_sealed,
+            stored.booked_at,
+            stored.ended_at,
+            stored.jobseeker_key,
+            stored.usage_id,
+            stored.replaces_id,
+        ) == (
+            "booked",
+            "HW-CCCCCC",
+            "token-a",
+            "https://meet.example/a",
+            "sealed",
+            now + timedelta(minutes=1),
+            None,
+            "k-a",
+            "usage-a",
+            None,
+        )
+        assert s.scalar(select(Slot.taken)) == 1
+
+
+@pytest.mark.parametrize("stopped_by", ["pseudonym", "jobseeker number"])
+def test_a_service_stopped_while_a_time_is_held_refuses_its_confirmation(app, stopped_by):
+    now = app.clock()
+    with app.db.transaction() as s:
+        office = offices.get_office(s, "shinagawa")
+        _hold(s, office, "a", now)
+        s.add(  # the counselor stops it on this channel, or on the person's other one
+            Suspension(
+                office_id=office.id,
+                pseudonym="p-a" if stopped_by == "pseudonym" else "p-other-channel",
+                jobseeker_key=None if stopped_by == "pseudonym" else "k-a",
+                reason="art. 12(1)",
+                counselor="U1",
+                at=now,
+            )
+        )
+    with pytest.raises(suspensions.ServiceStopped), app.db.transaction() as s:
+        _confirm(s, "a", now, jobseeker_key="k-a")
+    with app.db.transaction() as s:
+        assert s.scalars(select(Booking.status)).all() == ["held"]
+        assert s.scalar(select(Slot.taken)) == 1
+
+
+def test_a_service_stopped_for_someone_else_books_as_usual(app):
+    now = app.clock()
+    with app.db.transaction() as s:
+        office = offices.get_office(s, "shinagawa")
+        _hold(s, office, "a", now)
+        s.add(
+            Suspension(
+                office_id=office.id,
+                pseudonym="p-b",
+                jobseeker_key="k-b",
+                reason="art. 12(1)",
+                counselor="U1",
+                at=now,
+            )
+        )
+    with app.db.transaction() as s:
+        assert _confirm(s, "a", now, jobseeker_key="k-a").status == "booked"
 
 
 def test_a_closed_or_nonexistent_slot_cannot_be_held(app):
