@@ -16,8 +16,9 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from flows.model import Conversation as FlowConversation
+from storage import offices
 from storage.db import changed, later
-from storage.models import Conversation
+from storage.models import Conversation, Office
 from storage.vault import Vault
 
 _LOCKED = (
@@ -26,6 +27,28 @@ _LOCKED = (
     .with_for_update()
 )
 """Built once: every event loads its conversation (see storage/db.py)."""
+_LOCKED_WITH_OFFICE = (
+    select(Conversation, Office)
+    .join(Office, Office.code == bindparam("code"))
+    .where(Conversation.channel == bindparam("channel"), Conversation.user_ref == bindparam("ref"))
+    .with_for_update(of=Conversation)
+)
+
+
+def office_and_locked(
+    session: Session, *, office_code: str, channel: str, user_ref: str
+) -> tuple[Office, Conversation | None]:
+    """Return the office with `office_code` and the user's conversation row, locked for this
+    transaction (None for a user without one yet).
+
+    Every event needs both: one statement, one round trip, when the conversation exists
+    (all but a user's first event); LookupError when there is no such office.
+    """
+    who = {"code": office_code, "channel": channel, "ref": user_ref}
+    found = session.execute(_LOCKED_WITH_OFFICE, who).first()
+    if found is not None:
+        return found[1], found[0]
+    return offices.get_office(session, office_code), None
 
 
 def load_for_update(
@@ -36,10 +59,14 @@ def load_for_update(
     office_id: int,
     vault: Vault,
     now: datetime,
+    locked: Conversation | None = None,
 ) -> tuple[Conversation, FlowConversation]:
-    """Return the stored row and its flow conversation, creating a new one if needed."""
+    """Return the stored row and its flow conversation, creating a new one if needed.
+
+    `locked`: the row already read and locked in this transaction (`office_and_locked`).
+    """
     who = {"channel": channel, "ref": user_ref}
-    row = session.scalar(_LOCKED, who)
+    row = locked if locked is not None else session.scalar(_LOCKED, who)
     if row is None:
         row = Conversation(
             channel=channel,

@@ -9,7 +9,7 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from storage.db import later
-from storage.models import AuditEntry, Consent
+from storage.models import AuditEntry, Consent, ProcessedEvent
 
 
 def record_consent(
@@ -96,12 +96,21 @@ def first_processing(session: Session, *, channel: str, event_key: str, now: dat
     return True
 
 
-def mark_processed(session: Session, *, channel: str, event_key: str, now: datetime) -> None:
-    """Record a platform event key; raise IntegrityError at once when it was recorded before."""
-    from storage.models import ProcessedEvent
+_PROCESSED = insert(ProcessedEvent).inline()  # built once, written later (storage/db.py)
 
-    session.add(ProcessedEvent(channel=channel, event_key=event_key, processed_at=now))
-    session.flush()  # a duplicate fails here, before anything else happens
+
+def mark_processed(session: Session, *, channel: str, event_key: str, now: datetime) -> None:
+    """Record a platform event key in this transaction.
+
+    A key recorded before fails the transaction with IntegrityError (the unique key), so
+    nothing of a duplicate stays. Written with `storage.db.later`: on PostgreSQL it goes
+    with the transaction's next statement or its commit, not in a round trip of its own.
+    """
+    later(
+        session,
+        _PROCESSED,
+        {"channel": channel, "event_key": event_key, "processed_at": now},
+    )
 
 
 def was_processed(session: Session, *, channel: str, event_key: str) -> bool:

@@ -52,9 +52,11 @@ def ports_for(scope: Scope, row: ConversationRow, key: str | None) -> StoredInta
     )
 
 
-def load(scope: Scope, channel: str, user_ref: str) -> tuple[ConversationRow, Conversation]:
+def load(
+    scope: Scope, channel: str, user_ref: str, locked: ConversationRow | None = None
+) -> tuple[ConversationRow, Conversation]:
     """Return one user's conversation, locked for this transaction (created when new), with
-    its usage record."""
+    its usage record. `locked`: its row, when already read and locked in this transaction."""
     row, conv = conversations.load_for_update(
         scope.session,
         channel=channel,
@@ -62,6 +64,7 @@ def load(scope: Scope, channel: str, user_ref: str) -> tuple[ConversationRow, Co
         office_id=scope.office.id,
         vault=scope.vault,
         now=scope.now,
+        locked=locked,
     )
     usage.ensure(scope, row)
     return row, conv

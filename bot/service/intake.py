@@ -27,7 +27,7 @@ from bot.settings import STEPS_AT_ONCE
 from flows.machine import step
 from flows.model import BookingRefused, Event, HoldWithdrawn, Outcome, SlotTaken
 from flows.model import Conversation as FlowConversation
-from storage import bookings, erasure, offices, records
+from storage import bookings, conversations, erasure, offices, records
 from storage.db import Database
 from storage.models import Booking
 from storage.models import Conversation as ConversationRow
@@ -109,9 +109,15 @@ class Intake:
             for attempt in range(3):
                 try:
                     with self.db.transaction() as session:
-                        scope = self._scope(session, self.clock())
+                        office, row = conversations.office_and_locked(
+                            session,
+                            office_code=self.office_code,
+                            channel=channel,
+                            user_ref=user_ref,
+                        )
+                        scope = Scope(session, office, self.vault, self.clock())
                         handled = self._handle(
-                            scope, channel, user_ref, event, event_key, delivery
+                            scope, channel, user_ref, event, event_key, delivery, row
                         )
                     metrics.step_took(channel, time.perf_counter() - started)
                     return handled
@@ -203,12 +209,13 @@ class Intake:
         event: Event,
         event_key: str | None,
         delivery: dict[str, Any] | None,
+        locked: ConversationRow | None,
     ) -> Handled:
-        if event_key is not None:  # a duplicate fails here, before anything else happens
+        if event_key is not None:  # a duplicate fails the transaction: nothing of it stays
             records.mark_processed(
                 scope.session, channel=channel, event_key=event_key, now=scope.now
             )
-        row, conv = conversation.load(scope, channel, user_ref)
+        row, conv = conversation.load(scope, channel, user_ref, locked)
         pseudonym = row.pseudonym
         outcome, freed, erased = _step_and_apply(scope, row, conv, event)
         if erased:  # the conversation is gone; the last replies still reach the user

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text
 from flows.intake import State
 from flows.model import Event
 from storage.models import Booking, Conversation, OutboxMessage, Slot
-from tests.chat_client import ChatClient
+from tests.chat_client import ChatClient, to_event
 from tests.conftest import make_app
 from tests.flows.test_transcripts import book_first_free, start, verify_dialog, walk_to
 
@@ -78,6 +78,25 @@ def test_the_same_event_concurrently_has_one_effect(app):
     with app.db.transaction() as s:
         assert s.scalar(select(Conversation.turn)) == 1
         assert s.scalar(select(Conversation.state)) == "reviewing_terms"
+
+
+def test_a_new_users_first_event_delivered_twice_at_once_starts_one_conversation(app):
+    results = []
+
+    def deliver() -> None:
+        results.append(
+            app.intake.handle_event("console", "new-user", to_event("/start"), event_key="u-1")
+        )
+
+    threads = [threading.Thread(target=deliver) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.duplicate for r in results) == [False, True, True]
+    with app.db.transaction() as s:
+        assert s.scalars(select(Conversation.state)).all() == ["choosing_language"]
+        assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 1
 
 
 def test_two_messages_of_one_chat_at_once_make_one_transition(app):
