@@ -381,6 +381,42 @@ def active_booking_ids(
     return [booking_id for (booking_id,) in rows]
 
 
+_STANDING = {  # (by jobseeker key too): whether the service is stopped, and active bookings
+    keyed: select(
+        suspensions.SUSPENDED[keyed].exists(),
+        select(func.count())
+        .select_from(_ACTIVE[keyed, True].order_by(None).subquery())
+        .scalar_subquery(),
+    )
+    for keyed in (False, True)
+}
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the office allows a person now: stopped service, and their active bookings."""
+
+    service_stopped: bool
+    active_bookings: int
+
+
+def standing(
+    session: Session, *, office_id: int, pseudonym: str, jobseeker_key: str | None, now: datetime
+) -> Standing:
+    """Return whether the office stopped the service for this person and how many active
+    bookings they have, in one statement: a booking step asks both before listing days."""
+    params = {
+        "office_id": office_id,
+        "pseudonym": pseudonym,
+        "key": jobseeker_key,
+        "p_pseudonym": pseudonym,
+        "p_key": jobseeker_key,
+        "p_now": now,
+    }
+    stopped, active = session.connection().execute(_STANDING[bool(jobseeker_key)], params).one()
+    return Standing(bool(stopped), active)
+
+
 def by_reference(session: Session, reference: str) -> Booking | None:
     """Return the booking with this reference, if any."""
     return session.scalar(select(Booking).where(Booking.reference == reference))

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from flows.model import BookingInfo, HeldBooking, HeldConsent, HeldData, OfficeProfile
 from flows.office_calendar import OfficeCalendar
 from flows.terms_document import TermsDocument
-from storage import bookings, erasure, offices, suspensions, terms_versions
+from storage import bookings, erasure, offices, terms_versions
 from storage.models import Office
 from storage.vault import Vault
 
@@ -47,6 +47,7 @@ class StoredIntakePorts:
         self._jobseeker_key = jobseeker_key
         self._calendar: OfficeCalendar | None = None
         self._free: list[tuple[datetime, int]] | None = None
+        self._standing_now: bookings.Standing | None = None
         self._terms: dict[tuple[str, str | None], TermsDocument] = {}
         self.freed: list[datetime] = []
         """Places of this office freed by the expired holds swept while answering."""
@@ -128,26 +129,28 @@ class StoredIntakePorts:
 
     def booking_limit_reached(self) -> bool:
         """Return True when the office allows this jobseeker no further booking."""
-        active = bookings.active_booking_ids(
-            self._session,
-            pseudonym=self._pseudonym,
-            jobseeker_key=self._jobseeker_key,
-            now=self._now,
-        )
-        return len(active) >= self._office.max_active_bookings
+        return self._standing().active_bookings >= self._office.max_active_bookings
 
     def service_stopped(self) -> bool:
         """Return True when the office stopped the service for this person."""
-        return suspensions.is_suspended(
-            self._session,
-            office_id=self._office.id,
-            pseudonym=self._pseudonym,
-            jobseeker_key=self._jobseeker_key,
-        )
+        return self._standing().service_stopped
+
+    def _standing(self) -> bookings.Standing:
+        # Asked together (a booking step asks both), once per answer.
+        if self._standing_now is None:
+            self._standing_now = bookings.standing(
+                self._session,
+                office_id=self._office.id,
+                pseudonym=self._pseudonym,
+                jobseeker_key=self._jobseeker_key,
+                now=self._now,
+            )
+        return self._standing_now
 
     def forget_availability(self) -> None:
-        """Drop cached availability (after a failed booking attempt)."""
+        """Drop cached availability and standing (after a failed booking attempt)."""
         self._free = None
+        self._standing_now = None
 
     def held_data(self) -> HeldData:
         """Return what the office holds about this chat's user (erasure's own finding)."""

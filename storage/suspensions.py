@@ -16,7 +16,7 @@ class ServiceStopped(Exception):
 
 
 _BY_PSEUDONYM = Suspension.pseudonym == bindparam("pseudonym")
-_SUSPENDED = {  # built once, with and without a jobseeker key (see storage/db.py)
+SUSPENDED = {  # built once, with and without a jobseeker key (see storage/db.py)
     keyed: select(Suspension.id)
     .where(
         Suspension.office_id == bindparam("office_id"),
@@ -45,7 +45,7 @@ def is_suspended(
     """Return True when the office stopped the service for this person."""
     params = {"office_id": office_id, "pseudonym": pseudonym, "key": jobseeker_key}
     # on the connection: a plain Core query needs none of the ORM's execution machinery
-    found = session.connection().execute(_SUSPENDED[bool(jobseeker_key)], params).first()
+    found = session.connection().execute(SUSPENDED[bool(jobseeker_key)], params).first()
     return found is not None
 
 
