@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import event, insert, literal, select, update  # noqa: E402
 
-from bot import config, worker  # noqa: E402
+from bot import config, runner, worker  # noqa: E402
 from bot.app import App, build  # noqa: E402
 from flows.intake import State  # noqa: E402
 from flows.model import Event  # noqa: E402
@@ -329,6 +329,7 @@ def _choose(app: App, user: str, choice: str) -> tuple[float, str]:
 def measure(url: str, key: str, data_dir: str, now: datetime, size: int) -> dict[str, Any]:
     """Measure the hot paths on a seeded database; return the figures."""
     app = _app(url, key, data_dir, now)
+    runner.settle_start_up()  # as `madoguchi web` and `madoguchi worker` do before serving
     rng = random.Random(1)
     with app.db.transaction() as s:
         office = offices.get_office(s, OFFICES[0])

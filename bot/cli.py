@@ -507,6 +507,7 @@ def _run_services(app: App, command: str | None) -> int:
 
     from bot import runner
 
+    runner.settle_start_up()
     try:
         if command == "worker":
             asyncio.run(runner.run_worker(app))

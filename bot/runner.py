@@ -10,6 +10,7 @@ this module names none, and no channel imports it.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -29,6 +30,19 @@ from bot.web import web_app
 from storage import outbox, worker_lease
 
 log = logging.getLogger("madoguchi.runner")
+
+
+def settle_start_up() -> None:
+    """Take what start-up made (modules, catalogs, compiled statements, the engine) out of
+    the garbage collector's sight, before serving.
+
+    They live as long as the process; left in, every full collection walks them all (~140k
+    objects: ~45 ms on a 2-core VM, measured in bench/scale.py), a pause inside whichever
+    step or write transaction it falls on. `gc.freeze()` moves them to a generation the
+    collector never scans; what the process makes afterwards is collected as before.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:
