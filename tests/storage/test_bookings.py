@@ -11,6 +11,7 @@ from sqlalchemy import select, text
 from storage import bookings, offices, suspensions
 from storage.db import Database
 from storage.models import Booking, Slot, Suspension
+from storage.ports import StoredIntakePorts
 from tests.chat_client import FakeClock
 
 SLOT = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)  # Thursday 10:00 in Tokyo
@@ -78,6 +79,35 @@ def test_expired_holds_free_their_place_and_confirm_retakes_it(app):
             now=later,
         )
         assert booking.status == "booked" and s.scalar(select(Slot.taken)) == 1
+
+
+def _listing(session, at):  # type: ignore[no-untyped-def]
+    ports = StoredIntakePorts(
+        session, offices.get_office(session, "shinagawa"), at, pseudonym="p-x", jobseeker_key=None
+    )
+    return ports, ports.free_times(SLOT.astimezone(ports.calendar.tz).date())
+
+
+def test_a_listing_releases_expired_holds_and_offers_their_places(app):
+    now = app.clock()
+    with app.db.transaction() as s:
+        office = offices.get_office(s, "shinagawa")
+        _hold(s, office, "a", now, minutes=10)
+        _hold(s, office, "b", now, minutes=30)
+    with app.db.transaction() as s:
+        ports, free = _listing(s, now + timedelta(minutes=5))
+        assert SLOT not in free and ports.freed == []  # both places held
+    with app.db.transaction() as s:
+        ports, free = _listing(s, now + timedelta(minutes=11))
+        assert SLOT in free and ports.freed == [SLOT]  # "a" lapsed: its place is free again
+    with app.db.transaction() as s:
+        assert dict(s.execute(select(Booking.hold_key, Booking.status)).all()) == {
+            "a": "released",
+            "b": "held",
+        }
+        assert s.scalar(select(Slot.taken)) == 1
+        ports, free = _listing(s, now + timedelta(minutes=12))
+        assert SLOT in free and ports.freed == []  # released once
 
 
 def test_confirm_after_expiry_fails_when_the_place_went_to_someone_else(app):
