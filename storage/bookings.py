@@ -406,9 +406,7 @@ def standing(
     """Return whether the office stopped the service for this person and how many active
     bookings they have, in one statement: a booking step asks both before listing days."""
     params = {
-        "office_id": office_id,
-        "pseudonym": pseudonym,
-        "key": jobseeker_key,
+        "p_office_id": office_id,
         "p_pseudonym": pseudonym,
         "p_key": jobseeker_key,
         "p_now": now,

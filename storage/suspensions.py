@@ -15,12 +15,14 @@ class ServiceStopped(Exception):
     """The office stopped the service for this person; no booking is taken."""
 
 
-_BY_PSEUDONYM = Suspension.pseudonym == bindparam("pseudonym")
+# The parameters are named as in storage/bookings.py's person queries, so that one
+# statement can ask both with one set of values (`bookings.standing`).
+_BY_PSEUDONYM = Suspension.pseudonym == bindparam("p_pseudonym")
 SUSPENDED = {  # built once, with and without a jobseeker key (see storage/db.py)
     keyed: select(Suspension.id)
     .where(
-        Suspension.office_id == bindparam("office_id"),
-        or_(_BY_PSEUDONYM, Suspension.jobseeker_key == bindparam("key"))
+        Suspension.office_id == bindparam("p_office_id"),
+        or_(_BY_PSEUDONYM, Suspension.jobseeker_key == bindparam("p_key"))
         if keyed
         else _BY_PSEUDONYM,
     )
@@ -43,7 +45,7 @@ def is_suspended(
     session: Session, *, office_id: int, pseudonym: str, jobseeker_key: str | None
 ) -> bool:
     """Return True when the office stopped the service for this person."""
-    params = {"office_id": office_id, "pseudonym": pseudonym, "key": jobseeker_key}
+    params = {"p_office_id": office_id, "p_pseudonym": pseudonym, "p_key": jobseeker_key}
     # on the connection: a plain Core query needs none of the ORM's execution machinery
     found = session.connection().execute(SUSPENDED[bool(jobseeker_key)], params).first()
     return found is not None
